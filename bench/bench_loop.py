@@ -1,0 +1,237 @@
+"""Benchmark: the whole loop, the real bot between both emulators.
+
+Latency (default): `python bench/bench_loop.py [--rate 50] [--tickets 100] [--seconds 10]`
+  - a customer's DM → its post in the ticket's Slack thread, and
+  - an agent's thread reply → the customer's DM,
+  each at `--rate` messages a second spread over `--tickets` open tickets, p50 and p99.
+  Slack's and Discord's limits are off, and so is the bot's pacing: this measures the bot.
+
+Burst: `python bench/bench_loop.py --burst 1000 --tickets 200 [--speedup 20]`
+  - `--burst` customer messages at once over `--tickets` open tickets, with Slack's real
+    per-channel limit on (one post a second, bursts of three) and the bot pacing itself to it;
+    reports how long the backlog takes to drain and checks that none is lost or reordered
+    within a ticket. `--speedup N` runs Slack's limit and the bot's pacing N times faster (the
+    real drain time is then N times the measured one, which is printed too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from figures import percentile  # beside this script
+
+from bot.app import Bot
+from bot.config import load_settings
+from integrations.sandbox.discord import DEMO as DISCORD
+from integrations.sandbox.discord import DiscordEmulator, demo_world
+from integrations.sandbox.discord.seed import DiscordSeed, SeedUser
+from integrations.sandbox.launch import Sandbox
+from integrations.sandbox.slack import DEMO as SLACK
+from integrations.sandbox.slack import SlackEmulator, demo_workspace
+from integrations.sandbox.slack.limits import Rate
+
+FIRST_CUSTOMER = 3_000_000_000_000_000_000
+
+
+def world(customers: int) -> DiscordSeed:
+    seed = demo_world()
+    users = tuple(SeedUser(FIRST_CUSTOMER + i, f"c{i}", f"Customer {i}") for i in range(customers))
+    guild = replace(seed.guilds[0], member_ids=(*seed.guilds[0].member_ids, *(u.id for u in users)))
+    return replace(seed, users=(*seed.users, *users), guilds=(guild,))
+
+
+def configure(folder: str, box: Sandbox, posts_per_second: float) -> None:
+    policy = Path(folder) / "threadline.toml"
+    policy.write_text(
+        f"[slack]\nposts_per_second = {posts_per_second}\nburst = 3\n"
+        "[customers]\nnew_tickets_per_hour = 100000\nmessages_per_minute = 100000\n"
+    )
+    os.environ.update(box.settings())
+    os.environ.update(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{folder}/bench.db",
+            "HTTP_PORT": "0",
+            "THREADLINE_CONFIG": str(policy),
+            "SLACK_AGENTS": SLACK.agent1,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+
+
+async def open_tickets(box: Sandbox, bot: Bot, count: int) -> dict[int, str]:
+    """One ticket per customer; returns each customer's thread ts in Slack."""
+    for i in range(count):
+        await box.discord.user(FIRST_CUSTOMER + i).send_dm(f"ticket of customer {i}")
+    assert bot.service is not None
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        tickets = await bot.service.list_tickets(limit=count + 10)
+        if len(tickets) >= count and all(t.workspace_ref for t in tickets):
+            break
+        await asyncio.sleep(0.2)
+    threads: dict[int, str] = {}
+    for message in box.slack.messages(SLACK.support):
+        for i in range(count):
+            if f"ticket of customer {i}" in message.text and message.text.endswith(f" {i}"):
+                threads[i] = message.ts
+    return threads
+
+
+async def at_rate(rate: float, count: int, send: object) -> list[float]:
+    assert callable(send)
+    started = time.perf_counter()
+    sent = []
+    tasks = []
+    for i in range(count):
+        sent.append(time.time())
+        tasks.append(asyncio.create_task(send(i)))
+        await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.perf_counter()))
+    await asyncio.gather(*tasks)
+    return sent
+
+
+async def latency(args: argparse.Namespace, box: Sandbox, bot: Bot) -> None:
+    threads = await open_tickets(box, bot, args.tickets)
+    count = int(args.rate * args.seconds)
+
+    async def dm(i: int) -> None:
+        await box.discord.user(FIRST_CUSTOMER + i % args.tickets).send_dm(f"dm {i}")
+
+    sent = await at_rate(args.rate, count, dm)
+    arrived = await wait_for(lambda: _slack_arrivals(box, count), count)
+    inbound = [(arrived[i] - sent[i]) * 1000 for i in arrived]
+
+    agent = box.slack.user(SLACK.agent1)
+
+    async def reply(i: int) -> None:
+        await agent.post(SLACK.support, f"reply {i}", thread_ts=threads[i % args.tickets])
+
+    sent = await at_rate(args.rate, count, reply)
+    delivered = await wait_for(lambda: _discord_arrivals(box, args.tickets, count), count)
+    outbound = [(delivered[i] - sent[i]) * 1000 for i in delivered]
+    print(f"{count} messages each way at {args.rate}/s over {args.tickets} tickets (SQLite)")
+    for name, values in (("DM -> Slack thread", inbound), ("Slack reply -> DM", outbound)):
+        lost = count - len(values)
+        print(
+            f"  {name:20} p50 {percentile(values, 0.5):7.2f} ms   "
+            f"p99 {percentile(values, 0.99):7.2f} ms   lost {lost}"
+        )
+
+
+def _slack_arrivals(box: Sandbox, count: int) -> dict[int, float]:
+    found = {}
+    for call in box.slack.calls_to("chat.postMessage"):
+        text = str(call.args.get("text", ""))
+        if text.startswith("dm ") and call.ok:
+            found.setdefault(int(text[3:]), call.at)
+    return found
+
+
+def _discord_arrivals(box: Sandbox, customers: int, count: int) -> dict[int, float]:
+    found = {}
+    for i in range(customers):
+        for message in box.discord.user(FIRST_CUSTOMER + i).dm_messages():
+            if message.content.startswith("**alice:** reply ") and message.created_at:
+                found[int(message.content.rsplit(" ", 1)[1])] = message.created_at.timestamp()
+    return found
+
+
+async def wait_for(read: object, count: int, within: float = 600) -> dict[int, float]:
+    assert callable(read)
+    deadline = time.time() + within
+    found: dict[int, float] = read()
+    while len(found) < count and time.time() < deadline:
+        await asyncio.sleep(0.2)
+        found = read()
+    return found
+
+
+async def burst(args: argparse.Namespace, box: Sandbox, bot: Bot) -> bool:
+    threads = await open_tickets(box, bot, args.tickets)
+    box.slack.limits.enabled = True
+    limits = box.slack.limits
+    limits.set_rate("chat.postMessage", Rate(args.speedup, 1.0, 3))
+    # Slack's workspace-wide limit, sped up alike, so that the per-channel one is what binds.
+    limits.post_message_workspace = Rate(600 * args.speedup, 60, 60)
+    started = time.time()
+    per_ticket = args.burst // args.tickets
+    for part in range(per_ticket):
+        for i in range(args.tickets):
+            await box.discord.user(FIRST_CUSTOMER + i).send_dm(f"burst {part}")
+    total = per_ticket * args.tickets
+
+    def arrived() -> dict[int, float]:
+        seen = {}
+        for i, ts in threads.items():
+            texts = [
+                m.text for m in box.slack.thread(SLACK.support, ts) if m.text.startswith("burst")
+            ]
+            for n, _ in enumerate(texts):
+                seen[i * per_ticket + n] = 0.0
+        return seen
+
+    await wait_for(arrived, total, within=3600)
+    drained = time.time() - started
+    in_order = all(
+        [m.text for m in box.slack.thread(SLACK.support, ts) if m.text.startswith("burst")]
+        == [f"burst {p}" for p in range(per_ticket)]
+        for ts in threads.values()
+    )
+    refused = sum(1 for c in box.slack.calls_to("chat.postMessage") if c.status == 429)
+    got = len(arrived())
+    print(
+        f"burst of {total} customer messages over {args.tickets} tickets, Slack's per-channel "
+        f"limit on (x{args.speedup} speed)"
+    )
+    real = drained * args.speedup
+    print(f"  drained in {drained:.1f} s (at Slack's real limit: about {real:.0f} s)")
+    print(
+        f"  delivered {got} of {total}, in order within every ticket: {in_order}, 429s: {refused}"
+    )
+    return got == total and in_order
+
+
+async def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("integrations.sandbox").setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as folder:
+        async with (
+            SlackEmulator(demo_workspace()) as slack,
+            DiscordEmulator(world(args.tickets)) as discord,
+        ):
+            box = Sandbox(slack, discord)
+            configure(folder, box, args.speedup if args.burst else 0)
+            bot = Bot(load_settings())
+            await bot.start()
+            try:
+                if args.burst:
+                    return 0 if await burst(args, box, bot) else 1
+                await latency(args, box, bot)
+                return 0
+            finally:
+                await bot.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--tickets", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--burst", type=int, default=0)
+    parser.add_argument("--speedup", type=float, default=20.0)
+    sys.exit(asyncio.run(run(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    assert DISCORD.customer_id < FIRST_CUSTOMER
+    main()

@@ -1,0 +1,163 @@
+"""The composition root: the one place that wires storage and adapters to the core."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.config import Policy, Settings, load_policy
+from bot.delivery import DeliveryHandler, Lane
+from bot.dispatcher import Dispatcher
+from bot.domain import Platform
+from bot.ports import Clock, SystemClock
+from bot.service import TicketService
+from integrations.discord.runtime import DiscordSide
+from integrations.http import HealthCheck, HttpServer
+from integrations.slack.runtime import SlackSide
+from storage.db import create_engine, describe, normalise_url
+from storage.migrate import ensure_current, upgrade
+from storage.repository import SqlStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    policy: Policy
+    storage: SqlStorage
+    service: TicketService
+
+
+@dataclass(frozen=True)
+class Migration:
+    database: str  # the URL without its password
+    before: str | None
+    after: str
+
+
+def database_label(settings: Settings) -> str:
+    return describe(normalise_url(settings.database_url))
+
+
+async def migrate(settings: Settings) -> Migration:
+    """Bring the database schema to the newest revision (creating it when empty)."""
+    engine = create_engine(settings.database_url)
+    try:
+        before, after = await upgrade(engine)
+    finally:
+        await engine.dispose()
+    return Migration(database_label(settings), before, after)
+
+
+@asynccontextmanager
+async def runtime(
+    settings: Settings, *, clock: Clock | None = None, require_schema: bool = True
+) -> AsyncIterator[Runtime]:
+    """Open the database and build the service; refuses a database that is not migrated."""
+    policy = load_policy(settings.policy_path())
+    engine = create_engine(settings.database_url)
+    try:
+        if require_schema:
+            await ensure_current(engine)
+        storage = SqlStorage(engine)
+        service = TicketService(
+            storage,
+            clock or SystemClock(),
+            default_priority=policy.tickets.default_priority,
+            default_tier=policy.tickets.default_tier,
+            reopen_window=timedelta(days=policy.tickets.reopen_window_days),
+            limits=policy.customers,
+        )
+        yield Runtime(settings, policy, storage, service)
+    finally:
+        await engine.dispose()
+
+
+class Bot:
+    """The running bot: the database, each configured platform, the delivery queue and the
+    HTTP listener. `start()` returns once everything is up; `stop()` takes it down."""
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self._clock = clock or SystemClock()
+        self._stack = AsyncExitStack()
+        self._stop = asyncio.Event()
+        self._delivering: asyncio.Task[None] | None = None
+        self.migration: Migration | None = None
+        self.slack: SlackSide | None = None
+        self.discord: DiscordSide | None = None
+        self.server: HttpServer | None = None
+        self.service: TicketService | None = None
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()  # whatever did start is taken down again
+            raise
+
+    async def _start(self) -> None:
+        self.migration = await migrate(self.settings)
+        rt = await self._stack.enter_async_context(
+            runtime(self.settings, clock=self._clock, require_schema=False)
+        )
+        self.service = rt.service
+        handlers: dict[Lane, tuple[Platform, DeliveryHandler]] = {}
+        if not self.settings.missing_for_slack():
+            self.slack = SlackSide(self.settings, rt.policy, rt.service)
+            handlers[Lane.AGENTS] = (Platform.SLACK, self.slack.deliveries)
+        if not self.settings.missing_for_discord():
+            fetch = self.slack.files.fetch if self.slack else None  # agents' files
+            self.discord = DiscordSide(self.settings, rt.policy, rt.service, fetch)
+            handlers[Lane.CUSTOMER] = (Platform.DISCORD, self.discord.deliveries)
+        dispatcher = Dispatcher(rt.storage, self._clock, handlers)
+        rt.service.on_enqueued(dispatcher.wake)
+        self.server = HttpServer(
+            self.settings.http_host,
+            self.settings.http_port,
+            {
+                "database": _database_check(rt.service),
+                "slack": self.slack.health if self.slack else _off,
+                "discord": self.discord.health if self.discord else _off,
+            },
+        )
+        if self.slack is not None:
+            self.slack.mount(self.server)
+        await self.server.start()
+        self._stack.push_async_callback(self.server.stop)
+        if self.slack is not None:
+            self._stack.push_async_callback(self.slack.stop)
+            await self.slack.start()
+        if self.discord is not None:
+            self._stack.push_async_callback(self.discord.stop)
+            await self.discord.start()
+        # Started last so that it stops first: nothing is sent through a closed connection
+        # (and what is still queued then waits for the next start).
+        self._delivering = asyncio.create_task(dispatcher.run(self._stop), name="dispatcher")
+        self._stack.push_async_callback(self._stop_delivering, dispatcher)
+
+    async def _stop_delivering(self, dispatcher: Dispatcher) -> None:
+        self._stop.set()
+        dispatcher.wake()
+        if self._delivering is not None:
+            await self._delivering
+
+    async def stop(self) -> None:
+        await self._stack.aclose()
+
+
+def _database_check(service: TicketService) -> HealthCheck:
+    async def check() -> str:
+        await service.ping()
+        return "ok"
+
+    return check
+
+
+async def _off() -> str:
+    return "off"

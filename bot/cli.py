@@ -1,0 +1,222 @@
+"""The `threadline` command. Errors people can fix get one line and exit status 2."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from bot import app, report
+from bot.config import Settings, load_settings
+from bot.domain import Platform, Status, TicketNumber
+from bot.errors import ThreadlineError
+
+T = TypeVar("T")
+EXIT_USAGE = 2
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic narrates every step at INFO; our own migration log line says what matters.
+    logging.getLogger("alembic").setLevel(
+        max(logging.WARNING, logging.getLevelName(settings.log_level))
+    )
+    return settings
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(make())
+
+
+class TicketNumberType(click.ParamType[TicketNumber, str]):
+    """A public ticket number, written 1042 or #1042."""
+
+    name = "NUMBER"
+
+    def convert(
+        self, value: str | TicketNumber, param: click.Parameter | None, ctx: click.Context | None
+    ) -> TicketNumber:
+        text = str(value).strip().removeprefix("#")
+        if not text.isdigit():
+            self.fail(f"{value!r} is not a ticket number (like 1042 or #1042)", param, ctx)
+        return TicketNumber(int(text))
+
+
+TICKET_NUMBER = TicketNumberType()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="threadline")
+def cli() -> None:
+    """Threadline: Discord customers, Slack agent threads, claims, SLAs and CSAT."""
+
+
+@cli.command()
+def run() -> None:
+    """Migrate the database and start the bot for every configured platform."""
+    settings = _settings()
+    migration = _run(lambda: app.migrate(settings))
+    click.echo(report.migration(migration))
+    click.echo(report.platforms(settings))
+    if settings.missing_for_slack() and settings.missing_for_discord():
+        click.echo(report.nothing_to_run(settings), err=True)
+        sys.exit(EXIT_USAGE)
+    _run(lambda: _serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM, then shut down cleanly (pending deliveries stay queued)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    bot = app.Bot(settings)
+    await bot.start()
+    assert bot.server is not None
+    click.echo(
+        f"Threadline is running; health at http://{settings.http_host}:{bot.server.port}/healthz"
+    )
+    try:
+        await stop.wait()
+    finally:
+        click.echo("Stopping…")
+        await bot.stop()
+
+
+@cli.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations (creates the schema on an empty database)."""
+    settings = _settings()
+    click.echo(report.migration(_run(lambda: app.migrate(settings))))
+
+
+@cli.group()
+def tickets() -> None:
+    """Look at tickets."""
+
+
+@tickets.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in Status]),
+    help="Only tickets in this status.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def tickets_list(status: str | None, limit: int, as_json: bool) -> None:
+    """List tickets, newest first."""
+    settings = _settings()
+
+    async def fetch() -> list[Any]:
+        async with app.runtime(settings) as rt:
+            return await rt.service.list_tickets(Status(status) if status else None, limit)
+
+    found = _run(fetch)
+    if as_json:
+        click.echo(json.dumps([report.ticket_json(t) for t in found], indent=2))
+    else:
+        click.echo(report.ticket_table(found))
+
+
+@tickets.command("show")
+@click.argument("number", type=TICKET_NUMBER)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def tickets_show(number: TicketNumber, as_json: bool) -> None:
+    """Show one ticket (NUMBER as 1042 or #1042): its messages and its history."""
+    settings = _settings()
+
+    async def fetch() -> Any:
+        async with app.runtime(settings) as rt:
+            return await rt.service.ticket_detail(number)
+
+    detail = _run(fetch)
+    if as_json:
+        click.echo(json.dumps(report.detail_json(detail), indent=2))
+    else:
+        click.echo(report.detail_text(detail))
+
+
+@cli.group()
+def customers() -> None:
+    """Manage customers."""
+
+
+@customers.command("block")
+@click.argument("customer_id")
+@click.option("--platform", type=click.Choice([p.value for p in Platform]), default="discord")
+def customers_block(customer_id: str, platform: str) -> None:
+    """Drop CUSTOMER_ID's messages from now on, unanswered."""
+    _set_blocked(customer_id, Platform(platform), blocked=True)
+
+
+@customers.command("unblock")
+@click.argument("customer_id")
+@click.option("--platform", type=click.Choice([p.value for p in Platform]), default="discord")
+def customers_unblock(customer_id: str, platform: str) -> None:
+    """Take CUSTOMER_ID's messages again."""
+    _set_blocked(customer_id, Platform(platform), blocked=False)
+
+
+def _set_blocked(customer_id: str, platform: Platform, *, blocked: bool) -> None:
+    settings = _settings()
+
+    async def change() -> Any:
+        async with app.runtime(settings) as rt:
+            return await rt.service.set_blocked(platform, customer_id, blocked)
+
+    customer = _run(change)
+    state = "blocked" if blocked else "no longer blocked"
+    click.echo(f"{customer.display_name} ({platform} {customer_id}) is {state}.")
+
+
+@cli.command()
+@click.option("--slack-port", type=click.IntRange(0, 65535), default=8801, show_default=True)
+@click.option("--discord-port", type=click.IntRange(0, 65535), default=8802, show_default=True)
+@click.option("--no-limits", is_flag=True, help="Turn the platforms' rate limits off.")
+def sandbox(slack_port: int, discord_port: int, no_limits: bool) -> None:
+    """Run local Slack and Discord emulators to try Threadline (or any bot) against.
+
+    Prints the settings that point a bot at them; on a terminal, a console acts as the demo's
+    customers and agents (type help).
+    """
+    from bot import sandbox_cli  # noqa: PLC0415  (loads the emulators only when asked)
+
+    _run(lambda: sandbox_cli.serve(slack_port, discord_port, rate_limits=not no_limits))
+
+
+@cli.command("check-config")
+def check_config() -> None:
+    """Say what is set and what is missing for Slack, Discord and AI (never prints secrets)."""
+    settings = _settings()
+    click.echo(report.config(settings))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        code = cli.main(args=argv, prog_name="threadline", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("threadline: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        click.echo(f"threadline: error: {exc.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except ThreadlineError as exc:
+        click.echo(f"threadline: error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if isinstance(code, int) and code:
+        sys.exit(code)

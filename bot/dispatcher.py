@@ -1,0 +1,174 @@
+"""The Dispatcher: sends queued deliveries through the adapters, in order, losing nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+
+from bot.delivery import (
+    Backoff,
+    Delivery,
+    DeliveryHandler,
+    DeliveryJob,
+    DeliveryKind,
+    DeliveryStatus,
+    Lane,
+    NewDelivery,
+    Progress,
+    wait_or_timeout,
+)
+from bot.domain import MessageRef, Platform
+from bot.errors import PlatformError
+from bot.ports import Clock, Storage, Transaction
+
+log = logging.getLogger(__name__)
+
+# The kinds whose platform id is a new copy of the delivery's message.
+COPIES = frozenset({DeliveryKind.CUSTOMER_MESSAGE, DeliveryKind.AGENT_REPLY})
+
+
+class Dispatcher:
+    """Sends due deliveries; one per ticket lane at a time, so each lane stays in order."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        handlers: Mapping[Lane, tuple[Platform, DeliveryHandler]],
+        *,
+        batch: int = 100,
+        concurrency: int = 16,
+        lease_seconds: float = 120.0,
+        idle_poll_seconds: float = 1.0,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self._storage = storage
+        self._clock = clock
+        self._handlers = dict(handlers)
+        self._batch = batch
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lease_seconds = lease_seconds
+        self._idle_poll = idle_poll_seconds
+        self._backoff = backoff or Backoff()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Something was enqueued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Send until `stop` is set. Sends overlap: a new lane head is taken as soon as it is
+        due, not when the whole previous batch is done; what was started is finished."""
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            self._wake.set()  # the lane's next delivery may be due now
+
+        while not stop.is_set():
+            try:
+                jobs = await self._claim()
+            except Exception:
+                log.exception("Delivery sweep failed; trying again shortly")
+                jobs = []
+            for job in jobs:
+                task = asyncio.create_task(self._attempt(job))
+                in_flight.add(task)
+                task.add_done_callback(finished)
+            if not jobs:
+                await wait_or_timeout(self._wake, self._idle_poll)
+        await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def run_once(self) -> int:
+        """Send every lane head that is due now and wait for them; returns how many."""
+        jobs = await self._claim()
+        await asyncio.gather(*(self._attempt(job) for job in jobs))
+        return len(jobs)
+
+    async def _claim(self) -> list[DeliveryJob]:
+        """Lease the due lane heads and load what sending them needs."""
+        now = self._clock.now()
+        async with self._storage.transaction() as tx:
+            leased = await tx.claim_due_deliveries(
+                now, list(self._handlers), self._batch, self._lease_seconds
+            )
+            jobs = await tx.jobs_for(leased)  # what each needs, in the same trip
+            for delivery, job in zip(leased, jobs, strict=True):
+                if job is None:
+                    await tx.finish_delivery(
+                        delivery.id, DeliveryStatus.FAILED, now, error="ticket is gone"
+                    )
+        return [replace(job, progress=self._progress(job)) for job in jobs if job is not None]
+
+    def _progress(self, job: DeliveryJob) -> Progress:
+        async def record(steps: list[str]) -> None:
+            payload = {**job.delivery.payload, "steps": steps}
+            async with self._storage.transaction() as tx:
+                await tx.set_delivery_payload(job.delivery.id, payload)
+
+        return record
+
+    async def _attempt(self, job: DeliveryJob) -> None:
+        delivery = job.delivery
+        async with self._slots:
+            platform, handler = self._handlers[delivery.lane]
+            try:
+                external_id = await handler.deliver(job)
+            except PlatformError as error:
+                await self._failed(delivery, error)
+            except Exception as error:
+                log.exception("Delivery %s (%s) crashed", delivery.id, delivery.kind)
+                await self._failed(
+                    delivery, PlatformError(f"internal error: {error!r}", retryable=False)
+                )
+            else:
+                await self._done(delivery, platform, external_id)
+
+    async def _done(self, delivery: Delivery, platform: Platform, external_id: str | None) -> None:
+        now = self._clock.now()
+        async with self._storage.transaction() as tx:
+            await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=external_id)
+            if external_id and delivery.message_id is not None and delivery.kind in COPIES:
+                await tx.add_message_ref(delivery.message_id, MessageRef(platform, external_id))
+            if external_id and delivery.kind is DeliveryKind.TICKET_CARD:
+                await tx.set_workspace_ref(delivery.ticket_id, external_id)
+            if delivery.kind is DeliveryKind.AGENT_REPLY:
+                await tx.add_delivery(
+                    NewDelivery(
+                        ticket_id=delivery.ticket_id,
+                        kind=DeliveryKind.REPLY_DELIVERED,
+                        created_at=now,
+                        message_id=delivery.message_id,
+                    )
+                )
+        log.debug("Delivered %s %s as %s", delivery.kind, delivery.id, external_id)
+
+    async def _failed(self, delivery: Delivery, error: PlatformError) -> None:
+        now = self._clock.now()
+        attempts = delivery.attempts + 1
+        gave_up = now - delivery.created_at >= self._backoff.give_up_after
+        async with self._storage.transaction() as tx:
+            if error.retryable and not gave_up:
+                when = now + self._backoff.delay(attempts, error.retry_after)
+                await tx.retry_delivery(delivery.id, when, str(error))
+                log.warning("Delivery %s will be retried at %s: %s", delivery.id, when, error)
+                return
+            await tx.finish_delivery(delivery.id, DeliveryStatus.FAILED, now, error=str(error))
+            await self._tell_agents(tx, delivery, str(error))
+        log.error("Delivery %s (%s) failed: %s", delivery.id, delivery.kind, error)
+
+    async def _tell_agents(self, tx: Transaction, delivery: Delivery, reason: str) -> None:
+        """Nothing fails silently: a send that failed for good is shown in the ticket's thread."""
+        if delivery.lane is Lane.AGENTS:
+            return  # the agents' own side is what failed; the log is all that is left
+        await tx.add_delivery(
+            NewDelivery(
+                ticket_id=delivery.ticket_id,
+                kind=DeliveryKind.NOTICE,
+                created_at=self._clock.now(),
+                message_id=delivery.message_id,  # the message that did not get through
+                payload={"failed_delivery": delivery.id, "reason": reason, "warning": True},
+            )
+        )

@@ -1,0 +1,95 @@
+"""One error tree for everything Threadline raises on purpose.
+
+Adapters and the CLI catch `ThreadlineError` and show its message; anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class ThreadlineError(Exception):
+    """Base of every error Threadline raises on purpose; its message is meant for people."""
+
+
+class ConfigError(ThreadlineError):
+    """A setting or the policy file is missing or malformed."""
+
+
+class StorageError(ThreadlineError):
+    """The database cannot be reached or refused the operation."""
+
+
+class DomainError(ThreadlineError):
+    """A request that the ticket rules refuse; nothing was changed."""
+
+
+class TicketNotFound(DomainError):
+    def __init__(self, number: int) -> None:
+        super().__init__(f"Ticket #{number} does not exist.")
+        self.number = number
+
+
+class IllegalTransition(DomainError):
+    def __init__(self, number: int, status: str, action: str, detail: str = "") -> None:
+        message = f"Ticket #{number} is {status}; it cannot be {_past(action)}."
+        super().__init__(f"{message} {detail}".strip())
+        self.number = number
+        self.status = status
+        self.action = action
+
+
+class AlreadyClaimed(IllegalTransition):
+    """Raised to the loser of a claim race, naming who holds the ticket."""
+
+    def __init__(self, number: int, status: str, holder_name: str, holder_id: str) -> None:
+        super().__init__(number, status, "claim", f"{holder_name} already holds it.")
+        self.holder_name = holder_name
+        self.holder_id = holder_id
+
+
+class CustomerRefused(DomainError):
+    """A customer's message was not taken: blocked, or over a limit. `reply` is what to tell
+    them (None: say nothing, as for a blocked customer)."""
+
+    def __init__(self, message: str, reply: str | None) -> None:
+        super().__init__(message)
+        self.reply = reply
+
+
+class ConcurrentUpdate(ThreadlineError):
+    """Someone else changed the ticket between our read and our write; reload and retry."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"Ticket #{number} was changed by someone else at the same moment.")
+        self.number = number
+
+
+class OpenTicketExists(ThreadlineError):
+    """A second open ticket for one customer was refused by the database."""
+
+
+class PlatformError(ThreadlineError):
+    """A platform (Slack, Discord, the AI provider) refused or failed a call."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after  # seconds the platform asked us to wait, when it did
+
+
+_PAST = {
+    "open": "opened",
+    "claim": "claimed",
+    "assign": "assigned",
+    "unclaim": "unclaimed",
+    "escalate": "escalated",
+    "pend": "set to wait on the customer",
+    "customer_reply": "woken by a customer reply",
+    "resolve": "resolved",
+    "reopen": "reopened",
+    "close": "closed",
+    "set_priority": "given a new priority",
+}
+
+
+def _past(action: str) -> str:
+    return _PAST.get(action, action)

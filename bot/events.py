@@ -1,0 +1,53 @@
+"""Inbound commands the adapters hand to the core, and what the core answers. Frozen data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain import Agent, Attachment, Customer, Message, MessageRef, Platform, Ticket
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMessage:
+    """A customer wrote something on their platform."""
+
+    platform: Platform
+    message_id: str  # the platform's id of this message: the idempotency key
+    customer_id: str  # the platform's id of the customer
+    customer_name: str
+    body: str
+    sent_at: datetime
+    attachments: tuple[Attachment, ...] = ()
+    customer_avatar_url: str | None = None
+
+    @property
+    def ref(self) -> MessageRef:
+        return MessageRef(self.platform, self.message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentMessage:
+    """An agent wrote in a ticket's thread: a reply for the customer or an internal note."""
+
+    agent: Agent
+    body: str
+    internal: bool
+    sent_at: datetime
+    ref: MessageRef | None = None
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What became of a customer message."""
+
+    ticket: Ticket
+    customer: Customer
+    message: Message | None  # None when the message had been received before
+    opened: bool = False  # a new ticket was opened for it
+    reopened: bool = False  # it woke a resolved or pending ticket
+
+    @property
+    def duplicate(self) -> bool:
+        return self.message is None

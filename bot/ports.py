@@ -1,0 +1,222 @@
+"""The ports: what the core needs from the outside world, as typing Protocols.
+
+Adapters in `storage/`, `integrations/` and `jobs/` implement these; the core only ever sees
+the Protocols, so it can be tested with fakes and never imports a platform library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from bot.delivery import Delivery, DeliveryId, DeliveryJob, DeliveryStatus, Lane, NewDelivery
+from bot.domain import (
+    Customer,
+    CustomerId,
+    Direction,
+    Message,
+    MessageId,
+    MessageRef,
+    NewMessage,
+    NewTicket,
+    Platform,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketId,
+    TicketNumber,
+    TicketQuery,
+)
+
+
+class Clock(Protocol):
+    """Where the core learns the time; tests move it by hand."""
+
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Transaction(Protocol):
+    """The repository seen inside one database transaction.
+
+    Everything done through one Transaction commits together or not at all.
+    """
+
+    async def upsert_customer(
+        self,
+        platform: Platform,
+        external_id: str,
+        display_name: str,
+        seen_at: datetime,
+        avatar_url: str | None = None,
+    ) -> Customer:
+        """The customer for this platform identity, created or renamed as needed."""
+        ...
+
+    async def get_customer(self, customer_id: CustomerId) -> Customer | None: ...
+
+    async def find_customer(self, platform: Platform, external_id: str) -> Customer | None: ...
+
+    async def set_customer_blocked(
+        self, customer_id: CustomerId, blocked_at: datetime | None
+    ) -> None: ...
+
+    async def count_tickets_opened(self, customer_id: CustomerId, since: datetime) -> int: ...
+
+    async def count_customer_messages(self, ticket_id: TicketId, since: datetime) -> int:
+        """Messages the customer wrote on this ticket since `since`."""
+        ...
+
+    async def create_ticket(self, new: NewTicket) -> Ticket:
+        """Insert a ticket with the next public number.
+
+        Raises OpenTicketExists when the customer already has an open ticket.
+        """
+        ...
+
+    async def get_ticket(self, number: TicketNumber) -> Ticket | None: ...
+
+    async def get_ticket_by_id(self, ticket_id: TicketId) -> Ticket | None: ...
+
+    async def find_open_ticket(self, customer_id: CustomerId) -> Ticket | None: ...
+
+    async def find_ticket_by_workspace_ref(self, ref: str) -> Ticket | None:
+        """The ticket whose card lives at `ref` on the agents' side."""
+        ...
+
+    async def save_ticket(self, ticket: Ticket) -> Ticket:
+        """Write the ticket if its stored version is still `ticket.version`.
+
+        Returns the ticket with its new version; raises ConcurrentUpdate otherwise.
+        """
+        ...
+
+    async def list_tickets(
+        self, *, statuses: Sequence[Status] | None = None, limit: int = 100
+    ) -> list[Ticket]:
+        """Newest first."""
+        ...
+
+    async def query_tickets(self, query: TicketQuery) -> list[Ticket]: ...
+
+    async def add_event(self, event: TicketEvent) -> None: ...
+
+    async def list_events(self, ticket_id: TicketId) -> list[TicketEvent]:
+        """Oldest first."""
+        ...
+
+    async def add_message(self, new: NewMessage) -> Message | None:
+        """Record a message with its platform refs; None when a ref is already stored
+        (a redelivered message), in which case nothing is written."""
+        ...
+
+    async def add_message_ref(self, message_id: MessageId, ref: MessageRef) -> bool:
+        """Remember one more platform copy of a message; False if that ref is taken."""
+        ...
+
+    async def find_message(self, ref: MessageRef) -> Message | None: ...
+
+    async def list_messages(self, ticket_id: TicketId) -> list[Message]:
+        """Oldest first."""
+        ...
+
+    async def mark_message_edited(self, message_id: MessageId, body: str, at: datetime) -> None: ...
+
+    async def mark_message_deleted(self, message_id: MessageId, at: datetime) -> None: ...
+
+    async def set_message_direction(self, message_id: MessageId, direction: Direction) -> None:
+        """Turn a note into a reply (the agent chose to send it)."""
+        ...
+
+    async def get_message(self, message_id: MessageId) -> Message | None: ...
+
+    async def set_workspace_ref(self, ticket_id: TicketId, ref: str) -> None:
+        """Remember where the ticket's card lives on the agents' side (not version-checked:
+        it is bookkeeping of a delivery, not a decision about the ticket)."""
+        ...
+
+    # --- the delivery queue ----------------------------------------------------------
+
+    async def add_delivery(self, new: NewDelivery) -> Delivery: ...
+
+    async def claim_due_deliveries(
+        self, now: datetime, lanes: Sequence[Lane], limit: int, lease_seconds: float
+    ) -> list[Delivery]:
+        """Lease the due lane heads in one step; returns those this caller now holds."""
+        ...
+
+    async def jobs_for(self, deliveries: Sequence[Delivery]) -> list[DeliveryJob | None]:
+        """Each delivery with its ticket, customer and message (None if its ticket is gone)."""
+        ...
+
+    async def set_delivery_payload(
+        self, delivery_id: DeliveryId, payload: Mapping[str, Any]
+    ) -> None: ...
+
+    async def retry_delivery(
+        self, delivery_id: DeliveryId, next_attempt_at: datetime, error: str
+    ) -> None: ...
+
+    async def finish_delivery(
+        self,
+        delivery_id: DeliveryId,
+        status: DeliveryStatus,
+        at: datetime,
+        *,
+        external_id: str | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+    async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
+        """Oldest first."""
+        ...
+
+    async def record_inbound_event(
+        self, platform: Platform, event_id: str, payload: Mapping[str, Any], received_at: datetime
+    ) -> bool:
+        """Store a raw platform event before it is acknowledged.
+
+        True when it needs processing: new, or stored before but never processed. False when
+        it was processed already (a redelivery to acknowledge and drop).
+        """
+        ...
+
+    async def mark_inbound_processed(
+        self, platform: Platform, event_id: str, at: datetime
+    ) -> None: ...
+
+    async def unprocessed_inbound(
+        self, platform: Platform, received_before: datetime, limit: int
+    ) -> list[tuple[str, Mapping[str, Any]]]:
+        """Stored events never processed (a crash after the ack), oldest first."""
+        ...
+
+
+class Storage(Protocol):
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A read-write transaction; concurrent writers are serialised or version-checked."""
+        ...
+
+    def reading(self) -> AbstractAsyncContextManager[Transaction]:
+        """A transaction that only reads (it may not write); never waits for writers."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise StorageError unless the database answers."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Assistant(Protocol):
+    """An AI helper that triages, summarises and drafts replies (optional)."""
+
+    async def summarise(self, ticket: Ticket, messages: Sequence[Message]) -> str: ...

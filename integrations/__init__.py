@@ -1,0 +1,1 @@
+"""Platform adapters: each translates one platform to and from the core."""

@@ -1,0 +1,1 @@
+"""Discord: where customers write."""

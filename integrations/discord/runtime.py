@@ -1,0 +1,100 @@
+"""Discord, connected: the bot's client, customers' DMs in, replies and notices out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import discord
+
+from bot.config import Policy, Settings
+from bot.errors import ConfigError
+from bot.service import TicketService
+from integrations.discord.client import point_at_settings
+from integrations.discord.handler import DiscordDeliveryHandler, Fetch
+from integrations.discord.intake import DiscordIntake
+from integrations.discord.views import ThreadlineClient
+
+log = logging.getLogger(__name__)
+
+READY_SECONDS = 30.0
+
+
+class _NoVoiceNotes(logging.Filter):
+    """discord.py warns at every start that voice libraries are missing; Threadline has no
+    use for voice, so the warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
+logging.getLogger("discord.client").addFilter(_NoVoiceNotes())
+
+
+def intents() -> discord.Intents:
+    """What the features need: servers and direct messages. DMs carry their content without
+    the privileged message-content intent, so none of the privileged intents is asked for."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.dm_messages = True
+    wanted.dm_reactions = True
+    return wanted
+
+
+class DiscordSide:
+    def __init__(
+        self,
+        settings: Settings,
+        policy: Policy,
+        service: TicketService,
+        fetch: Fetch | None = None,
+    ) -> None:
+        self._settings = settings
+        self.client = ThreadlineClient(
+            service,
+            settings.discord_guild_id,
+            policy.discord.support_categories,
+            intents=intents(),
+        )
+        dms: dict[int, discord.DMChannel] = {}
+        self.intake = DiscordIntake(service, self.client, dms)
+        self.intake.register()
+        replies = policy.replies
+        self.deliveries = DiscordDeliveryHandler(
+            self.client, replies.team_name if replies.anonymous_replies else None, dms, fetch
+        )
+        self._running: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        token = self._settings.discord_bot_token
+        assert token is not None
+        point_at_settings(self._settings)
+        try:
+            await self.client.login(token.get_secret_value())
+        except discord.LoginFailure:
+            raise ConfigError("DISCORD_BOT_TOKEN was refused by Discord (401)") from None
+        self._running = asyncio.create_task(self.client.connect(), name="discord")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {self._running, ready}, timeout=READY_SECONDS, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        if self._running in done:
+            self._running.result()  # raises what stopped it (a bad token, refused intents)
+        if not self.client.is_ready():
+            raise ConfigError("Discord did not become ready in time; is DISCORD_GATEWAY_URL right?")
+        log.info("Discord: connected as %s", self.client.user)
+
+    async def health(self) -> str:
+        return (
+            "connected"
+            if self.client.is_ready() and not self.client.is_closed()
+            else "disconnected"
+        )
+
+    async def stop(self) -> None:
+        await self.client.close()
+        if self._running is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._running, 10)

@@ -1,0 +1,39 @@
+"""What the customer reads: status notices and how an agent's reply is signed. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bot.domain import Message, Ticket
+
+
+def notice(ticket: Ticket, payload: Mapping[str, Any]) -> str:
+    number = f"#{ticket.number}"
+    agent = payload.get("agent") or "Someone from the team"
+    match payload.get("event"):
+        case "opened":
+            return (
+                f"Thanks, we've got your message: your ticket is **{number}**. "
+                "Someone from the team will answer right here; anything else you send here "
+                "joins the same ticket."
+            )
+        case "claimed":
+            return f"{agent} is looking into your ticket {number}."
+        case "resolved":
+            return (
+                f"Your ticket {number} is resolved. If something is still wrong, just reply "
+                "here and it will be reopened."
+            )
+        case "reopened":
+            return f"Your ticket {number} is open again; we'll get back to you here."
+        case "closed":
+            return f"Your ticket {number} is closed. Write here any time to open a new one."
+        case other:
+            raise ValueError(f"no text for the customer notice {other!r}")
+
+
+def signed(message: Message, team_name: str | None) -> str:
+    """An agent's reply as the customer sees it: under the agent's name, or the team's."""
+    who = team_name or message.author.name
+    return f"**{who}:** {message.body}"

@@ -1,0 +1,123 @@
+"""The customer's Close button: a DynamicItem, so it keeps working after a restart."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.domain import Actor, Platform, TicketNumber
+from bot.errors import DomainError
+from bot.service import TicketService
+from integrations.discord.support import add_support_command
+
+log = logging.getLogger(__name__)
+
+CLOSE_TEMPLATE = r"threadline:close:(?P<number>[0-9]{1,12})"
+# Everything else: a button from an older version, or one that never was Threadline's.
+UNKNOWN_TEMPLATE = r"(?!threadline:close:[0-9]{1,12}\Z)(?P<custom_id>[\s\S]{1,100})"
+UNKNOWN_ANSWER = "This button no longer does anything. Write here to reach the team."
+
+
+class ThreadlineClient(discord.Client):
+    """A discord.py client that knows the ticket service (for persistent buttons)."""
+
+    def __init__(
+        self,
+        service: TicketService,
+        guild_id: str | None = None,
+        categories: tuple[str, ...] = (),
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.service = service
+        self._categories = categories
+        self.tree: app_commands.CommandTree[ThreadlineClient] = app_commands.CommandTree(self)
+        self._guild = discord.Object(int(guild_id)) if guild_id else None
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(CloseButton, UnknownButton)
+        add_support_command(self.tree, self.service, self._categories)
+        # In one server the commands appear at once; globally, Discord takes a while.
+        if self._guild is not None:
+            self.tree.copy_global_to(guild=self._guild)
+            await self.tree.sync(guild=self._guild)
+        else:
+            await self.tree.sync()
+
+
+class CloseButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=CLOSE_TEMPLATE,
+):
+    def __init__(self, number: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Close ticket",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"threadline:close:{number}",
+            )
+        )
+        self.number = TicketNumber(number)
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[discord.Client],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> CloseButton:
+        return cls(int(match["number"]))
+
+    async def callback(self, interaction: discord.Interaction[discord.Client]) -> None:
+        client = interaction.client
+        if not isinstance(client, ThreadlineClient):
+            return
+        answer = await close_for(client.service, self.number, str(interaction.user.id))
+        await interaction.response.send_message(answer)
+
+
+class UnknownButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=UNKNOWN_TEMPLATE,
+):
+    """Answers a click on a button Threadline does not know, instead of leaving it hanging."""
+
+    def __init__(self, custom_id: str) -> None:
+        super().__init__(discord.ui.Button(label="?", custom_id=custom_id))
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[discord.Client],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> UnknownButton:
+        return cls(match["custom_id"])
+
+    async def callback(self, interaction: discord.Interaction[discord.Client]) -> None:
+        await interaction.response.send_message(UNKNOWN_ANSWER, ephemeral=True)
+
+
+async def close_for(service: TicketService, number: TicketNumber, user_id: str) -> str:
+    """Close a ticket at its customer's request; anyone else is refused."""
+    try:
+        ticket = await service.get_ticket(number)
+        customer = await service.customer_of(ticket)
+        if customer.platform is not Platform.DISCORD or customer.external_id != user_id:
+            return "This button belongs to someone else's ticket."
+        await service.close(number, Actor.of_customer(customer), "Closed by the customer.")
+    except DomainError as refused:
+        return str(refused)
+    return f"Your ticket #{number} is closed. Write here any time to open a new one."
+
+
+def close_view(number: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CloseButton(number))
+    return view

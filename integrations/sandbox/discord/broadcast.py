@@ -1,0 +1,94 @@
+"""Turns state changes into the gateway dispatches real Discord sends, intent by intent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .constants import Intent
+from .gateway import GatewayHub
+from .gateway_connection import Session
+from .model import JSON, Channel, Message
+from .payloads import message_json, thread_json
+from .world import World
+
+
+class Broadcaster:
+    """MESSAGE_*, THREAD_CREATE, INTERACTION_CREATE and reaction events for the bot's sessions."""
+
+    def __init__(self, world: World, hub: GatewayHub) -> None:
+        self.world = world
+        self.hub = hub
+
+    def message_created(self, message: Message) -> None:
+        """MESSAGE_CREATE (also for the bot's own messages, as Discord does)."""
+        self._message_event("MESSAGE_CREATE", message)
+
+    def message_updated(self, message: Message) -> None:
+        """MESSAGE_UPDATE with the full message."""
+        self._message_event("MESSAGE_UPDATE", message)
+
+    def message_deleted(self, message: Message) -> None:
+        """MESSAGE_DELETE: only ids."""
+        if message.ephemeral:
+            return
+        data: JSON = {"id": str(message.id), "channel_id": str(message.channel_id)}
+        channel = self.world.channels[message.channel_id]
+        if channel.guild_id is not None:
+            data["guild_id"] = str(channel.guild_id)
+        self.hub.dispatch("MESSAGE_DELETE", data, intent=self._message_intent(channel))
+
+    def thread_created(self, thread: Channel) -> None:
+        """THREAD_CREATE for a thread that was just made."""
+        data = thread_json(thread)
+        data["newly_created"] = True
+        self.hub.dispatch("THREAD_CREATE", data, intent=Intent.GUILDS)
+
+    def interaction_created(self, payload: JSON) -> None:
+        """INTERACTION_CREATE: delivered whatever the intents."""
+        self.hub.dispatch("INTERACTION_CREATE", payload)
+
+    def reaction_added(self, message: Message, user_id: int, emoji: str) -> None:
+        """MESSAGE_REACTION_ADD."""
+        channel = self.world.channels[message.channel_id]
+        name, _, emoji_id = emoji.partition(":")
+        data: JSON = {
+            "user_id": str(user_id),
+            "channel_id": str(channel.id),
+            "message_id": str(message.id),
+            "message_author_id": str(message.author_id),
+            "emoji": {"id": emoji_id or None, "name": name},
+            "burst": False,
+            "type": 0,
+        }
+        intent = Intent.DIRECT_MESSAGE_REACTIONS
+        if channel.guild_id is not None:
+            data["guild_id"] = str(channel.guild_id)
+            intent = Intent.GUILD_MESSAGE_REACTIONS
+        self.hub.dispatch("MESSAGE_REACTION_ADD", data, intent=intent)
+
+    def _message_intent(self, channel: Channel) -> Intent:
+        return Intent.DIRECT_MESSAGES if channel.guild_id is None else Intent.GUILD_MESSAGES
+
+    def _message_event(self, event: str, message: Message) -> None:
+        if message.ephemeral:
+            return
+        channel = self.world.channels[message.channel_id]
+        intent = self._message_intent(channel)
+        variants: dict[bool, JSON] = {}
+
+        def build(session: Session) -> Any:
+            if not session.intents & intent:
+                return None
+            hide = self._hides_content(session, channel, message)
+            if hide not in variants:
+                variants[hide] = message_json(message, self.world, gateway=True, hide_content=hide)
+            return variants[hide]
+
+        self.hub.dispatch_each(event, build)
+
+    def _hides_content(self, session: Session, channel: Channel, message: Message) -> bool:
+        # MESSAGE_CONTENT protects guild messages, except the bot's own and those mentioning it.
+        if session.intents & Intent.MESSAGE_CONTENT or channel.guild_id is None:
+            return False
+        bot_id = self.world.bot_id
+        return message.author_id != bot_id and bot_id not in message.mention_ids

@@ -1,0 +1,261 @@
+"""The emulated Discord's state and the operations that change it (no I/O here)."""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from .constants import ChannelType, MessageType
+from .model import JSON, Attachment, Channel, Command, Guild, Interaction, Message, Modal, User
+from .seed import DiscordSeed
+from .snowflakes import SnowflakeMint, snowflake_time
+
+MENTION = re.compile(r"<@!?(\d+)>")
+
+
+class World:
+    """Users, guilds, channels, messages and interactions, keyed by snowflake."""
+
+    def __init__(self, seed: DiscordSeed, mint: SnowflakeMint, base_url: Callable[[], str]) -> None:
+        self.seed = seed
+        self.mint = mint
+        self._base_url = base_url
+        self.bot_id = seed.bot.id
+        self.application_id = seed.application_id
+        self.users: dict[int, User] = {}
+        self.guilds: dict[int, Guild] = {}
+        self.channels: dict[int, Channel] = {}
+        self.messages: dict[int, Message] = {}
+        self.history: dict[int, dict[int, Message]] = {}
+        self.ephemeral: dict[int, list[Message]] = {}
+        self.dm_by_user: dict[int, int] = {}
+        self.interactions: dict[int, Interaction] = {}
+        self.modals: list[Modal] = []
+        self.commands: dict[int, Command] = {}
+        self.files: dict[int, Attachment] = {}
+        self._load(seed)
+
+    def _load(self, seed: DiscordSeed) -> None:
+        for person in (seed.bot, seed.owner, *seed.users):
+            self.users[person.id] = User(person.id, person.username, person.global_name, person.bot)
+        joined = datetime(2024, 1, 1, tzinfo=UTC)
+        for g in seed.guilds:
+            members = [self.bot_id, *(m for m in g.member_ids if m != self.bot_id)]
+            guild = Guild(g.id, g.name, g.owner_id, joined, member_ids=members)
+            self.guilds[g.id] = guild
+            for c in g.channels:
+                channel = Channel(
+                    c.id, ChannelType.GUILD_TEXT, c.name, g.id, position=c.position, topic=c.topic
+                )
+                self.channels[c.id] = channel
+                guild.channel_ids.append(c.id)
+                self.history[c.id] = {}
+
+    # ----- lookups ---------------------------------------------------------------------
+
+    def bot(self) -> User:
+        """The bot's own account."""
+        return self.users[self.bot_id]
+
+    def base_url(self) -> str:
+        """The emulator's http://host:port root, for URLs it hands out."""
+        return self._base_url()
+
+    def guild_of(self, channel: Channel) -> Guild | None:
+        """The guild a channel belongs to (None for DMs)."""
+        return None if channel.guild_id is None else self.guilds.get(channel.guild_id)
+
+    def dm_channel(self, user_id: int) -> Channel | None:
+        """The DM channel between the bot and this user, if one was opened."""
+        channel_id = self.dm_by_user.get(user_id)
+        return None if channel_id is None else self.channels[channel_id]
+
+    def find_command(self, name: str, guild_id: int | None) -> Command | None:
+        """A registered command: the guild's own first, then the global one."""
+        found: Command | None = None
+        for command in self.commands.values():
+            if command.name != name:
+                continue
+            if command.guild_id is not None and command.guild_id == guild_id:
+                return command
+            if command.guild_id is None:
+                found = command
+        return found
+
+    # ----- channels --------------------------------------------------------------------
+
+    def open_dm(self, user_id: int) -> Channel:
+        """The bot's DM channel with a user, created on first use."""
+        existing = self.dm_channel(user_id)
+        if existing is not None:
+            return existing
+        channel = Channel(self.mint.next(), ChannelType.DM, recipient_id=user_id)
+        self.channels[channel.id] = channel
+        self.history[channel.id] = {}
+        self.dm_by_user[user_id] = channel.id
+        return channel
+
+    def create_thread(
+        self,
+        parent: Channel,
+        name: str,
+        owner_id: int,
+        *,
+        kind: ChannelType = ChannelType.PUBLIC_THREAD,
+        starter: Message | None = None,
+        auto_archive_duration: int = 1440,
+    ) -> Channel:
+        """A thread under a guild text channel; a message thread shares the message's id."""
+        thread_id = starter.id if starter is not None else self.mint.next()
+        thread = Channel(
+            thread_id,
+            kind,
+            name,
+            parent.guild_id,
+            parent_id=parent.id,
+            owner_id=owner_id,
+            auto_archive_duration=auto_archive_duration,
+            created_at=datetime.now(UTC),
+        )
+        self.channels[thread.id] = thread
+        self.history[thread.id] = {}
+        if starter is not None:
+            starter.thread_id = thread.id
+        guild = self.guild_of(parent)
+        if guild is not None:
+            guild.channel_ids.append(thread.id)
+        return thread
+
+    # ----- messages --------------------------------------------------------------------
+
+    def store_file(
+        self, channel_id: int, filename: str, data: bytes, content_type: str
+    ) -> Attachment:
+        """Keep an uploaded file and give it loopback URLs served by the emulator."""
+        attachment_id = self.mint.next()
+        path = f"attachments/{channel_id}/{attachment_id}/{quote(filename)}"
+        attachment = Attachment(
+            attachment_id,
+            filename,
+            data,
+            content_type,
+            url=f"{self.base_url()}/{path}",
+            proxy_url=f"{self.base_url()}/media/{path}",
+        )
+        self.files[attachment_id] = attachment
+        return attachment
+
+    def add_message(
+        self,
+        channel: Channel,
+        author_id: int,
+        *,
+        content: str = "",
+        embeds: list[JSON] | None = None,
+        components: list[JSON] | None = None,
+        attachments: list[Attachment] | None = None,
+        flags: int = 0,
+        type: int = MessageType.DEFAULT,
+        nonce: str | int | None = None,
+        reference: JSON | None = None,
+        webhook_id: int | None = None,
+        interaction_id: int | None = None,
+        visible_to: int | None = None,
+    ) -> Message:
+        """Store a new message. With `visible_to` it is ephemeral, kept out of channel history."""
+        message_id = self.mint.next()
+        message = Message(
+            message_id,
+            channel.id,
+            author_id,
+            content=content,
+            embeds=embeds or [],
+            components=components or [],
+            attachments=attachments or [],
+            flags=flags,
+            type=type,
+            created_at=snowflake_time(message_id),
+            nonce=nonce,
+            reference=reference,
+            mention_ids=self.mentions_in(content),
+            webhook_id=webhook_id,
+            interaction_id=interaction_id,
+        )
+        self.messages[message.id] = message
+        if visible_to is not None:
+            self.ephemeral.setdefault(visible_to, []).append(message)
+            return message
+        self.history.setdefault(channel.id, {})[message.id] = message
+        channel.last_message_id = message.id
+        channel.message_count += 1
+        return message
+
+    def mentions_in(self, content: str) -> list[int]:
+        """Ids of known users mentioned as <@id> in the text."""
+        ids = [int(m) for m in MENTION.findall(content)]
+        return [i for i in dict.fromkeys(ids) if i in self.users]
+
+    def edit_message(self, message: Message, changes: JSON) -> Message:
+        """Apply an edit (only the fields present in `changes`)."""
+        if "content" in changes:
+            message.content = changes["content"] or ""
+            message.mention_ids = self.mentions_in(message.content)
+        if "embeds" in changes:
+            message.embeds = list(changes["embeds"] or [])
+        if "components" in changes:
+            message.components = list(changes["components"] or [])
+        if "flags" in changes and changes["flags"] is not None:
+            message.flags = int(changes["flags"])
+        message.edited_at = datetime.now(UTC)
+        return message
+
+    def delete_message(self, message: Message) -> None:
+        """Remove a message from its channel's history."""
+        message.deleted = True
+        self.messages.pop(message.id, None)
+        self.history.get(message.channel_id, {}).pop(message.id, None)
+
+    def page(
+        self,
+        channel_id: int,
+        *,
+        limit: int = 50,
+        before: int | None = None,
+        after: int | None = None,
+        around: int | None = None,
+    ) -> list[Message]:
+        """A page of channel history, newest first, as GET .../messages returns it."""
+        ids = list(self.history.get(channel_id, {}))  # insertion order == id order
+        if around is not None:
+            pivot = bisect.bisect_left(ids, around)
+            start = max(0, pivot - limit // 2)
+            chosen = ids[start : start + limit]
+        elif after is not None:
+            start = bisect.bisect_right(ids, after)
+            chosen = ids[start : start + limit]
+        else:
+            end = bisect.bisect_left(ids, before) if before is not None else len(ids)
+            chosen = ids[max(0, end - limit) : end]
+        history = self.history[channel_id] if ids else {}
+        return [history[i] for i in reversed(chosen)]
+
+    # ----- commands --------------------------------------------------------------------
+
+    def register_commands(self, guild_id: int | None, bodies: list[JSON]) -> list[Command]:
+        """Replace the app's command set for a guild (or globally), keeping ids of same names."""
+        old = {c.name: c for c in self.commands.values() if c.guild_id == guild_id}
+        for command in old.values():
+            del self.commands[command.id]
+        result = []
+        for body in bodies:
+            previous = old.get(str(body["name"]))
+            command_id = previous.id if previous else self.mint.next()
+            command = Command(
+                command_id, self.application_id, guild_id, str(body["name"]), body, self.mint.next()
+            )
+            self.commands[command.id] = command
+            result.append(command)
+        return result

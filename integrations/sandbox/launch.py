@@ -1,0 +1,76 @@
+"""Both emulators together, with the demo workspace and world: for `threadline sandbox`,
+the shared test fixture and the benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from integrations.sandbox.discord import DEMO as DISCORD
+from integrations.sandbox.discord import DiscordEmulator, demo_world
+from integrations.sandbox.slack import DEMO as SLACK
+from integrations.sandbox.slack import SlackEmulator, Timing, demo_workspace
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    slack: SlackEmulator
+    discord: DiscordEmulator
+
+    def settings(self, *, socket_mode: bool = True) -> dict[str, str]:
+        """The settings that point a Threadline bot at this sandbox, by variable name."""
+        slack, discord = self.slack, self.discord
+        found = {
+            "SLACK_API_URL": slack.api_url,
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": slack.signing_secret,
+            "SLACK_SUPPORT_CHANNEL": SLACK.support,
+            "SLACK_AGENTS": f"{SLACK.agent1},{SLACK.agent2}",
+            "SLACK_LEADS": SLACK.lead,
+            "SLACK_LEADS_CHANNEL": SLACK.leads,
+            "SLACK_ESCALATION_CHANNEL": SLACK.escalations,
+            "DISCORD_BOT_TOKEN": discord.token,
+            "DISCORD_API_URL": discord.api_url,
+            "DISCORD_GATEWAY_URL": discord.gateway_url,
+            "DISCORD_GUILD_ID": str(DISCORD.guild_id),
+        }
+        if socket_mode:
+            found["SLACK_APP_TOKEN"] = slack.app_token
+        return found
+
+    def people(self) -> list[str]:
+        """Who is in the sandbox, for people trying it by hand."""
+        return [
+            f"Slack agents: alice ({SLACK.agent1}), bob ({SLACK.agent2}); "
+            f"lead: carol ({SLACK.lead}); channels #support ({SLACK.support}), "
+            f"#support-leads ({SLACK.leads}), #escalations ({SLACK.escalations})",
+            f"Discord customers: alice ({DISCORD.customer_id}), "
+            f"bob ({DISCORD.second_customer_id}); server Support ({DISCORD.guild_id}) "
+            f"with #support ({DISCORD.support_channel_id})",
+        ]
+
+
+@asynccontextmanager
+async def sandbox(
+    *,
+    slack_port: int = 0,
+    discord_port: int = 0,
+    rate_limits: bool = False,
+    fast: bool = False,
+) -> AsyncIterator[Sandbox]:
+    """Start both emulators on 127.0.0.1; `rate_limits` applies the platforms' real limits,
+    `fast` shortens Slack's ack timeouts and retry delays for tests."""
+    slack = SlackEmulator(
+        demo_workspace(),
+        host=HOST,
+        port=slack_port,
+        timing=Timing.fast() if fast else None,
+        rate_limits=rate_limits,
+    )
+    discord = DiscordEmulator(demo_world(), host=HOST, port=discord_port)
+    discord.limits.enabled = rate_limits
+    async with slack, discord:
+        yield Sandbox(slack, discord)

@@ -1,0 +1,1 @@
+"""Slack: where agents work tickets."""

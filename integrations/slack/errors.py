@@ -1,0 +1,45 @@
+"""Slack failures as PlatformErrors: what may succeed later, and what never will."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.errors import PlatformError
+
+# Errors that say "not now" rather than "never".
+TRANSIENT = frozenset(
+    {
+        "ratelimited",
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "team_added_to_org",
+    }
+)
+
+
+def platform_error(exc: BaseException) -> PlatformError:
+    if isinstance(exc, SlackApiError):
+        code = str(exc.response.get("error", "unknown_error"))
+        status = exc.response.status_code
+        retry_after = _retry_after(exc)
+        retryable = status == 429 or status >= 500 or code in TRANSIENT
+        return PlatformError(f"Slack refused: {code}", retryable=retryable, retry_after=retry_after)
+    if isinstance(exc, (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError, OSError)):
+        return PlatformError(f"Slack is unreachable: {exc!r}", retryable=True)
+    return PlatformError(f"Slack call failed: {exc!r}", retryable=False)
+
+
+def _retry_after(exc: SlackApiError) -> float | None:
+    headers = exc.response.headers or {}
+    value = headers.get("Retry-After") or headers.get("retry-after")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None

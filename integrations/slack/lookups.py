@@ -1,0 +1,173 @@
+"""`/threadline` and App Home: what agents look up without leaving Slack."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.domain import AgentId, Ticket, TicketNumber
+from bot.errors import DomainError
+from bot.service import TicketService
+from integrations.slack.blocks import PRIORITY_LABEL, STATUS_LABEL, date_token, escape
+from integrations.slack.refs import split_ref
+from integrations.slack.team import NOT_AN_AGENT, Team
+from integrations.slack.work import WorkInProgress
+
+log = logging.getLogger(__name__)
+
+Json = Mapping[str, Any]
+COMMAND = "/threadline"
+BREACH_WINDOW = timedelta(hours=1)
+LISTED = 10  # tickets per list in answers and on App Home
+USAGE = (
+    "Usage: `/threadline mine` (your tickets) · `queue` (unassigned, most urgent first) · "
+    "`find TEXT` · `show NUMBER` · `stats`"
+)
+
+
+class Lookups:
+    def __init__(
+        self, service: TicketService, team: Team, client: AsyncWebClient, work: WorkInProgress
+    ) -> None:
+        self._service = service
+        self._team = team
+        self._client = client
+        self._work = work
+        self._links: dict[str, str] = {}
+
+    def register(self, app: AsyncApp) -> None:
+        app.command(COMMAND)(self._on_command)
+        app.event("app_home_opened")(self._on_home)
+
+    async def _on_command(self, ack: Callable[..., Awaitable[None]], command: Json) -> None:
+        user = str(command.get("user_id", ""))
+        if not self._team.may_act(user):
+            await ack(text=NOT_AN_AGENT)
+            return
+        async with self._work.counted():
+            try:
+                text = await self.answer(user, str(command.get("text", "")))
+            except DomainError as refused:
+                text = str(refused)
+        await ack(text=text)  # an ephemeral answer, shown only to the person who asked
+
+    async def answer(self, user: str, line: str) -> str:
+        verb, _, rest = line.strip().partition(" ")
+        match verb.lower():
+            case "mine":
+                return await self._listing(
+                    "Your tickets", await self._service.held_by(AgentId(user), LISTED)
+                )
+            case "queue":
+                return await self._listing(
+                    "Unassigned, most urgent first", await self._service.queue(LISTED)
+                )
+            case "find":
+                found = await self._service.find(rest, LISTED)
+                return await self._listing(f"Tickets mentioning “{escape(rest.strip())}”", found)
+            case "show":
+                return await self._show(rest)
+            case "stats":
+                return await self._stats()
+            case _:
+                return USAGE
+
+    async def _listing(self, title: str, tickets: list[Ticket]) -> str:
+        if not tickets:
+            return f"*{title}*: none."
+        lines = [f"*{title}* ({len(tickets)}):"]
+        lines += [f"• {await self.line(t)}" for t in tickets]
+        return "\n".join(lines)
+
+    async def line(self, ticket: Ticket) -> str:
+        link = await self._link(ticket)
+        number = f"<{link}|#{ticket.number}>" if link else f"#{ticket.number}"
+        parts = [
+            f"{number} {escape(ticket.subject)}",
+            STATUS_LABEL[ticket.status],
+            PRIORITY_LABEL[ticket.priority],
+        ]
+        if ticket.assignee:
+            parts.append(f"<@{ticket.assignee.id}>")
+        if ticket.due_at:
+            parts.append(f"due {date_token(ticket.due_at)}")
+        return " · ".join(parts)
+
+    async def _show(self, rest: str) -> str:
+        text = rest.strip().removeprefix("#")
+        if not text.isdigit():
+            return "Usage: `/threadline show NUMBER`, for example `/threadline show 1042`."
+        detail = await self._service.ticket_detail(TicketNumber(int(text)))
+        customer = detail.customer
+        return "\n".join(
+            [
+                await self.line(detail.ticket),
+                f"Customer: {escape(customer.display_name)} ({customer.platform.value.title()})",
+                f"Tier {detail.ticket.tier} · {len(detail.messages)} message(s) · "
+                f"opened {date_token(detail.ticket.created_at)}",
+            ]
+        )
+
+    async def _stats(self) -> str:
+        stats = await self._service.stats(BREACH_WINDOW)
+        median = stats.median_first_response
+        first = f"{_duration(median)}" if median is not None else "no replies yet"
+        return (
+            f"Open: {stats.open} ({stats.unassigned} unassigned) · "
+            f"breaching within the hour: {stats.breaching_soon} · "
+            f"median first response today: {first} (of {stats.opened_today} opened today)"
+        )
+
+    async def _on_home(self, event: Json) -> None:
+        user = str(event.get("user", ""))
+        if event.get("tab", "home") != "home" or not user:
+            return
+        async with self._work.counted():
+            await self._client.views_publish(user_id=user, view=await self.home(user))
+
+    async def home(self, user: str) -> dict[str, Any]:
+        if not self._team.may_act(user):
+            return {"type": "home", "blocks": [_section(NOT_AN_AGENT)]}
+        sections = [
+            ("Your tickets", await self._service.held_by(AgentId(user), LISTED)),
+            ("Unassigned queue", await self._service.queue(LISTED)),
+            ("Breaching soon", await self._service.breaching_soon(BREACH_WINDOW, LISTED)),
+        ]
+        blocks: list[dict[str, Any]] = []
+        for title, tickets in sections:
+            blocks.append({"type": "header", "text": {"type": "plain_text", "text": title}})
+            if not tickets:
+                blocks.append(_section("_Nothing here._"))
+            blocks += [_section(await self.line(t)) for t in tickets]
+            blocks.append({"type": "divider"})
+        return {"type": "home", "blocks": blocks}
+
+    async def _link(self, ticket: Ticket) -> str | None:
+        ref = ticket.workspace_ref
+        if ref is None:
+            return None
+        if ref not in self._links:
+            channel, ts = split_ref(ref)
+            try:
+                found = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+            except Exception:
+                log.warning("No permalink for ticket #%s", ticket.number, exc_info=True)
+                return None
+            self._links[ref] = str(found["permalink"])
+        return self._links[ref]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

@@ -1,0 +1,25 @@
+"""Slack message references: a `ts` is unique only within its channel, so refs carry both."""
+
+from __future__ import annotations
+
+from bot.domain import Message, MessageRef, Platform
+
+
+def ref_of(channel: str, ts: str) -> MessageRef:
+    return MessageRef(Platform.SLACK, f"{channel}:{ts}")
+
+
+def split_ref(external_id: str) -> tuple[str, str]:
+    """(channel, ts) of a Slack reference; ValueError if it is not one."""
+    channel, sep, ts = external_id.partition(":")
+    if not sep or not channel or not ts:
+        raise ValueError(f"not a Slack message reference: {external_id!r}")
+    return channel, ts
+
+
+def slack_copy(message: Message) -> tuple[str, str] | None:
+    """Where a message has a copy (or its original) in Slack, if it has one."""
+    for ref in message.refs:
+        if ref.platform is Platform.SLACK:
+            return split_ref(ref.external_id)
+    return None

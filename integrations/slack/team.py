@@ -1,0 +1,68 @@
+"""Who is on the support team in Slack, what they are called, and how to answer one of them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.domain import Actor, Agent, AgentId
+
+log = logging.getLogger(__name__)
+
+NOT_AN_AGENT = (
+    "Only support agents can act on tickets. Ask a lead to add you to SLACK_AGENTS; "
+    "nothing was sent to the customer."
+)
+
+
+class Team:
+    def __init__(self, settings: Settings, client: AsyncWebClient) -> None:
+        assert settings.slack_support_channel is not None
+        self.channel = settings.slack_support_channel
+        self.escalation_channel = settings.slack_escalation_channel
+        self.leads = frozenset(settings.slack_leads)
+        self.agents = frozenset(settings.slack_agents) | self.leads
+        self._client = client
+        self._names: dict[str, str] = {}
+
+    def may_act(self, user: str) -> bool:
+        return user in self.agents
+
+    async def agent(self, user: str) -> Agent:
+        return Agent(AgentId(user), await self.name(user))
+
+    async def actor(self, user: str) -> Actor:
+        return Actor.of_agent(await self.agent(user))
+
+    async def name(self, user: str) -> str:
+        """The person's display name (looked up once, then remembered)."""
+        if user not in self._names:
+            try:
+                info = await self._client.users_info(user=user)
+            except Exception:
+                log.warning("Could not look up Slack user %s", user, exc_info=True)
+                return user
+            profile = info["user"].get("profile", {})
+            self._names[user] = (
+                profile.get("display_name") or profile.get("real_name") or info["user"]["name"]
+            )
+        return self._names[user]
+
+    async def tell(
+        self,
+        user: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """An ephemeral answer in the support channel: only `user` sees it."""
+        args: dict[str, Any] = {"channel": self.channel, "user": user, "text": text}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+        if blocks:
+            args["blocks"] = blocks
+        await self._client.chat_postEphemeral(**args)

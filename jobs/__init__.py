@@ -1,0 +1,1 @@
+"""Scheduled work: each job sweeps due rows in the database."""

@@ -1,0 +1,1 @@
+"""Everything that knows SQL: models, repositories and migrations."""

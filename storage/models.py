@@ -1,0 +1,216 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations must match it exactly
+(a test runs autogenerate against a migrated database and expects no difference)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from bot.delivery import DeliveryKind, DeliveryStatus, Lane
+from bot.domain import Action, Direction, Platform, Priority, Status
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out on every database (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: instants must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({listed})"
+
+
+OPEN_STATUS = text(f"status <> '{Status.CLOSED}'")
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("external_id", String(64), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("avatar_url", String(1000)),
+    Column("blocked_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("platform", "external_id"),
+    CheckConstraint(_one_of("platform", Platform), name="platform"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", BigInteger, nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("tier", SmallInteger, nullable=False),
+    Column("assignee_id", String(32)),
+    Column("assignee_name", String(200)),
+    # Optimistic concurrency: every write checks and bumps it.
+    Column("version", Integer, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("first_response_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    # The earliest SLA deadline still running; the SLA sweep reads tickets by status and this.
+    Column("due_at", UTCDateTime),
+    # Where the ticket's card lives on the agents' side (an opaque platform id).
+    Column("workspace_ref", String(128)),
+    CheckConstraint(_one_of("status", Status), name="status"),
+    CheckConstraint(_one_of("priority", Priority), name="priority"),
+    CheckConstraint("tier BETWEEN 1 AND 3", name="tier"),
+    Index(
+        "uq_tickets_open_customer",
+        "customer_id",
+        unique=True,
+        sqlite_where=OPEN_STATUS,
+        postgresql_where=OPEN_STATUS,
+    ),
+    Index("ix_tickets_status_due_at", "status", "due_at"),
+    Index("ix_tickets_status_resolved_at", "status", "resolved_at"),
+    Index("ix_tickets_status_updated_at", "status", "updated_at"),
+    Index("ix_tickets_workspace_ref", "workspace_ref"),
+    Index("ix_tickets_customer_id_created_at", "customer_id", "created_at"),
+)
+
+ticket_events = Table(
+    "ticket_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(128), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("reason", Text),
+    Column("detail", Text),
+    Column("at", UTCDateTime, nullable=False),
+    CheckConstraint(_one_of("action", Action), name="action"),
+    Index("ix_ticket_events_ticket_id_id", "ticket_id", "id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("author_kind", String(16), nullable=False),
+    Column("author_id", String(128), nullable=False),
+    Column("author_name", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("attachments", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("edited_at", UTCDateTime),
+    Column("deleted_at", UTCDateTime),
+    CheckConstraint(_one_of("direction", Direction), name="direction"),
+    Index("ix_messages_ticket_id_id", "ticket_id", "id"),
+)
+
+# Every platform copy of a message: the inbound original and each relayed copy. The unique key is
+# what recognises a redelivered message.
+message_refs = Table(
+    "message_refs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    UniqueConstraint("platform", "external_id"),
+    Index("ix_message_refs_message_id", "message_id"),
+)
+
+# Raw platform events, stored before they are acknowledged; the unique key drops redeliveries.
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("platform", String(16), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("processed_at", UTCDateTime),
+    UniqueConstraint("platform", "event_id"),
+    Index("ix_inbound_events_processed_at", "processed_at"),
+)
+
+# The outbox: every outbound send is a row before it is sent (bot/delivery.py).
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("lane", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE")),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("leased_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Column("external_id", String(128)),
+    CheckConstraint(_one_of("lane", Lane), name="lane"),
+    CheckConstraint(_one_of("kind", DeliveryKind), name="kind"),
+    CheckConstraint(_one_of("status", DeliveryStatus), name="status"),
+    # Lane heads: the oldest pending delivery of each ticket lane.
+    Index("ix_deliveries_status_ticket_id_lane_id", "status", "ticket_id", "lane", "id"),
+    Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)

@@ -1,0 +1,114 @@
+"""Delivery to Slack under its rate limits and through an outage: nothing lost, nothing out of
+order. And notes, whatever they say, never reach the customer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.config import SlackPolicy
+from bot.domain import Platform, Ticket
+from bot.events import CustomerMessage
+from integrations.sandbox.slack import DEMO
+from integrations.sandbox.slack.limits import Rate
+from tests.slack.conftest import Desk
+from tests.support import eventually
+
+SLACK_RATE = Rate(20, 1.0, 3)  # Slack's shape (per channel, short bursts), sped up twentyfold
+
+
+@pytest.fixture
+def slack_pacing() -> SlackPolicy:
+    return SlackPolicy(posts_per_second=18, burst=3)
+
+
+async def threads_hold(desk: Desk, tickets: list[Ticket], per_ticket: int) -> None:
+    async def complete() -> bool:
+        for ticket in tickets:
+            fresh = await desk.service.get_ticket(ticket.number)
+            if fresh.workspace_ref is None:
+                return False
+            channel, root = desk.thread_of(fresh)
+            if len(desk.slack.thread(channel, root)) < per_ticket:
+                return False
+        return True
+
+    await eventually(complete, what="every thread to fill", within=30)
+
+
+async def test_a_burst_is_paced_and_arrives_whole_and_in_order(desk: Desk) -> None:
+    desk.slack.limits.enabled = True
+    desk.slack.limits.set_rate("chat.postMessage", SLACK_RATE)
+    tickets = []
+    for customer in range(8):
+        for part in range(4):
+            intake = await desk.service.receive_customer_message(
+                _message(f"{customer}-{part}", str(customer), f"part {part}")
+            )
+        tickets.append(intake.ticket)
+    await threads_hold(desk, tickets, 4)
+
+    for ticket in tickets:
+        fresh = await desk.service.get_ticket(ticket.number)
+        channel, root = desk.thread_of(fresh)
+        assert [m.text for m in desk.slack.thread(channel, root)] == [f"part {i}" for i in range(4)]
+    refused = [c for c in desk.slack.calls_to("chat.postMessage") if c.status == 429]
+    assert len(refused) <= 2, f"{len(refused)} posts were refused with 429"
+
+
+async def test_a_slack_outage_delays_messages_and_loses_none(desk: Desk) -> None:
+    first = await desk.customer_writes("m0", "before the outage")
+    await desk.slack.faults.outage(3600, refuse=False)  # every call answered 503
+    for part in range(3):
+        await desk.service.receive_customer_message(
+            _message(f"m{part + 1}", "42", f"during {part}")
+        )
+    # The dispatcher keeps trying with backoff while Slack is down (about a minute here).
+    for _ in range(6):
+        desk.clock.advance(seconds=10)
+        await desk.dispatcher.run_once()
+    await desk.slack.faults.end_outage()
+    desk.clock.advance(minutes=5)
+    await threads_hold(desk, [first], 4)
+    channel, root = desk.thread_of(await desk.service.get_ticket(first.number))
+    assert [m.text for m in desk.slack.thread(channel, root)] == [
+        "before the outage",
+        "during 0",
+        "during 1",
+        "during 2",
+    ]
+
+
+def _message(message_id: str, customer: str, body: str) -> CustomerMessage:
+    sent = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    return CustomerMessage(Platform.DISCORD, message_id, customer, "Dana", body, sent)
+
+
+note_texts = st.builds(
+    lambda prefix, lead, text: lead + prefix + text,
+    st.sampled_from([";;", "note:", "NOTE:", ";; ", f"<@{DEMO.agent2}> ", "<!here> "]),
+    st.sampled_from(["", " ", "\n"]),
+    st.text(st.characters(blacklist_categories=["Cs", "Cc"]), max_size=60),
+)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=note_texts)
+async def test_whatever_a_note_says_it_never_reaches_the_customer(desk: Desk, text: str) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    before = len((await desk.detail(ticket.number)).messages)
+    await desk.slack.user(DEMO.agent1).post(channel, text, thread_ts=root)
+
+    async def recorded() -> bool:
+        return len((await desk.detail(ticket.number)).messages) > before
+
+    await eventually(recorded, what="the note to be recorded")
+    assert desk.inbox.changes == []

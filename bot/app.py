@@ -18,7 +18,7 @@ from bot.service import TicketService
 from integrations.discord.runtime import DiscordSide
 from integrations.http import HealthCheck, HttpServer
 from integrations.slack.runtime import SlackSide
-from storage.db import create_engine, describe, normalise_url
+from storage.db import create_engine, describe, dispose, normalise_url
 from storage.migrate import ensure_current, upgrade
 from storage.repository import SqlStorage
 
@@ -75,7 +75,7 @@ async def runtime(
         )
         yield Runtime(settings, policy, storage, service)
     finally:
-        await engine.dispose()
+        await dispose(engine)
 
 
 class Bot:

@@ -108,6 +108,20 @@ async def begin(engine: AsyncEngine, *, read_only: bool = False) -> AsyncIterato
         await conn.close()
 
 
+def connections_in_use(engine: AsyncEngine) -> int:
+    pool = engine.pool
+    return int(pool.checkedout()) if hasattr(pool, "checkedout") else 0
+
+
+async def dispose(engine: AsyncEngine) -> None:
+    """Close the engine's connections. One still checked out here belongs to work that outlived
+    its shutdown: it would never be closed, so say so."""
+    in_use = connections_in_use(engine)
+    if in_use:
+        log.warning("%d database connection(s) still in use at shutdown", in_use)
+    await engine.dispose()
+
+
 def unreachable(engine: AsyncEngine, exc: BaseException) -> StorageError:
     reason = getattr(exc, "orig", None) or exc
     where = engine.url.render_as_string(hide_password=True)

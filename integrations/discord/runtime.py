@@ -19,6 +19,11 @@ from integrations.discord.views import ThreadlineClient
 log = logging.getLogger(__name__)
 
 READY_SECONDS = 30.0
+DRAIN_SECONDS = 10.0  # how long shutdown waits for handlers still at work
+# discord.py runs every event handler, view callback and app command in a task of its own and
+# keeps no handle on them; these names (given by discord.py) are how shutdown finds them. A
+# handler cut off at the end of the event loop can leave a database connection half-open.
+HANDLER_TASKS = ("discord.py: ", "discord-ui-view-dispatch-", "CommandTree-invoker")
 
 
 class _NoVoiceNotes(logging.Filter):
@@ -98,3 +103,23 @@ class DiscordSide:
         if self._running is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._running, 10)
+        await handlers_done()
+
+
+async def handlers_done() -> None:
+    """Wait for discord.py's handler tasks to finish (after the client is closed, so no new
+    ones start); what still runs after DRAIN_SECONDS is cancelled."""
+    current = asyncio.current_task()
+    running = {
+        task
+        for task in asyncio.all_tasks()
+        if task is not current and task.get_name().startswith(HANDLER_TASKS)
+    }
+    if not running:
+        return
+    _, late = await asyncio.wait(running, timeout=DRAIN_SECONDS)
+    for task in late:
+        log.warning("Discord: %s still running at shutdown; cancelling it", task.get_name())
+        task.cancel()
+    if late:
+        await asyncio.wait(late)

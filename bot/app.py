@@ -15,9 +15,12 @@ from bot.dispatcher import Dispatcher
 from bot.domain import Platform
 from bot.ports import Clock, SystemClock
 from bot.service import TicketService
+from bot.sla_keeper import SlaKeeper
+from bot.sweeps import Sweeps
 from integrations.discord.runtime import DiscordSide
 from integrations.http import HealthCheck, HttpServer
 from integrations.slack.runtime import SlackSide
+from jobs.scheduler import JobScheduler, run_once
 from storage.db import create_engine, describe, dispose, normalise_url
 from storage.migrate import ensure_current, upgrade
 from storage.repository import SqlStorage
@@ -68,10 +71,11 @@ async def runtime(
         service = TicketService(
             storage,
             clock or SystemClock(),
-            default_priority=policy.tickets.default_priority,
+            default_priority=policy.default_priority,
             default_tier=policy.tickets.default_tier,
             reopen_window=timedelta(days=policy.tickets.reopen_window_days),
             limits=policy.customers,
+            sla=SlaKeeper(policy),
         )
         yield Runtime(settings, policy, storage, service)
     finally:
@@ -93,6 +97,8 @@ class Bot:
         self.discord: DiscordSide | None = None
         self.server: HttpServer | None = None
         self.service: TicketService | None = None
+        self.sweeps: Sweeps | None = None
+        self.jobs: JobScheduler | None = None
 
     async def start(self) -> None:
         try:
@@ -140,6 +146,16 @@ class Bot:
         # (and what is still queued then waits for the next start).
         self._delivering = asyncio.create_task(dispatcher.run(self._stop), name="dispatcher")
         self._stack.push_async_callback(self._stop_delivering, dispatcher)
+        # The jobs stop before the dispatcher, so what a last sweep queued is sent or kept.
+        self.sweeps = sweeps_for(rt, self.slack)
+        self.jobs = JobScheduler(self.sweeps, rt.policy.jobs.interval, self._clock)
+        self.jobs.start()
+        self._stack.push_async_callback(self.jobs.stop)
+
+    async def run_jobs_once(self) -> dict[str, int]:
+        """Every job once, now (the clock's now): what `threadline jobs run-once` does."""
+        assert self.sweeps is not None, "start() first"
+        return await run_once(self.sweeps, self._clock.now())
 
     async def _stop_delivering(self, dispatcher: Dispatcher) -> None:
         self._stop.set()
@@ -149,6 +165,16 @@ class Bot:
 
     async def stop(self) -> None:
         await self._stack.aclose()
+
+
+async def run_jobs(rt: Runtime) -> dict[str, int]:
+    """Every job once, without the platforms (the digest needs Slack and is left out)."""
+    return await run_once(sweeps_for(rt), rt.service.now())
+
+
+def sweeps_for(rt: Runtime, slack: SlackSide | None = None) -> Sweeps:
+    digest = slack.deliveries.send_digest if slack is not None else None
+    return Sweeps(rt.service, rt.policy, digest)
 
 
 def _database_check(service: TicketService) -> HealthCheck:

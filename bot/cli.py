@@ -106,6 +106,30 @@ def db_upgrade() -> None:
 
 
 @cli.group()
+def jobs() -> None:
+    """The scheduled jobs (SLA reminders and breaches, surveys, auto-close, digest)."""
+
+
+@jobs.command("run-once")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def jobs_run_once(as_json: bool) -> None:
+    """Run every job once, now. What they queue is sent by the running bot."""
+    settings = _settings()
+
+    async def sweep() -> dict[str, int]:
+        async with app.runtime(settings) as rt:
+            return await app.run_jobs(rt)
+
+    done = _run(sweep)
+    if as_json:
+        click.echo(json.dumps(done))
+    else:
+        click.echo("\n".join(f"{name:<10} {count}" for name, count in done.items()))
+    if any(count < 0 for count in done.values()):
+        sys.exit(1)
+
+
+@cli.group()
 def tickets() -> None:
     """Look at tickets."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,6 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain import MAX_TIER, MIN_TIER, Priority
 from bot.errors import ConfigError
+from bot.sla_policy import Duration, SlaPolicy
 
 DEFAULT_POLICY_FILE = Path("threadline.toml")
 
@@ -178,6 +180,9 @@ def _describe(exc: ValidationError, model: type[BaseModel] | None = None) -> str
         msg = error["msg"].removeprefix("Value error, ")
         name = field.upper() if model is Settings else field
         secret = any(word in field for word in ("token", "secret", "key"))
+        if not field:  # a check across keys: its message names them, the input is the file
+            lines.append(msg)
+            continue
         got = "" if secret or error["type"] == "missing" else f" (got {error['input']!r})"
         lines.append(f"{name}: {msg}{got}")
     return "\n".join(lines)
@@ -194,6 +199,11 @@ class TicketPolicy(BaseModel):
     # A customer writing within this many days of resolution reopens the ticket; later, a new
     # ticket is opened that links the old one.
     reopen_window_days: float = Field(default=7, ge=0)
+    # A resolved ticket the customer does not answer closes after this long.
+    close_after: Duration = timedelta(days=4)
+    # A ticket waiting on the customer: a reminder to them after this long, resolved after that.
+    nudge_pending_after: Duration = timedelta(days=2)
+    resolve_pending_after: Duration = timedelta(days=5)
 
 
 class CustomerPolicy(BaseModel):
@@ -255,7 +265,7 @@ class DiscordPolicy(BaseModel):
     support_categories: tuple[str, ...] = Field(default=(), max_length=25)
 
 
-class Policy(BaseModel):
+class Policy(SlaPolicy):
     """Everything in `threadline.toml`; unknown keys are refused so typos do not pass silently."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -265,6 +275,11 @@ class Policy(BaseModel):
     slack: SlackPolicy = SlackPolicy()
     customers: CustomerPolicy = CustomerPolicy()
     discord: DiscordPolicy = DiscordPolicy()
+
+    @property
+    def default_priority(self) -> Priority:
+        """`[sla] default_priority` where given, else `[tickets] default_priority`."""
+        return self.sla.default_priority or self.tickets.default_priority
 
 
 def load_policy(path: Path | None) -> Policy:

@@ -169,6 +169,7 @@ class Ticket:
     closed_at: datetime | None = None
     due_at: datetime | None = None  # the earliest SLA deadline still running
     workspace_ref: str | None = None  # where the ticket's card lives on the agents' side
+    csat_rating: int | None = None  # the customer's satisfaction rating, 1 to 5
 
 
 @dataclass(frozen=True, slots=True)

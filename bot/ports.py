@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from bot.delivery import Delivery, DeliveryId, DeliveryJob, DeliveryStatus, Lane, NewDelivery
@@ -29,6 +29,8 @@ from bot.domain import (
     TicketNumber,
     TicketQuery,
 )
+from bot.sla import Metric, NotificationKey, SlaClock
+from bot.survey import Survey, SurveyOutcome
 
 
 class Clock(Protocol):
@@ -44,7 +46,73 @@ class SystemClock:
         return datetime.now(UTC)
 
 
-class Transaction(Protocol):
+class JobTransaction(Protocol):
+    """What the scheduled jobs need, inside the same transaction as everything else."""
+
+    async def get_clocks(self, ticket_id: TicketId) -> list[SlaClock]: ...
+
+    async def save_clocks(self, clocks: Sequence[SlaClock]) -> None: ...
+
+    async def due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
+        """Clocks with work due by `now`, earliest first."""
+        ...
+
+    async def lock_due_clock(
+        self, ticket_id: TicketId, metric: Metric, now: datetime
+    ) -> SlaClock | None:
+        """The clock if it is still due, held for this transaction; None if another sweep
+        holds it or got to it first."""
+        ...
+
+    async def set_ticket_due(self, ticket_id: TicketId, due_at: datetime | None) -> None: ...
+
+    async def claim_notification(self, key: NotificationKey, at: datetime) -> bool:
+        """Take the right to send one notification; False if it was taken before."""
+        ...
+
+    async def count_notifications(self, ticket_id: TicketId, kind: str | None = None) -> int: ...
+
+    async def idle_tickets(self, status: Status, before: datetime, limit: int) -> list[TicketId]:
+        """Resolved tickets resolved before `before`; pending ones untouched since then."""
+        ...
+
+    async def unsurveyed_resolved(
+        self, resolved_before: datetime, limit: int
+    ) -> list[TicketId]: ...
+
+    async def last_survey_at(self, customer_id: CustomerId) -> datetime | None: ...
+
+    async def add_survey(
+        self,
+        ticket_id: TicketId,
+        customer_id: CustomerId,
+        outcome: SurveyOutcome,
+        at: datetime,
+        expires_after: timedelta,
+    ) -> Survey | None:
+        """Record a survey (or the decision to skip it); None if the ticket has one."""
+        ...
+
+    async def get_survey(self, ticket_id: TicketId) -> Survey | None: ...
+
+    async def answer_survey(
+        self, survey_id: int, rating: int | None, comment: str | None, at: datetime
+    ) -> None: ...
+
+    async def ratings_since(self, since: datetime) -> list[int]: ...
+
+    async def claim_digest(self, day: date, at: datetime) -> bool:
+        """Take the right to send the digest for a local day; False if it was taken."""
+        ...
+
+    async def forget_digest(self, day: date) -> None:
+        """Give the claim back (the digest could not be sent)."""
+        ...
+
+    async def set_ticket_rating(self, ticket_id: TicketId, rating: int) -> None: ...
+
+
+class Transaction(JobTransaction, Protocol):
     """The repository seen inside one database transaction.
 
     Everything done through one Transaction commits together or not at all.

@@ -8,7 +8,8 @@ the loser of a race gets the domain's answer for the ticket as it now is (for a 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from statistics import median
@@ -50,6 +51,8 @@ from bot.errors import (
 )
 from bot.events import AgentMessage, CustomerMessage, Intake
 from bot.ports import Clock, Storage, Transaction
+from bot.sla import Change
+from bot.sla_keeper import SlaKeeper
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,9 @@ class TicketService:
         on_enqueued: Callable[[], None] | None = None,
         reopen_window: timedelta = timedelta(days=7),
         limits: CustomerPolicy | None = None,
+        sla: SlaKeeper | None = None,
     ) -> None:
+        self.sla = sla or SlaKeeper()
         self._reopen_window = reopen_window
         self._limits = limits or CustomerPolicy()
         self._storage = storage
@@ -210,13 +215,17 @@ class TicketService:
         )
         if message is None:  # lost a race with the same message delivered twice at once
             raise ConcurrentUpdate(ticket.number)
+        ticket = await self.sla.refresh(
+            tx, ticket, self._clock.now(), Change(customer_wrote_at=msg.sent_at)
+        )
         if opened:  # a reopen already queued its card refresh in _move
             await self._enqueue(tx, ticket, DeliveryKind.TICKET_CARD)
             if follows is not None:
                 line = f":link: This follows up on ticket #{follows.number} ({follows.subject})."
                 await self._enqueue(tx, ticket, DeliveryKind.NOTICE, payload={"text": line})
+            due = ticket.due_at.isoformat() if ticket.due_at else None
             await self._enqueue(
-                tx, ticket, DeliveryKind.CUSTOMER_NOTICE, payload={"event": "opened"}
+                tx, ticket, DeliveryKind.CUSTOMER_NOTICE, payload={"event": "opened", "due": due}
             )
         await self._enqueue(tx, ticket, DeliveryKind.CUSTOMER_MESSAGE, message)
         return Intake(ticket, customer, message, opened=opened, reopened=reopened)
@@ -291,6 +300,9 @@ class TicketService:
             )
         )
         if message is not None and direction is Direction.TO_CUSTOMER:
+            await self.sla.refresh(
+                tx, ticket, self._clock.now(), Change(agent_replied_at=msg.sent_at)
+            )
             await self._enqueue(tx, ticket, DeliveryKind.AGENT_REPLY, message)
         return message
 
@@ -356,6 +368,8 @@ class TicketService:
         if ticket.first_response_at is None:
             ticket = await tx.save_ticket(replace(ticket, first_response_at=self._clock.now()))
         await tx.set_message_direction(message.id, Direction.TO_CUSTOMER)
+        now = self._clock.now()
+        await self.sla.refresh(tx, ticket, now, Change(agent_replied_at=now))
         sent = await tx.get_message(message.id)
         assert sent is not None
         await self._enqueue(tx, ticket, DeliveryKind.AGENT_REPLY, sent)
@@ -550,6 +564,33 @@ class TicketService:
             events = await tx.list_events(ticket.id)
         return TicketDetail(ticket, customer, messages, events)
 
+    # --- for the scheduled jobs (bot/sweeps.py) --------------------------------------
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    @asynccontextmanager
+    async def working(self) -> AsyncIterator[Transaction]:
+        """One transaction of a job; the dispatcher is woken once it has committed."""
+        async with self._storage.transaction() as tx:
+            yield tx
+        if self._on_enqueued is not None:
+            self._on_enqueued()
+
+    def reading(self) -> AbstractAsyncContextManager[Transaction]:
+        return self._storage.reading()
+
+    async def move_in(
+        self, tx: Transaction, ticket: Ticket, action: Action, actor: Actor, reason: str
+    ) -> Ticket:
+        """Apply one action inside a job's transaction (see `act`)."""
+        return await self._move(tx, ticket, action, actor, _MoveArgs(reason=reason))
+
+    async def enqueue_in(
+        self, tx: Transaction, ticket: Ticket, kind: DeliveryKind, payload: Mapping[str, Any]
+    ) -> None:
+        await self._enqueue(tx, ticket, kind, payload=payload)
+
     # --- internals -------------------------------------------------------------------
 
     async def _load(self, tx: Transaction, number: TicketNumber) -> Ticket:
@@ -577,6 +618,7 @@ class TicketService:
             tier=args.tier,
         )
         saved = await tx.save_ticket(moved.ticket)
+        saved = await self.sla.refresh(tx, saved, self._clock.now())
         await tx.add_event(moved.event)
         await self._enqueue(tx, saved, DeliveryKind.TICKET_CARD)
         line = activity_line(moved.event)

@@ -11,8 +11,10 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -28,6 +30,8 @@ from sqlalchemy.types import TypeDecorator
 
 from bot.delivery import DeliveryKind, DeliveryStatus, Lane
 from bot.domain import Action, Direction, Platform, Priority, Status
+from bot.sla import ClockState, Metric
+from bot.survey import SurveyOutcome
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -109,6 +113,8 @@ tickets = Table(
     Column("due_at", UTCDateTime),
     # Where the ticket's card lives on the agents' side (an opaque platform id).
     Column("workspace_ref", String(128)),
+    # The customer's satisfaction rating (1 to 5), shown on the card.
+    Column("csat_rating", SmallInteger),
     CheckConstraint(_one_of("status", Status), name="status"),
     CheckConstraint(_one_of("priority", Priority), name="priority"),
     CheckConstraint("tier BETWEEN 1 AND 3", name="tier"),
@@ -213,4 +219,77 @@ deliveries = Table(
     # Lane heads: the oldest pending delivery of each ticket lane.
     Index("ix_deliveries_status_ticket_id_lane_id", "status", "ticket_id", "lane", "id"),
     Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+# SLA clocks (bot/sla.py): one row per ticket and metric. The sweep reads them by
+# next_action_at, so a sweep with nothing due touches no row at all.
+sla_clocks = Table(
+    "sla_clocks",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("target_seconds", Float, nullable=False),
+    Column("banked_seconds", Float, nullable=False),
+    Column("running_since", UTCDateTime),
+    Column("due_at", UTCDateTime),
+    Column("due_version", Integer, nullable=False),
+    Column("met_at", UTCDateTime),
+    Column("breached_at", UTCDateTime),
+    Column("breaches", Integer, nullable=False),
+    Column("reminded_version", Integer, nullable=False),
+    Column("escalations", Integer, nullable=False),
+    Column("next_action_at", UTCDateTime),
+    CheckConstraint(_one_of("metric", Metric), name="metric"),
+    CheckConstraint(_one_of("state", ClockState), name="state"),
+    Index("ix_sla_clocks_next_action_at", "next_action_at"),
+)
+
+# Every notification a job sends, claimed by inserting its key before the send is queued: the
+# unique key is what makes a restarted sweep or a second replica skip it.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("metric", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("due_version", Integer, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    UniqueConstraint("ticket_id", "metric", "kind", "level", "due_version"),
+)
+
+# Satisfaction surveys: at most one per ticket (an 'answered' or 'skipped' row ends it).
+surveys = Table(
+    "surveys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "ticket_id",
+        Integer,
+        ForeignKey("tickets.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("rating", SmallInteger),
+    Column("comment", Text),
+    Column("answered_at", UTCDateTime),
+    CheckConstraint(_one_of("outcome", SurveyOutcome), name="outcome"),
+    CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
+    Index("ix_surveys_customer_id_sent_at", "customer_id", "sent_at"),
+    Index("ix_surveys_answered_at", "answered_at"),
+)
+
+# The leads' daily digest, one row per local day it was sent for.
+digests = Table(
+    "digests",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("sent_at", UTCDateTime, nullable=False),
 )

@@ -51,6 +51,7 @@ from bot.domain import (
 from bot.errors import ConcurrentUpdate, OpenTicketExists
 from storage import models as m
 from storage.db import begin
+from storage.jobs_repository import JobRows
 
 TICKET_COUNTER = "ticket_number"
 
@@ -88,7 +89,7 @@ class SqlStorage:
         await self.engine.dispose()
 
 
-class SqlTransaction:
+class SqlTransaction(JobRows):
     """The `Transaction` port: every method runs inside the caller's transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -661,6 +662,7 @@ def _ticket(row: Row[Any]) -> Ticket:
         closed_at=row.closed_at,
         due_at=row.due_at,
         workspace_ref=row.workspace_ref,
+        csat_rating=row.csat_rating,
     )
 
 

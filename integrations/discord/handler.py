@@ -14,6 +14,7 @@ from bot.domain import Attachment, Customer, Message, Platform
 from bot.errors import PlatformError
 from bot.text import split_message
 from integrations.discord.errors import platform_error
+from integrations.discord.survey import survey_text, survey_view
 from integrations.discord.texts import notice, signed
 from integrations.discord.views import close_view
 
@@ -55,10 +56,7 @@ class DiscordDeliveryHandler:
             case DeliveryKind.AGENT_REPLY:
                 return await self._reply(channel, job)
             case DeliveryKind.CUSTOMER_NOTICE:
-                payload = job.delivery.payload
-                view = close_view(job.ticket.number) if payload.get("event") == "opened" else None
-                sent = await channel.send(notice(job.ticket, payload), view=view)  # type: ignore[arg-type]
-                return str(sent.id)
+                return await self._notice(channel, job)
             case DeliveryKind.COPY_EDIT:
                 await self._edit(channel, _required(job))
                 return None
@@ -67,6 +65,18 @@ class DiscordDeliveryHandler:
                 return None
             case other:
                 raise PlatformError(f"Discord cannot carry a {other} delivery", retryable=False)
+
+    async def _notice(self, channel: discord.DMChannel, job: DeliveryJob) -> str:
+        payload = job.delivery.payload
+        number = job.ticket.number
+        match payload.get("event"):
+            case "opened":
+                sent = await channel.send(notice(job.ticket, payload), view=close_view(number))
+            case "survey":
+                sent = await channel.send(survey_text(number), view=survey_view(number))
+            case _:
+                sent = await channel.send(notice(job.ticket, payload))
+        return str(sent.id)
 
     async def _dm(self, customer: Customer) -> discord.DMChannel:
         if customer.platform is not Platform.DISCORD:

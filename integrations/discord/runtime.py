@@ -23,7 +23,13 @@ DRAIN_SECONDS = 10.0  # how long shutdown waits for handlers still at work
 # discord.py runs every event handler, view callback and app command in a task of its own and
 # keeps no handle on them; these names (given by discord.py) are how shutdown finds them. A
 # handler cut off at the end of the event loop can leave a database connection half-open.
-HANDLER_TASKS = ("discord.py: ", "discord-ui-view-dispatch-", "CommandTree-invoker")
+HANDLER_TASKS = (
+    "discord.py: ",
+    "discord-ui-view-dispatch-",
+    "discord-ui-dynamic-item-",
+    "discord-ui-modal-dispatch-",
+    "CommandTree-invoker",
+)
 
 
 class _NoVoiceNotes(logging.Filter):

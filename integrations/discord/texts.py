@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from bot.domain import Message, Ticket
@@ -13,10 +14,17 @@ def notice(ticket: Ticket, payload: Mapping[str, Any]) -> str:
     agent = payload.get("agent") or "Someone from the team"
     match payload.get("event"):
         case "opened":
+            due = payload.get("due")
+            expect = f" We aim to answer by {_when(due)}." if isinstance(due, str) and due else ""
             return (
                 f"Thanks, we've got your message: your ticket is **{number}**. "
                 "Someone from the team will answer right here; anything else you send here "
-                "joins the same ticket."
+                f"joins the same ticket.{expect}"
+            )
+        case "nudge":
+            return (
+                f"We're waiting to hear back from you about ticket {number}. Just reply here "
+                "when you can; if we don't hear from you, we'll mark it resolved."
             )
         case "claimed":
             return f"{agent} is looking into your ticket {number}."
@@ -31,6 +39,11 @@ def notice(ticket: Ticket, payload: Mapping[str, Any]) -> str:
             return f"Your ticket {number} is closed. Write here any time to open a new one."
         case other:
             raise ValueError(f"no text for the customer notice {other!r}")
+
+
+def _when(iso: str) -> str:
+    """A Discord timestamp: each customer reads it in their own time zone."""
+    return f"<t:{int(datetime.fromisoformat(iso).timestamp())}:f>"
 
 
 def signed(message: Message, team_name: str | None) -> str:

@@ -13,12 +13,15 @@ from bot.domain import Actor, Platform, TicketNumber
 from bot.errors import DomainError
 from bot.service import TicketService
 from integrations.discord.support import add_support_command
+from integrations.discord.survey import RatingButton
 
 log = logging.getLogger(__name__)
 
 CLOSE_TEMPLATE = r"threadline:close:(?P<number>[0-9]{1,12})"
 # Everything else: a button from an older version, or one that never was Threadline's.
-UNKNOWN_TEMPLATE = r"(?!threadline:close:[0-9]{1,12}\Z)(?P<custom_id>[\s\S]{1,100})"
+UNKNOWN_TEMPLATE = (
+    r"(?!threadline:(close:[0-9]{1,12}|csat:[0-9]{1,12}:[1-5])\Z)(?P<custom_id>[\s\S]{1,100})"
+)
 UNKNOWN_ANSWER = "This button no longer does anything. Write here to reach the team."
 
 
@@ -39,7 +42,7 @@ class ThreadlineClient(discord.Client):
         self._guild = discord.Object(int(guild_id)) if guild_id else None
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CloseButton, UnknownButton)
+        self.add_dynamic_items(CloseButton, RatingButton, UnknownButton)
         add_support_command(self.tree, self.service, self._categories)
         # In one server the commands appear at once; globally, Discord takes a while.
         if self._guild is not None:

@@ -53,6 +53,10 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def stars(rating: int) -> str:
+    return f"{'★' * rating}{'☆' * (5 - rating)} {rating}/5"
+
+
 def card_text(ticket: Ticket, customer: Customer) -> str:
     """The plain-text fallback (notifications, screen readers)."""
     return f"Ticket #{ticket.number} from {customer.display_name}: {ticket.subject}"
@@ -73,6 +77,8 @@ def ticket_card(ticket: Ticket, customer: Customer) -> list[Block]:
         fields.append(f"*SLA due*\n{date_token(ticket.due_at)}")
     if ticket.resolved_at is not None:
         fields.append(f"*Resolved*\n{date_token(ticket.resolved_at)}")
+    if ticket.csat_rating is not None:
+        fields.append(f"*Satisfaction*\n{stars(ticket.csat_rating)}")
     blocks: list[Block] = [
         {
             "type": "header",

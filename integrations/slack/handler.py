@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -16,6 +17,7 @@ from bot.delivery import DeliveryJob, DeliveryKind
 from bot.domain import Attachment, Message
 from bot.errors import PlatformError
 from bot.text import split_message
+from integrations.slack.alerts import csat_text, sla_text
 from integrations.slack.blocks import card_text, escape, ticket_card
 from integrations.slack.errors import platform_error
 from integrations.slack.refs import slack_copy, split_ref
@@ -39,10 +41,15 @@ class SlackDeliveryHandler:
         channel: str,
         escalation_channel: str | None = None,
         pacing: SlackPolicy | None = None,
+        *,
+        leads: Sequence[str] = (),
+        leads_channel: str | None = None,
     ) -> None:
         self._client = client
         self._channel = channel
         self._escalations = escalation_channel
+        self._leads = tuple(leads)
+        self._leads_channel = leads_channel
         self._pacing = pacing or SlackPolicy(posts_per_second=0)
         self._upload_limit = self._pacing.upload_limit_mb * 1024 * 1024
         self._limiters: dict[str, AsyncLimiter] = {}
@@ -143,8 +150,20 @@ class SlackDeliveryHandler:
 
     async def _notice(self, job: DeliveryJob) -> str | None:
         payload = job.delivery.payload
-        if payload.get("to") == "escalations":
+        to = payload.get("to")
+        if to == "escalations":
             return await self._escalation_notice(job)
+        if to == "leads":
+            return await self._to_leads(job)
+        if to == "agent":
+            text = await self._alert_text(job, with_link=True)
+            return await self._direct(str(payload["user"]), text)
+        if "sla" in payload or "csat" in payload:
+            text = await self._alert_text(job, with_link=False)
+            # Nobody holds the ticket: the reminder is broadcast to the whole channel.
+            broadcast = {"reply_broadcast": True} if to == "channel" else {}
+            reply = await self._post(**self._thread_args(job), text=text, **broadcast)
+            return f"{reply['channel']}:{reply['ts']}"
         if payload.get("warning"):
             who = job.customer.display_name
             text = f":warning: Not delivered to {escape(who)}: {escape(str(payload['reason']))}"
@@ -153,6 +172,50 @@ class SlackDeliveryHandler:
             text = escape(str(payload.get("text", "")))
         reply = await self._post(**self._thread_args(job), text=text)
         return f"{reply['channel']}:{reply['ts']}"
+
+    async def _alert_text(self, job: DeliveryJob, *, with_link: bool) -> str:
+        payload = job.delivery.payload
+        link = await self._permalink(job) if with_link else None
+        if "csat" in payload:
+            return csat_text(job.ticket, payload["csat"], link)
+        return sla_text(job.ticket, job.customer, payload["sla"], link)
+
+    async def _permalink(self, job: DeliveryJob) -> str | None:
+        if not job.ticket.workspace_ref:
+            return None
+        channel, ts = split_ref(job.ticket.workspace_ref)
+        link = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        return str(link["permalink"])
+
+    async def _direct(self, user: str, text: str) -> str:
+        """A direct message from the bot to one person."""
+        opened = await self._client.conversations_open(users=user)
+        channel = str(opened["channel"]["id"])
+        reply = await self._post(channel=channel, text=text)
+        return f"{reply['channel']}:{reply['ts']}"
+
+    async def _to_leads(self, job: DeliveryJob) -> str | None:
+        """Each lead by DM, and the leads' channel; a retry skips those already told."""
+        text = await self._alert_text(job, with_link=True)
+        targets = [*self._leads, *([self._leads_channel] if self._leads_channel else [])]
+        steps = job.steps_done
+        for target in targets[len(steps) :]:
+            if target == self._leads_channel:
+                reply = await self._post(channel=target, text=text)
+                steps.append(f"{reply['channel']}:{reply['ts']}")
+            else:
+                steps.append(await self._direct(target, text))
+            await job.step_done(steps, len(targets))
+        if not targets:
+            log.warning("No SLACK_LEADS or SLACK_LEADS_CHANNEL: a notice for leads was dropped")
+        return steps[0] if steps else None
+
+    async def send_digest(self, text: str) -> None:
+        """The leads' daily digest: to each lead, and to the leads' channel."""
+        for lead in self._leads:
+            await self._direct(lead, text)
+        if self._leads_channel:
+            await self._post(channel=self._leads_channel, text=text)
 
     async def _escalation_notice(self, job: DeliveryJob) -> str | None:
         """A linked notice in the escalation channel, when one is configured."""

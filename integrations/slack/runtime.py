@@ -67,6 +67,8 @@ class SlackSide:
             settings.slack_support_channel,
             settings.slack_escalation_channel,
             policy.slack,
+            leads=settings.slack_leads,
+            leads_channel=settings.slack_leads_channel,
         )
         self._socket: AsyncSocketModeHandler | None = None
         assert settings.slack_bot_token is not None

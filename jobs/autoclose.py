@@ -1,0 +1,11 @@
+"""Closing resolved tickets nobody answered; nudging and resolving those waiting too long."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.sweeps import Sweeps
+
+
+async def run(sweeps: Sweeps, now: datetime) -> int:
+    return await sweeps.autoclose(now)

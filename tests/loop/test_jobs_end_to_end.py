@@ -1,0 +1,211 @@
+"""The jobs end to end: the real bot between both emulators, its clock moved by hand and its
+jobs run at a chosen moment. Reminder, breach notice to the lead, escalation, the survey and
+its rating, auto-close."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import Bot
+from bot.config import load_settings
+from bot.domain import Status, TicketNumber
+from integrations.sandbox.discord import DEMO as DISCORD
+from integrations.sandbox.launch import Sandbox
+from integrations.sandbox.slack import DEMO as SLACK
+from integrations.sandbox.slack import Message as SlackMessage
+from tests.support import FakeClock, eventually
+
+ALICE = DISCORD.customer_id
+POLICY = """
+[sla.normal]
+first_response = "1h"
+next_response = "1h"
+resolution = "8h"
+calendar = "24x7"
+[reminders]
+before_breach = "15m"
+[escalation]
+after_breach = "1h"
+[csat]
+delay = "1h"
+[tickets]
+close_after = "4d"
+"""
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(UTC))
+
+
+@pytest.fixture
+async def bot(
+    sandbox: Sandbox, workdir: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
+) -> AsyncIterator[Bot]:
+    for name, value in sandbox.settings().items():
+        monkeypatch.setenv(name, value)
+    policy = workdir / "threadline.toml"
+    policy.write_text(POLICY)
+    monkeypatch.setenv("THREADLINE_CONFIG", str(policy))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{workdir}/jobs.db")
+    monkeypatch.setenv("HTTP_PORT", "0")
+    running = Bot(load_settings(), clock=clock)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def card(sandbox: Sandbox) -> SlackMessage:
+    async def posted() -> SlackMessage | None:
+        cards = sandbox.slack.messages(SLACK.support)
+        return cards[0] if cards else None
+
+    return await eventually(posted, what="the ticket card")
+
+
+async def seen(read: object, text: str, what: str) -> str:
+    async def found() -> str | None:
+        for line in read():  # type: ignore[operator]
+            if text in line:
+                return str(line)
+        return None
+
+    return await eventually(found, what=what)
+
+
+async def test_reminder_breach_and_escalation(sandbox: Sandbox, bot: Bot, clock: FakeClock) -> None:
+    alice = sandbox.discord.user(ALICE)
+    await alice.send_dm("The site is down")
+    root = await card(sandbox)
+    ack = await seen(
+        lambda: [m.content for m in alice.dm_messages()], "your ticket is", "the acknowledgement"
+    )
+    assert "We aim to answer by <t:" in ack  # the first-response promise, in her time zone
+    agent = sandbox.slack.user(SLACK.agent1)
+    await agent.click(SLACK.support, root.ts, "Claim")
+    service = bot.service
+    assert service is not None
+
+    async def claimed() -> bool:
+        return (await service.get_ticket(TicketNumber(1001))).status is Status.CLAIMED
+
+    await eventually(claimed, what="the claim")
+
+    clock.advance(minutes=46)
+    assert (await bot.run_jobs_once())["sla"] == 1
+    reminder = await seen(
+        lambda: [m.text for m in sandbox.slack.dm(SLACK.agent1)], ":alarm_clock:", "a reminder"
+    )
+    assert "#1001" in reminder
+    assert "first response is due" in reminder
+
+    clock.advance(minutes=15)
+    assert (await bot.run_jobs_once())["sla"] == 1
+    breach = await seen(
+        lambda: [m.text for m in sandbox.slack.dm(SLACK.lead)], "SLA breached", "the breach DM"
+    )
+    assert "first response target of ticket <" in breach  # linked to the thread
+    assert "The site is down" in breach
+    assert f"Assignee: <@{SLACK.agent1}>" in breach
+    await seen(
+        lambda: [m.text for m in sandbox.slack.messages(SLACK.leads)],
+        "SLA breached",
+        "the leads' channel",
+    )
+    await seen(
+        lambda: [m.text for m in sandbox.slack.thread(SLACK.support, root.ts)],
+        ":rotating_light:",
+        "the breach in the ticket's thread",
+    )
+    assert (await bot.run_jobs_once())["sla"] == 0  # told once
+
+    clock.advance(hours=1)
+    assert (await bot.run_jobs_once())["sla"] == 1
+    notice = await seen(
+        lambda: [m.text for m in sandbox.slack.messages(SLACK.escalations)],
+        "Escalated by Threadline SLA",
+        "the escalation notice",
+    )
+    assert "first response target breached" in notice
+    ticket = await service.get_ticket(TicketNumber(1001))
+    assert (ticket.status, ticket.tier) == (Status.ESCALATED, 2)
+
+
+async def test_survey_rating_and_auto_close(sandbox: Sandbox, bot: Bot, clock: FakeClock) -> None:
+    alice = sandbox.discord.user(ALICE)
+    await alice.send_dm("How do I reset my password?")
+    root = await card(sandbox)
+    agent = sandbox.slack.user(SLACK.agent1)
+    await agent.post(SLACK.support, "Use the link on the login page.", thread_ts=root.ts)
+    await agent.click(SLACK.support, root.ts, "Resolve")
+    await sandbox.slack.wait_for(lambda: agent.modal is not None, timeout=5)
+    await agent.submit({"note": "Glad it works!"})
+    service = bot.service
+    assert service is not None
+
+    async def resolved() -> bool:
+        return (await service.get_ticket(TicketNumber(1001))).status is Status.RESOLVED
+
+    await eventually(resolved, what="the resolution")
+
+    clock.advance(minutes=61)
+    assert (await bot.run_jobs_once())["csat"] == 1
+    await seen(lambda: [m.content for m in alice.dm_messages()], "How did we do", "the survey")
+    survey = next(m for m in alice.dm_messages() if "How did we do" in m.content)
+    await alice.click(survey, label="5 😄")
+    await sandbox.discord.wait_for(alice.open_modal, timeout=5)
+    await alice.submit_modal({"comment": "Quick and friendly"})
+    told = await sandbox.discord.wait_for(alice.ephemeral_messages, timeout=5)
+    assert told[-1].content == "Thank you for your feedback!"
+    await seen(
+        lambda: [m.text for m in sandbox.slack.thread(SLACK.support, root.ts)],
+        "“Quick and friendly”",
+        "the rating in the thread",
+    )
+    rated = await seen(
+        lambda: [str(sandbox.slack.message(SLACK.support, root.ts).blocks)],
+        "★★★★★",
+        "the rating on the card",
+    )
+    assert "5/5" in rated
+    assert not any("rated" in m.text for m in sandbox.slack.dm(SLACK.lead))  # a 5 needs no lead
+
+    clock.advance(days=4)
+    assert (await bot.run_jobs_once())["autoclose"] == 1
+    await seen(lambda: [m.content for m in alice.dm_messages()], "is closed", "the closing notice")
+    closed = await service.get_ticket(TicketNumber(1001))
+    assert closed.status is Status.CLOSED
+
+
+async def test_an_unhappy_rating_reaches_the_lead(
+    sandbox: Sandbox, bot: Bot, clock: FakeClock
+) -> None:
+    alice = sandbox.discord.user(ALICE)
+    await alice.send_dm("Refund please")
+    root = await card(sandbox)
+    agent = sandbox.slack.user(SLACK.agent1)
+    await agent.click(SLACK.support, root.ts, "Resolve")
+    await sandbox.slack.wait_for(lambda: agent.modal is not None, timeout=5)
+    await agent.submit({})
+    service = bot.service
+    assert service is not None
+
+    async def resolved() -> bool:
+        return (await service.get_ticket(TicketNumber(1001))).status is Status.RESOLVED
+
+    await eventually(resolved, what="the resolution")
+    clock.advance(hours=2)
+    await bot.run_jobs_once()
+    await seen(lambda: [m.content for m in alice.dm_messages()], "How did we do", "the survey")
+    survey = next(m for m in alice.dm_messages() if "How did we do" in m.content)
+    await alice.click(survey, label="1 😞")
+    lead_dm = await seen(
+        lambda: [m.text for m in sandbox.slack.dm(SLACK.lead)], "rated ticket", "the lead's DM"
+    )
+    assert "1/5" in lead_dm

@@ -220,3 +220,23 @@ def test_customers_block_and_unblock(seeded: Path, capsys: pytest.CaptureFixture
     code, _, err = threadline(capsys, "customers", "block", "1", "--platform", "irc")
     assert code == 2
     assert "Invalid value for '--platform'" in err
+
+
+def test_jobs_run_once_sweeps_and_reports(
+    db: Path, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = workdir / "threadline.toml"
+    # A target shorter than the reminder lead: each unanswered ticket is due a reminder now.
+    policy.write_text(
+        '[sla.normal]\nfirst_response = "1h"\ncalendar = "24x7"\n'
+        '[reminders]\nbefore_breach = "2h"\n'
+    )
+    monkeypatch.setenv("THREADLINE_CONFIG", str(policy))
+    assert threadline(capsys, "db", "upgrade")[0] == 0
+    asyncio.run(_seed())
+    code, out, _ = threadline(capsys, "jobs", "run-once", "--json")
+    assert code == 0
+    assert json.loads(out) == {"sla": 1, "csat": 0, "autoclose": 0, "digest": 0}
+    code, out, _ = threadline(capsys, "jobs", "run-once")
+    assert code == 0
+    assert out.split() == ["sla", "0", "csat", "0", "autoclose", "0", "digest", "0"]

@@ -79,6 +79,16 @@ async def seen(read: object, text: str, what: str) -> str:
     return await eventually(found, what=what)
 
 
+async def test_threadline_run_ticks_the_jobs_at_start(bot: Bot) -> None:
+    jobs = bot.jobs
+    assert jobs is not None
+
+    async def ticked() -> bool:
+        return jobs.ticks >= 1
+
+    await eventually(ticked, what="the first sweep")
+
+
 async def test_reminder_breach_and_escalation(sandbox: Sandbox, bot: Bot, clock: FakeClock) -> None:
     alice = sandbox.discord.user(ALICE)
     await alice.send_dm("The site is down")

@@ -219,3 +219,23 @@ async def test_an_unhappy_rating_reaches_the_lead(
         lambda: [m.text for m in sandbox.slack.dm(SLACK.lead)], "rated ticket", "the lead's DM"
     )
     assert "1/5" in lead_dm
+
+
+async def test_a_reminder_for_an_unclaimed_ticket_is_broadcast_to_the_channel(
+    sandbox: Sandbox, bot: Bot, clock: FakeClock
+) -> None:
+    alice = sandbox.discord.user(ALICE)
+    await alice.send_dm("Anyone there?")
+    root = await card(sandbox)
+    await seen(lambda: [m.content for m in alice.dm_messages()], "your ticket is", "the ack")
+    clock.advance(minutes=50)
+    assert (await bot.run_jobs_once())["sla"] == 1
+    reminder = await seen(
+        lambda: [
+            m.text for m in sandbox.slack.messages(SLACK.support) if m.subtype == "thread_broadcast"
+        ],
+        ":alarm_clock:",
+        "the reminder broadcast to the channel",
+    )
+    assert "Assignee: nobody" in reminder
+    assert any(m.text == reminder for m in sandbox.slack.thread(SLACK.support, root.ts))

@@ -23,12 +23,14 @@ def classify(
     *,
     mentions_colleague: bool = False,
     via_shortcut: bool = False,
+    with_files: bool = False,
 ) -> Outgoing:
     """Decide whether `text`, written in a ticket's thread, goes to the customer.
 
     `mentions_colleague`: it mentions a workspace user or group, so it is addressed to
     colleagues (a mention means nothing to the customer). `via_shortcut`: it was sent with the
-    explicit "Reply to customer" action.
+    explicit "Reply to customer" action. `with_files`: files were shared with it, so even
+    without words it has something for the customer (a note prefix still keeps it inside).
     """
     stripped = text.strip()
     lowered = stripped.casefold()
@@ -39,7 +41,7 @@ def classify(
         return Outgoing(True, stripped)
     if stripped.startswith(policy.reply_prefix):
         body = stripped[len(policy.reply_prefix) :].strip()
-        return Outgoing(not body, body)
+        return Outgoing(not (body or with_files), body)
     if via_shortcut or policy.reply_mode == "public":
-        return Outgoing(not stripped, stripped)
+        return Outgoing(not (stripped or with_files), stripped)
     return Outgoing(True, stripped)

@@ -1,7 +1,8 @@
 """The ticket card's controls: buttons, the priority and assignee menus, and their dialogs.
 
-Every handler acknowledges first and works after (Slack waits 3 seconds at most), except the
-dialogs' submissions, whose answer carries validation errors and so comes after the check.
+Every handler acknowledges first and works after (Slack waits 3 seconds at most). A dialog's
+submission is answered once its form is checked (the answer carries the form's errors), before
+any lookup or service call.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import Action, Priority, TicketNumber
+from bot.domain import Action, Actor, Priority, TicketNumber
 from bot.errors import AlreadyClaimed, DomainError
 from bot.events import AgentMessage
 from bot.service import TicketService
 from integrations.slack import modals
 from integrations.slack.blocks import ACTION_PREFIX, ASSIGN_ACTION, PRIORITY_ACTION, TAKE_OVER
-from integrations.slack.refs import ref_of
+from integrations.slack.refs import ref_of, split_ref
 from integrations.slack.team import NOT_AN_AGENT, Team
 from integrations.slack.work import WorkInProgress
 
@@ -32,6 +33,7 @@ Ack = Callable[..., Awaitable[None]]
 DIRECT = re.compile(rf"^{ACTION_PREFIX}(claim|unclaim|reopen|close)$")
 NO_TICKET = "This control names no ticket; nothing was changed."
 REPLY_SHORTCUT = "reply_to_customer"
+DIALOG_FAILED = "Threadline could not do that just now; nothing was changed. Please try again."
 UNKNOWN_CONTROL = "This control is not one Threadline knows (an old card?); nothing was changed."
 
 
@@ -190,45 +192,52 @@ class CardControls:
             await ack(response_action="errors", errors={"reason": "Say why, for the next tier."})
             return
         tier = _number(modals.entered(dict(view), "tier"))
-        await self._submit(ack, body, view, "tier", Action.ESCALATE, reason=reason, tier=tier)
+        async with self._work.counted():
+            opened = await self._accepted(ack, body, view, "tier")
+            if opened is None:
+                return
+            user = _user(body)
+            try:
+                actor = await self._team.actor(user)
+                await self._service.act(
+                    TicketNumber(opened.number), Action.ESCALATE, actor, reason=reason, tier=tier
+                )
+            except Exception as refused:
+                await self._refused(user, opened, refused)
 
     async def _submit_resolve(self, ack: Ack, body: Json, view: Json) -> None:
         note = modals.entered(dict(view), "note")
-        opened = modals.Opened.load(str(view.get("private_metadata", "")))
-        user = _user(body)
-        if opened is None or not self._team.may_act(user):
-            await ack(response_action="errors", errors={"note": NOT_AN_AGENT})
-            return
-        agent = await self._team.agent(user)
-        message = AgentMessage(agent, note, False, datetime.now(UTC)) if note else None
         async with self._work.counted():
+            opened = await self._accepted(ack, body, view, "note")
+            if opened is None:
+                return
+            user = _user(body)
+            agent = await self._team.agent(user)
+            message = AgentMessage(agent, note, False, datetime.now(UTC)) if note else None
             try:
                 await self._service.resolve(
-                    TicketNumber(opened.number),
-                    await self._team.actor(user),
-                    note_for_customer=message,
+                    TicketNumber(opened.number), Actor.of_agent(agent), note_for_customer=message
                 )
-            except DomainError as refused:
-                await ack(response_action="errors", errors={"note": str(refused)})
-                return
-        await ack()
+            except Exception as refused:
+                await self._refused(user, opened, refused)
 
-    async def _submit(
-        self, ack: Ack, body: Json, view: Json, block: str, name: Action, **kw: Any
-    ) -> None:
+    async def _accepted(self, ack: Ack, body: Json, view: Json, block: str) -> modals.Opened | None:
+        """Check what needs no lookup and answer Slack at once: the work that follows (user
+        lookups, the service) may take longer than the 3 seconds Slack waits for the answer."""
         opened = modals.Opened.load(str(view.get("private_metadata", "")))
-        user = _user(body)
-        if opened is None or not self._team.may_act(user):
+        if opened is None or not self._team.may_act(_user(body)):
             await ack(response_action="errors", errors={block: NOT_AN_AGENT})
-            return
-        async with self._work.counted():
-            try:
-                actor = await self._team.actor(user)
-                await self._service.act(TicketNumber(opened.number), name, actor, **kw)
-            except DomainError as refused:
-                await ack(response_action="errors", errors={block: str(refused)})
-                return
+            return None
         await ack()
+        return opened
+
+    async def _refused(self, user: str, opened: modals.Opened, refused: Exception) -> None:
+        """The dialog is closed by now and Slack shows no error of its own, so a refusal, or a
+        failure, is told in the ticket's thread instead."""
+        if not isinstance(refused, DomainError):
+            log.error("Dialog of ticket #%s failed", opened.number, exc_info=refused)
+        text = str(refused) if isinstance(refused, DomainError) else DIALOG_FAILED
+        await self._team.tell(user, text, thread_ts=_thread_of(opened.card))
 
 
 def _take_over_blocks(number: TicketNumber, holder: str) -> list[dict[str, Any]]:
@@ -262,6 +271,14 @@ def _card_value(body: Json) -> str | None:
             if element.get("type") == "button" and element.get("value"):
                 return str(element["value"])
     return None
+
+
+def _thread_of(card: str | None) -> str | None:
+    """The thread of a card ("CHANNEL:TS"): its root's ts."""
+    try:
+        return split_ref(card)[1] if card else None
+    except ValueError:
+        return None
 
 
 def _card_of(body: Json) -> str | None:

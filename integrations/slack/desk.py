@@ -20,10 +20,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
 from bot.config import Policy
-from bot.domain import Attachment, Platform
+from bot.domain import Attachment, Direction, MessageRef, Platform
 from bot.errors import DomainError
 from bot.events import AgentMessage
-from bot.replies import classify
+from bot.replies import Outgoing, classify
 from bot.service import TicketService
 from integrations.slack.ordering import KeyedLocks
 from integrations.slack.refs import ref_of
@@ -38,6 +38,11 @@ MENTION = re.compile(
     r"<@[UW][A-Z0-9]+(\|[^>]*)?>|<!subteam\^[A-Z0-9]+(\|[^>]*)?>|<!(here|channel|everyone)>"
 )
 RELAYED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+EDIT_NOT_SENT = (
+    "Your edit now reads as an internal note, and this reply was already sent to the customer, "
+    "so the edit was not sent: the customer still sees the earlier text. "
+    "Delete the message to remove it from the customer's side."
+)
 
 
 class SlackDesk:
@@ -110,32 +115,59 @@ class SlackDesk:
             await self._team.tell(user, NOT_AN_AGENT, thread_ts=str(thread_ts))
             return
         text = str(event.get("text", ""))
-        outgoing = classify(
-            text, self._policy.replies, mentions_colleague=bool(MENTION.search(text))
-        )
+        files = _files(event)
+        outgoing = self._classify(text, files)
         agent = await self._team.agent(user)
         await self._service.add_agent_message(
             ticket.number,
             AgentMessage(
                 agent,
-                outgoing.body or text,
+                # A note of nothing but its prefix keeps the prefix: a note needs some words.
+                outgoing.body if outgoing.body or files else text,
                 outgoing.internal,
                 _instant(event),
                 ref_of(self._channel, str(ts)),
-                attachments=_files(event),
+                attachments=files,
             ),
         )
 
     async def _edited(self, event: Json) -> None:
         message = event.get("message") or {}
-        if message.get("bot_id") or not self._team.may_act(str(message.get("user"))):
+        user = str(message.get("user"))
+        if message.get("bot_id") or not self._team.may_act(user):
             return
         text = str(message.get("text", ""))
-        outgoing = classify(
-            text, self._policy.replies, mentions_colleague=bool(MENTION.search(text))
-        )
+        if text == (event.get("previous_message") or {}).get("text"):
+            return  # the words did not change (an unfurl, say): nothing to relay or refuse
+        outgoing = self._classify(text, _files(message))
         ref = ref_of(self._channel, str(message.get("ts", "")))
+        if outgoing.internal:
+            await self._edited_into_note(ref, outgoing.body or text, user, message, event)
+            return
         await self._service.edit_message(ref, outgoing.body or text, _instant(event))
+
+    async def _edited_into_note(
+        self, ref: MessageRef, body: str, user: str, message: Json, event: Json
+    ) -> None:
+        """An edit that reads as a note. The service relays every edit of a reply, so only a
+        message recorded as a note may take it; a reply keeps what the customer already has."""
+        async with self._service.reading() as tx:
+            recorded = await tx.find_message(ref)
+        if recorded is None or recorded.deleted_at is not None:
+            return  # not a ticket's message (chatter), or gone already
+        if recorded.direction is Direction.NOTE:
+            await self._service.edit_message(ref, body, _instant(event))
+            return
+        log.info("Edit of delivered reply %s reads as a note; not relaying it", recorded.id)
+        await self._team.tell(user, EDIT_NOT_SENT, thread_ts=message.get("thread_ts"))
+
+    def _classify(self, text: str, files: tuple[Attachment, ...]) -> Outgoing:
+        return classify(
+            text,
+            self._policy.replies,
+            mentions_colleague=bool(MENTION.search(text)),
+            with_files=bool(files),
+        )
 
     # --- helpers -----------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import AgentId, Ticket, TicketNumber
@@ -24,6 +25,7 @@ Json = Mapping[str, Any]
 COMMAND = "/threadline"
 BREACH_WINDOW = timedelta(hours=1)
 LISTED = 10  # tickets per list in answers and on App Home
+LOOKUP_FAILED = "Threadline could not answer that just now; please try again in a moment."
 USAGE = (
     "Usage: `/threadline mine` (your tickets) · `queue` (unassigned, most urgent first) · "
     "`find TEXT` · `show NUMBER` · `stats`"
@@ -44,17 +46,26 @@ class Lookups:
         app.command(COMMAND)(self._on_command)
         app.event("app_home_opened")(self._on_home)
 
-    async def _on_command(self, ack: Callable[..., Awaitable[None]], command: Json) -> None:
+    async def _on_command(
+        self, ack: Callable[..., Awaitable[None]], respond: AsyncRespond, command: Json
+    ) -> None:
         user = str(command.get("user_id", ""))
         if not self._team.may_act(user):
-            await ack(text=NOT_AN_AGENT)
+            await ack(text=NOT_AN_AGENT)  # known without a lookup: the answer is the ack
             return
         async with self._work.counted():
+            # Slack waits 3 seconds for the ack; a search or a count may take longer, so the
+            # answer follows through the command's response_url (ephemeral, like the ack).
+            await ack()
             try:
                 text = await self.answer(user, str(command.get("text", "")))
             except DomainError as refused:
                 text = str(refused)
-        await ack(text=text)  # an ephemeral answer, shown only to the person who asked
+            except Exception:
+                # Slack has had its ack and shows no error of its own: say it here instead.
+                log.exception("/threadline failed for %s", user)
+                text = LOOKUP_FAILED
+            await respond(text=text, response_type="ephemeral")
 
     async def answer(self, user: str, line: str) -> str:
         verb, _, rest = line.strip().partition(" ")

@@ -204,3 +204,117 @@ async def test_replies_in_threads_that_are_no_ticket_are_left_alone(desk: Desk) 
     assert await reached_customer(desk, 1) == ["Hello!"]
     assert [m.body for m in (await desk.detail(ticket.number)).messages] == ["Help", "Hello!"]
     assert desk.slack.ephemerals(DEMO.agent1) == []
+
+
+async def test_a_reply_edited_into_a_note_is_not_sent_and_the_agent_is_told(desk: Desk) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    agent = desk.slack.user(DEMO.agent1)
+    ts = await agent.post(channel, "Your refund is on its way.", thread_ts=root)
+    assert await reached_customer(desk, 1) == ["Your refund is on its way."]
+
+    notes = [
+        ";; wrong customer, this was for #1003",
+        "note: refund not approved yet",
+        f"<@{DEMO.agent2}> was this refund approved?",
+        "<!subteam^S0LEADS> who approves refunds?",
+    ]
+    for count, note in enumerate(notes, start=1):
+        await agent.edit(channel, ts, note)
+        told = await ephemeral_to(desk, DEMO.agent1, count)
+        assert told[-1].startswith("Your edit now reads as an internal note")
+        assert "the customer still sees the earlier text" in told[-1]
+        assert desk.slack.ephemerals(DEMO.agent1)[-1].thread_ts == root  # in the thread
+
+    # A later edit that reads as a reply again is relayed as usual: it comes after the
+    # refused ones in the same thread, so had any of them been relayed it would show first.
+    await agent.edit(channel, ts, "Your refund is on its way (3-5 days).")
+    assert await reached_customer(desk, 2) == [
+        "Your refund is on its way.",
+        "Your refund is on its way (3-5 days).",
+    ]
+    assert [j.delivery.kind.value for j in desk.inbox.changes] == ["agent_reply", "copy_edit"]
+
+
+async def test_an_edited_note_stays_a_note(desk: Desk) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    agent = desk.slack.user(DEMO.agent1)
+    ts = await agent.post(channel, ";; they are on the old plan", thread_ts=root)
+    # Edited into words that would be a reply if written fresh; still a note.
+    await agent.edit(channel, ts, "You are on the old plan, I will upgrade you.")
+
+    async def edited() -> bool:
+        note = (await desk.detail(ticket.number)).messages[-1]
+        return note.body == "You are on the old plan, I will upgrade you."
+
+    await eventually(edited, what="the note's edit to be recorded")
+    note = (await desk.detail(ticket.number)).messages[-1]
+    assert note.direction is Direction.NOTE
+    # A reply posted after the edit reaches the customer alone (so the edit went nowhere).
+    await agent.post(channel, "Upgraded, enjoy!", thread_ts=root)
+    assert await reached_customer(desk, 1) == ["Upgraded, enjoy!"]
+    assert [j.delivery.kind.value for j in desk.inbox.changes] == ["agent_reply"]
+    assert desk.slack.ephemerals(DEMO.agent1) == []
+
+
+async def test_a_file_alone_reaches_the_customer(desk: Desk) -> None:
+    ticket = await desk.customer_writes("m1", "Can you send me the manual?")
+    channel, root = desk.thread_of(ticket)
+    await desk.slack.user(DEMO.agent1).post(
+        channel, "", thread_ts=root, files=[("manual.pdf", b"%PDF-1.7 the manual")]
+    )
+
+    async def delivered() -> list[object] | None:
+        return list(desk.inbox.changes) or None
+
+    (job,) = await eventually(delivered, what="the file to reach the customer")
+    assert job.delivery.kind.value == "agent_reply"
+    assert job.message is not None
+    assert job.message.body == ""
+    assert [(a.filename, a.size) for a in job.message.attachments] == [("manual.pdf", 19)]
+    assert job.message.direction is Direction.TO_CUSTOMER
+
+
+async def test_a_file_with_a_note_prefix_stays_a_note(desk: Desk) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    agent = desk.slack.user(DEMO.agent1)
+    await agent.post(channel, ";; their logs", thread_ts=root, files=[("logs.txt", b"oops")])
+    await agent.post(channel, "Looking at it now.", thread_ts=root)
+    assert await reached_customer(desk, 1) == ["Looking at it now."]
+    note = (await desk.detail(ticket.number)).messages[1]
+    assert (note.direction, note.body, len(note.attachments)) == (Direction.NOTE, "their logs", 1)
+
+
+async def test_reopen_on_a_resolved_tickets_card(desk: Desk) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    agent = desk.slack.user(DEMO.agent1)
+    await agent.click(channel, root, "Claim")
+    await status_is(desk, ticket.number, Status.CLAIMED)
+    await desk.slack.wait_for(
+        lambda: "Resolve" in str(desk.slack.message(channel, root).blocks), timeout=5
+    )
+    await agent.click(channel, root, "Resolve")
+    await desk.slack.wait_for(lambda: agent.modal is not None, timeout=5)
+    await agent.submit({})
+    await status_is(desk, ticket.number, Status.RESOLVED)
+    await desk.slack.wait_for(
+        lambda: "Reopen" in str(desk.slack.message(channel, root).blocks), timeout=5
+    )
+
+    await agent.click(channel, root, "Reopen")
+    await status_is(desk, ticket.number, Status.CLAIMED)  # back to the one who held it
+    reopened = await desk.service.get_ticket(ticket.number)
+    assert reopened.resolved_at is None
+    assert reopened.assignee is not None
+    assert reopened.assignee.id == DEMO.agent1
+    events = [e.action.value for e in (await desk.detail(ticket.number)).events]
+    assert events == ["open", "claim", "resolve", "reopen"]
+    # The card follows: Resolve is offered again, Reopen no longer.
+    await desk.slack.wait_for(
+        lambda: "Reopen" not in str(desk.slack.message(channel, root).blocks), timeout=5
+    )
+    assert "Resolve" in str(desk.slack.message(channel, root).blocks)
+    assert desk.slack.ephemerals(DEMO.agent1) == []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+from typing import Any
 
-from bot.domain import Direction, Status, TicketNumber
+import pytest
+
+from bot.domain import Direction, Status, Ticket, TicketNumber
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 from tests.support import eventually
@@ -107,3 +111,54 @@ async def test_reassign_with_the_people_menu(desk: Desk) -> None:
     await desk.slack.user(DEMO.lead).select(channel, root, DEMO.agent2, action_id="ticket_assign")
     told = await desk.slack.wait_for(lambda: desk.slack.ephemerals(DEMO.lead), timeout=5)
     assert told[0].text == f"<@{DEMO.agent2}> is not a support agent."
+
+
+async def test_a_dialog_is_answered_before_the_slow_work(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack waits 3 seconds for a submission's answer: it must not wait for the service."""
+    ticket = await desk.customer_writes("m1", "The database is on fire")
+    channel, root = desk.thread_of(ticket)
+    agent = desk.slack.user(DEMO.agent1)
+    await agent.click(channel, root, "Escalate")
+    await desk.slack.wait_for(lambda: agent.modal is not None, timeout=5)
+    working, release = asyncio.Event(), asyncio.Event()
+    act = desk.service.act
+
+    async def slow_act(*args: Any, **kw: Any) -> Ticket:
+        working.set()
+        await asyncio.wait_for(release.wait(), timeout=10)  # as slow as the test wants
+        return await act(*args, **kw)
+
+    monkeypatch.setattr(desk.service, "act", slow_act)
+    answer = await agent.submit({"tier": "2", "reason": "Needs a DBA"})
+
+    # Slack has its answer (the dialog closes) while the escalation has not happened yet.
+    assert answer.acked
+    assert answer.response_action is None
+    assert agent.modal is None
+    await asyncio.wait_for(working.wait(), timeout=5)
+    assert (await desk.service.get_ticket(ticket.number)).tier == 1
+
+    release.set()
+    await ticket_where(desk, ticket.number, lambda t: t.tier == 2)
+
+
+async def test_a_refusal_after_the_dialog_closed_is_told_in_the_thread(desk: Desk) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    agent = desk.slack.user(DEMO.agent1)
+    await agent.click(channel, root, "Resolve")
+    await desk.slack.wait_for(lambda: agent.modal is not None, timeout=5)
+    # Someone closes the ticket while the dialog is open.
+    await desk.slack.user(DEMO.lead).click(channel, root, "Close")
+    await ticket_where(desk, ticket.number, lambda t: t.status is Status.CLOSED)
+
+    answer = await agent.submit({"note": "All fixed!"})
+    assert answer.acked
+    assert answer.response_action is None
+    told = await desk.slack.wait_for(lambda: desk.slack.ephemerals(DEMO.agent1), timeout=5)
+    assert told[0].thread_ts == root
+    assert told[0].text == f"Ticket #{ticket.number} is closed; it cannot be resolved."
+    assert (await desk.service.get_ticket(ticket.number)).status is Status.CLOSED
+    assert desk.inbox.bodies() == []

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.domain import Agent, AgentId
+import pytest
+
+from bot.domain import Agent, AgentId, Ticket
 from bot.events import AgentMessage
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
@@ -13,10 +16,16 @@ from tests.slack.conftest import Desk
 ANN = Agent(AgentId(DEMO.agent1), "alice")
 
 
-async def ask(desk: Desk, user: str, line: str) -> str:
-    ack = await desk.slack.user(user).command(f"/threadline {line}", channel=DEMO.support)
+async def ask(desk: Desk, user: str, line: str, channel: str | None = DEMO.support) -> str:
+    """Run the command (in the support channel, or with None in the DM with the bot) and read
+    the answer shown to the person who asked: the ack's text, or what came after it through
+    the response_url."""
+    seen = len(desk.slack.ephemerals(user))
+    ack = await desk.slack.user(user).command(f"/threadline {line}", channel=channel)
     assert ack.acked
-    return str((ack.payload or {}).get("text", ""))
+    shown = await desk.slack.wait_for(lambda: desk.slack.ephemerals(user)[seen:], timeout=5)
+    assert len(shown) == 1, [e.text for e in shown]
+    return shown[0].text
 
 
 async def test_mine_queue_find_and_show(desk: Desk) -> None:
@@ -94,3 +103,46 @@ async def test_app_home_lists_mine_the_queue_and_breaching_soon(desk: Desk) -> N
     await desk.slack.user(DEMO.agent2).open_home()
     stranger = await desk.slack.wait_for(lambda: desk.slack.home(DEMO.agent2), timeout=5)
     assert "Only support agents" in str(stranger.blocks)
+
+
+async def test_mine_in_a_direct_message_with_the_bot(desk: Desk) -> None:
+    printer = await desk.customer_writes("m1", "My printer is on fire", customer="1")
+    await desk.service.claim(printer.number, ANN)
+
+    mine = await ask(desk, DEMO.agent1, "mine", channel=None)  # None: the DM with the bot
+    assert mine.startswith("*Your tickets* (1):")
+    assert f"|#{printer.number}> My printer is on fire" in mine
+    (shown,) = desk.slack.ephemerals(DEMO.agent1)
+    assert shown.channel == desk.slack.workspace.im_with(DEMO.agent1)[0].id
+
+
+async def test_the_command_is_acknowledged_before_the_slow_work(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack gives up on an answer after 3 seconds: the ack must not wait for the service."""
+    printer = await desk.customer_writes("m1", "My printer is on fire", customer="1")
+    await desk.service.claim(printer.number, ANN)
+    working, release = asyncio.Event(), asyncio.Event()
+    held_by = desk.service.held_by
+
+    async def slow_held_by(agent_id: AgentId, limit: int = 20) -> list[Ticket]:
+        working.set()
+        await asyncio.wait_for(release.wait(), timeout=10)  # as slow as the test wants
+        return await held_by(agent_id, limit)
+
+    monkeypatch.setattr(desk.service, "held_by", slow_held_by)
+    ack = await desk.slack.user(DEMO.agent1).command("/threadline mine", channel=DEMO.support)
+
+    # Slack has its ack, with nothing to show yet, while the lookup has not finished.
+    assert ack.acked
+    assert not (ack.payload or {}).get("text")
+    await asyncio.wait_for(working.wait(), timeout=5)
+    commands = [d for d in desk.slack.deliveries if d.kind == "slash_commands"]
+    assert [d.outcome for d in commands] == ["acked"]
+    assert desk.slack.responses.log == []
+    assert desk.slack.ephemerals(DEMO.agent1) == []
+
+    release.set()
+    shown = await desk.slack.wait_for(lambda: desk.slack.ephemerals(DEMO.agent1), timeout=5)
+    assert shown[0].text.startswith("*Your tickets* (1):")
+    assert [r.ok for r in desk.slack.responses.log] == [True]  # it came by response_url

@@ -3,6 +3,9 @@ order. And notes, whatever they say, never reach the customer."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import SlackPolicy
+from bot.delivery import DeliveryJob
 from bot.domain import Platform, Ticket
 from bot.events import CustomerMessage
 from integrations.sandbox.slack import DEMO
@@ -57,6 +61,50 @@ async def test_a_burst_is_paced_and_arrives_whole_and_in_order(desk: Desk) -> No
         assert [m.text for m in desk.slack.thread(channel, root)] == [f"part {i}" for i in range(4)]
     refused = [c for c in desk.slack.calls_to("chat.postMessage") if c.status == 429]
     assert len(refused) <= 2, f"{len(refused)} posts were refused with 429"
+
+
+@pytest.mark.parametrize("desk", ["socket"], indirect=True)  # no events: one mode will do
+async def test_a_429_storm_delays_messages_and_loses_or_reorders_none(desk: Desk) -> None:
+    # Slack's limit, much tighter than the bot's own pacing: most posts are refused at first.
+    desk.slack.limits.enabled = True
+    desk.slack.limits.set_rate("chat.postMessage", Rate(8, 1.0, 2))
+    tickets = []
+    for customer in range(6):
+        for part in range(6):
+            intake = await desk.service.receive_customer_message(
+                _message(f"{customer}-{part}", str(customer), f"part {part}")
+            )
+        tickets.append(intake.ticket)
+    async with _time_passing(desk):  # a post refused past the SDK's retries is due again later
+        await threads_hold(desk, tickets, 6)
+
+    for ticket in tickets:
+        channel, root = desk.thread_of(await desk.service.get_ticket(ticket.number))
+        assert [m.text for m in desk.slack.thread(channel, root)] == [f"part {i}" for i in range(6)]
+    refused = [c for c in desk.slack.calls_to("chat.postMessage") if c.status == 429]
+    assert len(refused) >= 5, f"only {len(refused)} posts were refused: no storm"
+    assert len(desk.slack.messages(DEMO.support)) == len(tickets)  # one card each, no repeats
+
+
+@contextlib.asynccontextmanager
+async def _time_passing(desk: Desk) -> AsyncIterator[None]:
+    """Move the test's clock on about as fast as real time, so that deliveries the dispatcher
+    put off (Retry-After) come due again; never faster, or a delivery's lease would expire
+    while it is still being sent."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            desk.clock.advance(seconds=0.5)
+            desk.dispatcher.wake()
+
+    ticking = asyncio.create_task(tick())
+    try:
+        yield
+    finally:
+        ticking.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticking
 
 
 async def test_a_slack_outage_delays_messages_and_loses_none(desk: Desk) -> None:
@@ -112,3 +160,40 @@ async def test_whatever_a_note_says_it_never_reaches_the_customer(desk: Desk, te
 
     await eventually(recorded, what="the note to be recorded")
     assert desk.inbox.changes == []
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(text=note_texts)
+async def test_whatever_a_reply_is_edited_into_if_it_is_a_note_it_never_reaches_the_customer(
+    desk: Desk, text: str
+) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    agent = desk.slack.user(DEMO.agent1)
+    before = list(desk.inbox.changes)
+    told = len(desk.slack.ephemerals(DEMO.agent1))
+    reply = f"Reply {len(before)}"
+    ts = await agent.post(channel, reply, thread_ts=root)
+    await eventually(lambda: _arrived(desk, len(before) + 1), what="the reply")
+
+    await agent.edit(channel, ts, text)
+    await desk.slack.wait_for(lambda: len(desk.slack.ephemerals(DEMO.agent1)) > told, timeout=5)
+    # The thread's events are handled in order and the customer's lane delivers in order, so
+    # once a later reply has arrived anything the edit queued would have arrived before it.
+    await agent.post(channel, f"After {len(before)}", thread_ts=root)
+    arrived = await eventually(lambda: _arrived(desk, len(before) + 2), what="the next reply")
+    assert [
+        (j.delivery.kind.value, j.message and j.message.body) for j in arrived[len(before) :]
+    ] == [
+        ("agent_reply", reply),
+        ("agent_reply", f"After {len(before)}"),
+    ]
+
+
+async def _arrived(desk: Desk, count: int) -> list[DeliveryJob] | None:
+    changes = desk.inbox.changes
+    return changes if len(changes) >= count else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -169,13 +170,54 @@ async def test_health_reports_a_lost_slack_connection(
         await bot.stop()
 
 
+def thread_event(event_id: str, channel: str, root: str, user: str, text: str, ts: str) -> str:
+    return json.dumps(
+        {
+            "type": "event_callback",
+            "event_id": event_id,
+            "team_id": DEMO.team,
+            "api_app_id": "A0001",
+            "authorizations": [{"team_id": DEMO.team, "user_id": "UBOT", "is_bot": True}],
+            "event": {
+                "type": "message",
+                "channel": channel,
+                "channel_type": "channel",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "thread_ts": root,
+                "event_ts": ts,
+            },
+        }
+    )
+
+
+async def deliver_with_retries(bot: Bot, slack: SlackEmulator, body: str) -> None:
+    """The original delivery, then Slack's three retries after an http_timeout."""
+    assert bot.server is not None
+    url = f"http://127.0.0.1:{bot.server.port}/slack/events"
+    async with aiohttp.ClientSession() as http:
+        for attempt in range(4):
+            headers = signed(slack.signing_secret, body, int(time.time()))
+            if attempt:
+                headers |= {
+                    "X-Slack-Retry-Num": str(attempt),
+                    "X-Slack-Retry-Reason": "http_timeout",
+                }
+            async with http.post(url, data=body, headers=headers) as response:
+                assert response.status == 200
+
+
 async def test_an_event_retried_three_times_is_processed_once(
-    env: None, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+    env: None,
+    slack: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="integrations.slack.desk")
     bot = await started(monkeypatch, False, slack)
     try:
         assert bot.service is not None
-        assert bot.server is not None
         service = bot.service
         intake = await service.receive_customer_message(
             CustomerMessage(Platform.DISCORD, "m1", "42", "Dana", "Help!", datetime.now(UTC))
@@ -185,38 +227,24 @@ async def test_an_event_retried_three_times_is_processed_once(
             return (await service.get_ticket(intake.ticket.number)).workspace_ref
 
         channel, root = split_ref(await eventually(card, what="the card"))
-        body = json.dumps(
-            {
-                "type": "event_callback",
-                "event_id": "EvRetried",
-                "team_id": DEMO.team,
-                "api_app_id": "A0001",
-                "authorizations": [{"team_id": DEMO.team, "user_id": "UBOT", "is_bot": True}],
-                "event": {
-                    "type": "message",
-                    "channel": channel,
-                    "channel_type": "channel",
-                    "user": DEMO.agent1,
-                    "text": "Sent once, whatever Slack does",
-                    "ts": "1900000000.000100",
-                    "thread_ts": root,
-                    "event_ts": "1900000000.000100",
-                },
-            }
+        reply = "Sent once, whatever Slack does"
+        await deliver_with_retries(
+            bot, slack, thread_event("EvReply", channel, root, DEMO.agent1, reply, "1900000000.1")
         )
-        url = f"http://127.0.0.1:{bot.server.port}/slack/events"
-        async with aiohttp.ClientSession() as http:
-            for attempt in range(4):  # the original, then Slack's three retries
-                headers = signed(slack.signing_secret, body, int(time.time()))
-                if attempt:
-                    headers |= {
-                        "X-Slack-Retry-Num": str(attempt),
-                        "X-Slack-Retry-Reason": "http_timeout",
-                    }
-                async with http.post(url, data=body, headers=headers) as response:
-                    assert response.status == 200
+        # Someone who is no agent writes in the thread: each processing of the event would
+        # tell them again, and nothing but the event_id tells the retries apart from it.
+        stranger = thread_event("EvStranger", channel, root, DEMO.agent2, "Hi", "1900000000.2")
+        await deliver_with_retries(bot, slack, stranger)
+
         detail = await service.ticket_detail(intake.ticket.number)
         replies = [m.body for m in detail.messages if m.direction is Direction.TO_CUSTOMER]
-        assert replies == ["Sent once, whatever Slack does"]
+        assert replies == [reply]
+        told = [e.text for e in slack.ephemerals(DEMO.agent2)]
+        assert len(told) == 1
+        assert told[0].startswith("Only support agents")
+        dropped = [r.getMessage() for r in caplog.records if "redelivered" in r.getMessage()]
+        assert dropped == 3 * ["Slack redelivered event EvReply; dropping it"] + 3 * [
+            "Slack redelivered event EvStranger; dropping it"
+        ]
     finally:
         await bot.stop()

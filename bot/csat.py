@@ -65,8 +65,14 @@ async def comment(
 
 async def satisfaction(service: TicketService, since: datetime) -> float | None:
     """CSAT since `since`: the share of ratings that are 4 or 5."""
+    return (await csat_since(service, since))[0]
+
+
+async def csat_since(service: TicketService, since: datetime) -> tuple[float | None, int]:
+    """CSAT since `since`, and how many ratings it is of."""
     async with service.reading() as tx:
-        return share_satisfied(await tx.ratings_since(since))
+        ratings = await tx.ratings_since(since)
+    return share_satisfied(ratings), len(ratings)
 
 
 async def _open_survey(

@@ -11,6 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.csat import csat_since
 from bot.domain import AgentId, Ticket, TicketNumber
 from bot.errors import DomainError
 from bot.service import TicketService
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 Json = Mapping[str, Any]
 COMMAND = "/threadline"
 BREACH_WINDOW = timedelta(hours=1)
+CSAT_WINDOW = timedelta(days=7)  # the span `stats` reports satisfaction over
 LISTED = 10  # tickets per list in answers and on App Home
 LOOKUP_FAILED = "Threadline could not answer that just now; please try again in a moment."
 USAGE = (
@@ -128,10 +130,13 @@ class Lookups:
         stats = await self._service.stats(BREACH_WINDOW)
         median = stats.median_first_response
         first = f"{_duration(median)}" if median is not None else "no replies yet"
+        share, rated = await csat_since(self._service, self._service.now() - CSAT_WINDOW)
+        csat = f"{share:.0%} satisfied of {rated} rating(s)" if share is not None else "no ratings"
         return (
             f"Open: {stats.open} ({stats.unassigned} unassigned) · "
             f"breaching within the hour: {stats.breaching_soon} · "
-            f"median first response today: {first} (of {stats.opened_today} opened today)"
+            f"median first response today: {first} (of {stats.opened_today} opened today) · "
+            f"CSAT over 7 days: {csat}"
         )
 
     async def _on_home(self, event: Json) -> None:

@@ -8,8 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain import Agent, AgentId, Ticket
+from bot.config import Policy
+from bot.csat import rate
+from bot.domain import Actor, Agent, AgentId, Ticket
 from bot.events import AgentMessage
+from bot.sweeps import Sweeps
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 
@@ -62,7 +65,7 @@ async def test_mine_queue_find_and_show(desk: Desk) -> None:
 
 async def test_stats(desk: Desk) -> None:
     first = await desk.customer_writes("m1", "Help", customer="1")
-    await desk.customer_writes("m2", "Help too", customer="2")
+    second = await desk.customer_writes("m2", "Help too", customer="2")
     desk.clock.advance(minutes=12)
     await desk.service.add_agent_message(
         first.number, AgentMessage(ANN, "Hello!", False, desk.clock.now())
@@ -70,8 +73,17 @@ async def test_stats(desk: Desk) -> None:
     stats = await ask(desk, DEMO.agent1, "stats")
     assert stats == (
         "Open: 2 (2 unassigned) · breaching within the hour: 0 · "
-        "median first response today: 12 min (of 2 opened today)"
+        "median first response today: 12 min (of 2 opened today) · CSAT over 7 days: no ratings"
     )
+    # Both customers are surveyed after resolution; one is happy, one is not.
+    for ticket in (first, second):
+        await desk.service.resolve(ticket.number, Actor.of_agent(ANN))
+    desk.clock.advance(hours=2)
+    assert await Sweeps(desk.service, Policy()).csat(desk.clock.now()) == 2
+    await rate(desk.service, first.number, "1", 5)
+    await rate(desk.service, second.number, "2", 2)
+    stats = await ask(desk, DEMO.agent1, "stats")
+    assert stats.endswith("CSAT over 7 days: 50% satisfied of 2 rating(s)")
 
 
 async def test_usage_and_non_agents(desk: Desk) -> None:

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     discord_api_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg/"
     discord_guild_id: str | None = None
+    # A text channel in that server: customers whose DMs are closed get a private thread there.
+    discord_support_channel: str | None = None
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -128,6 +130,13 @@ class Settings(BaseSettings):
     def _guild(cls, value: str | None) -> str | None:
         if value is not None and not _SNOWFLAKE.match(value):
             raise ValueError("expected a Discord server id (a number of 15 to 21 digits)")
+        return value
+
+    @field_validator("discord_support_channel")
+    @classmethod
+    def _discord_channel(cls, value: str | None) -> str | None:
+        if value is not None and not _SNOWFLAKE.match(value):
+            raise ValueError("expected a Discord channel id (a number of 15 to 21 digits)")
         return value
 
     # --- what is missing, per platform ----------------------------------------------

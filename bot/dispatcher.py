@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from bot.delivery import (
@@ -25,8 +25,25 @@ from bot.ports import Clock, Storage, Transaction
 
 log = logging.getLogger(__name__)
 
-# The kinds whose platform id is a new copy of the delivery's message.
-COPIES = frozenset({DeliveryKind.CUSTOMER_MESSAGE, DeliveryKind.AGENT_REPLY})
+# The kinds whose platform ids are copies of the delivery's message: new copies, and the pieces
+# an edit of a split copy sent or kept (an edit that made the text longer needs more of them).
+COPIES = frozenset(
+    {DeliveryKind.CUSTOMER_MESSAGE, DeliveryKind.AGENT_REPLY, DeliveryKind.COPY_EDIT}
+)
+# A delivery that became several platform messages (a reply split to fit a length limit) is
+# reported as their ids joined by this: platform ids never hold whitespace. Each piece gets a
+# MessageRef of its own, in order, so that edits and deletes later reach every piece.
+PIECES = " "
+
+
+def joined(pieces: Sequence[str]) -> str | None:
+    """What a handler returns for a delivery sent as these platform messages, in order."""
+    return PIECES.join(pieces) or None
+
+
+def pieces_of(external_id: str | None) -> list[str]:
+    """The platform ids a handler reported, in order (see `joined`)."""
+    return external_id.split(PIECES) if external_id else []
 
 
 class Dispatcher:
@@ -128,12 +145,15 @@ class Dispatcher:
 
     async def _done(self, delivery: Delivery, platform: Platform, external_id: str | None) -> None:
         now = self._clock.now()
+        pieces = pieces_of(external_id)
+        first = pieces[0] if pieces else None  # the row's column is short; the refs hold all
         async with self._storage.transaction() as tx:
-            await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=external_id)
-            if external_id and delivery.message_id is not None and delivery.kind in COPIES:
-                await tx.add_message_ref(delivery.message_id, MessageRef(platform, external_id))
-            if external_id and delivery.kind is DeliveryKind.TICKET_CARD:
-                await tx.set_workspace_ref(delivery.ticket_id, external_id)
+            await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=first)
+            if delivery.message_id is not None and delivery.kind in COPIES:
+                for piece in pieces:  # a piece recorded before is kept once (a unique key)
+                    await tx.add_message_ref(delivery.message_id, MessageRef(platform, piece))
+            if first and delivery.kind is DeliveryKind.TICKET_CARD:
+                await tx.set_workspace_ref(delivery.ticket_id, first)
             if delivery.kind is DeliveryKind.AGENT_REPLY:
                 await tx.add_delivery(
                     NewDelivery(

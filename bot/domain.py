@@ -96,6 +96,10 @@ class Customer:
     display_name: str
     avatar_url: str | None = None
     blocked: bool = False
+    # Where to reach them when the platform's usual place will not do (an opaque platform id:
+    # on Discord, a private support thread for a customer whose DMs are closed). None: the
+    # usual place.
+    contact_channel: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

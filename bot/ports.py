@@ -137,6 +137,11 @@ class Transaction(JobTransaction, Protocol):
         self, customer_id: CustomerId, blocked_at: datetime | None
     ) -> None: ...
 
+    async def claim_customer_contact(self, customer_id: CustomerId, channel: str) -> str | None:
+        """Make `channel` the place the customer is reached, unless one is set already; returns
+        the place now stored (theirs if someone else got there first; None: no such customer)."""
+        ...
+
     async def count_tickets_opened(self, customer_id: CustomerId, since: datetime) -> int: ...
 
     async def count_customer_messages(self, ticket_id: TicketId, since: datetime) -> int:

@@ -170,6 +170,20 @@ class TicketService:
         assert found is not None
         return found
 
+    async def find_customer(self, platform: Platform, external_id: str) -> Customer | None:
+        async with self._storage.reading() as tx:
+            return await tx.find_customer(platform, external_id)
+
+    async def claim_contact_channel(self, customer: Customer, channel: str) -> Customer:
+        """Reach this customer at `channel` from now on (every delivery, after restarts too),
+        unless another place was set first: the returned customer says which one holds."""
+        async with self._storage.transaction() as tx:
+            await tx.claim_customer_contact(customer.id, channel)
+            found = await tx.get_customer(customer.id)
+        if found is None:
+            raise DomainError(f"Customer {customer.id} does not exist.")
+        return found
+
     async def _intake(self, tx: Transaction, msg: CustomerMessage) -> Intake:
         customer = await tx.upsert_customer(
             msg.platform,
@@ -320,6 +334,25 @@ class TicketService:
         """Someone deleted a message we hold; the copy on the other side is removed."""
         when = at or self._clock.now()
         return await self._retrying(lambda tx: self._change_message(tx, ref, when, None))
+
+    async def delete_customer_message(
+        self, ref: MessageRef, at: datetime | None = None
+    ) -> Message | None:
+        """A customer deleted one of their own messages; the agents' copy follows.
+
+        A deletion at a ref that is not the customer's own message changes nothing: a platform
+        that reports deletions without saying whose message it was (Discord) also reports the
+        ones Threadline made itself, such as the pieces of a reply an edit made shorter.
+        """
+        when = at or self._clock.now()
+
+        async def attempt(tx: Transaction) -> Message | None:
+            found = await tx.find_message(ref)
+            if found is None or found.direction is not Direction.FROM_CUSTOMER:
+                return None
+            return await self._change_message(tx, ref, when, None)
+
+        return await self._retrying(attempt)
 
     async def _change_message(
         self, tx: Transaction, ref: MessageRef, at: datetime, body: str | None

@@ -86,6 +86,9 @@ customers = Table(
     Column("avatar_url", String(1000)),
     Column("blocked_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    # Where the customer is reached instead of the platform's usual place (a Discord thread for
+    # a customer whose DMs are closed); kept here, never in the platform, so it survives restarts.
+    Column("contact_channel_id", String(64)),
     UniqueConstraint("platform", "external_id"),
     CheckConstraint(_one_of("platform", Platform), name="platform"),
 )

@@ -139,6 +139,18 @@ class SqlTransaction(JobRows):
             update(m.customers).where(m.customers.c.id == customer_id).values(blocked_at=blocked_at)
         )
 
+    async def claim_customer_contact(self, customer_id: CustomerId, channel: str) -> str | None:
+        c = m.customers
+        # Only where none is set: of two replicas opening a place at once, the first one wins.
+        await self._conn.execute(
+            update(c)
+            .where((c.c.id == customer_id) & c.c.contact_channel_id.is_(None))
+            .values(contact_channel_id=channel)
+        )
+        q = select(c.c.contact_channel_id).where(c.c.id == customer_id)
+        found: str | None = (await self._conn.execute(q)).scalar()
+        return found
+
     async def count_tickets_opened(self, customer_id: CustomerId, since: datetime) -> int:
         t = m.tickets
         q = select(func.count()).where((t.c.customer_id == customer_id) & (t.c.created_at >= since))
@@ -636,6 +648,7 @@ def _customer(row: Row[Any]) -> Customer:
         display_name=row.display_name,
         avatar_url=row.avatar_url,
         blocked=row.blocked_at is not None,
+        contact_channel=row.contact_channel_id,
     )
 
 

@@ -10,10 +10,12 @@ from collections.abc import Awaitable, Callable
 import discord
 
 from bot.delivery import DeliveryJob, DeliveryKind
-from bot.domain import Attachment, Customer, Message, Platform
+from bot.dispatcher import joined
+from bot.domain import Attachment, Message, Platform
 from bot.errors import PlatformError
 from bot.text import split_message
-from integrations.discord.errors import platform_error
+from integrations.discord.contact import Contacts, Conversation
+from integrations.discord.errors import CANNOT_MESSAGE_USER, platform_error
 from integrations.discord.survey import survey_text, survey_view
 from integrations.discord.texts import notice, signed
 from integrations.discord.views import close_view
@@ -23,24 +25,22 @@ log = logging.getLogger(__name__)
 CONTENT_LIMIT = 2000  # Discord's limit on a message's content
 UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default limit on an upload
 Fetch = Callable[[str], Awaitable[bytes]]
+# What the customer is sent anew; edits and deletes act on what was sent before.
+SENDS = frozenset({DeliveryKind.AGENT_REPLY, DeliveryKind.CUSTOMER_NOTICE})
 
 
 class DiscordDeliveryHandler:
-    """Carries out the customer's lane: direct messages with the customer."""
+    """Carries out the customer's lane: messages to the customer, in DMs or their thread."""
 
     def __init__(
         self,
-        client: discord.Client,
+        contacts: Contacts,
         team_name: str | None = None,
-        dms: dict[int, discord.DMChannel] | None = None,
         fetch: Fetch | None = None,
     ) -> None:
-        self._client = client
+        self._contacts = contacts
         self._fetch = fetch  # how to get the bytes of an agent's file (None: link them)
         self._team_name = team_name  # set: agents reply under the team's name
-        # Opening a DM is one rate-limited route for the whole bot, so each customer's DM
-        # channel is remembered: from their own messages (the intake fills this) or once opened.
-        self._dms = dms if dms is not None else {}
 
     async def deliver(self, job: DeliveryJob) -> str | None:
         try:
@@ -51,45 +51,53 @@ class DiscordDeliveryHandler:
             raise platform_error(exc) from exc
 
     async def _deliver(self, job: DeliveryJob) -> str | None:
-        channel = await self._dm(job.customer)
+        channel = await self._contacts.conversation(job.customer)
+        try:
+            return await self._carry(channel, job)
+        except discord.Forbidden as exc:
+            if not self._can_move(channel, job, exc):
+                raise
+        # Their DMs are closed: from now on they are answered in a private thread.
+        thread = await self._contacts.open_thread(job.customer, job.ticket.number)
+        return await self._carry(thread, job)
+
+    def _can_move(self, channel: Conversation, job: DeliveryJob, exc: discord.Forbidden) -> bool:
+        return (
+            self._contacts.opens_threads
+            and isinstance(channel, discord.DMChannel)
+            and exc.code == CANNOT_MESSAGE_USER
+            and job.delivery.kind in SENDS
+        )
+
+    async def _carry(self, channel: Conversation, job: DeliveryJob) -> str | None:
         match job.delivery.kind:
             case DeliveryKind.AGENT_REPLY:
                 return await self._reply(channel, job)
             case DeliveryKind.CUSTOMER_NOTICE:
                 return await self._notice(channel, job)
             case DeliveryKind.COPY_EDIT:
-                await self._edit(channel, _required(job))
-                return None
+                return await self._edit(channel, job)
             case DeliveryKind.COPY_DELETE:
                 await self._delete(channel, _required(job))
                 return None
             case other:
                 raise PlatformError(f"Discord cannot carry a {other} delivery", retryable=False)
 
-    async def _notice(self, channel: discord.DMChannel, job: DeliveryJob) -> str:
+    async def _notice(self, channel: Conversation, job: DeliveryJob) -> str:
         payload = job.delivery.payload
         number = job.ticket.number
         match payload.get("event"):
             case "opened":
-                sent = await channel.send(notice(job.ticket, payload), view=close_view(number))
+                text = notice(job.ticket, payload, self._team_name)
+                sent = await channel.send(text, view=close_view(number))
             case "survey":
                 sent = await channel.send(survey_text(number), view=survey_view(number))
             case _:
-                sent = await channel.send(notice(job.ticket, payload))
+                sent = await channel.send(notice(job.ticket, payload, self._team_name))
         return str(sent.id)
 
-    async def _dm(self, customer: Customer) -> discord.DMChannel:
-        if customer.platform is not Platform.DISCORD:
-            raise PlatformError(
-                f"{customer.platform} customers are not on Discord", retryable=False
-            )
-        user_id = int(customer.external_id)
-        if user_id not in self._dms:
-            user = self._client.get_user(user_id) or await self._client.fetch_user(user_id)
-            self._dms[user_id] = await user.create_dm()
-        return self._dms[user_id]
-
-    async def _reply(self, channel: discord.DMChannel, job: DeliveryJob) -> str:
+    async def _reply(self, channel: Conversation, job: DeliveryJob) -> str | None:
+        """Every piece of a long reply; all their ids, so edits and deletes reach each one."""
         message = _required(job)
         files, linked = await self._files(message)
         steps = job.steps_done
@@ -101,16 +109,17 @@ class DiscordDeliveryHandler:
                 sent = await channel.send(piece)
             steps.append(str(sent.id))
             await job.step_done(steps, len(pieces))  # a retry must not send this piece again
-        return steps[0]
+        return joined(steps)
 
     async def _files(self, message: Message) -> tuple[list[discord.File], list[Attachment]]:
         """The agent's files as uploads, and those that can only be linked."""
         uploads: list[discord.File] = []
         linked: list[Attachment] = []
         for attachment in message.attachments:
-            if self._fetch is None or attachment.size > UPLOAD_LIMIT:
+            if not self._uploads(attachment):
                 linked.append(attachment)
                 continue
+            assert self._fetch is not None
             try:
                 data = await self._fetch(attachment.url)
             except Exception as exc:
@@ -120,18 +129,48 @@ class DiscordDeliveryHandler:
             uploads.append(discord.File(io.BytesIO(data), filename=attachment.filename))
         return uploads, linked
 
-    async def _edit(self, channel: discord.DMChannel, message: Message) -> None:
-        copy = _discord_copy(message)
-        if copy is not None:
-            text = _pieces(message, self._team_name)[0]
-            await channel.get_partial_message(copy).edit(content=text)
+    def _uploads(self, attachment: Attachment) -> bool:
+        return self._fetch is not None and attachment.size <= UPLOAD_LIMIT
 
-    async def _delete(self, channel: discord.DMChannel, message: Message) -> None:
-        copy = _discord_copy(message)
-        if copy is None:
-            return
-        with contextlib.suppress(discord.NotFound):  # already gone
-            await channel.get_partial_message(copy).delete()
+    async def _edit(self, channel: Conversation, job: DeliveryJob) -> str | None:
+        """Re-split the edited text over the pieces sent before: edit those that stay, send
+        what no longer fits, delete what is left over. Returns the pieces now showing."""
+        message = _required(job)
+        copies = _discord_copies(message)
+        if not copies:
+            return None  # never delivered: nothing to edit
+        linked = [a for a in message.attachments if not self._uploads(a)]
+        pending = _pieces(message, self._team_name, linked)
+        showing: list[str] = []
+        for copy in copies:
+            if not pending:
+                await _remove(channel, copy)
+            elif await _edited(channel, copy, pending[0]):
+                showing.append(str(copy))
+                pending.pop(0)
+        extra = job.steps_done  # pieces an earlier attempt of this edit sent already
+        for piece in pending[len(extra) :]:
+            extra.append(str((await channel.send(piece)).id))
+            await job.step_done(extra, len(pending))
+        return joined(showing + extra)
+
+    async def _delete(self, channel: Conversation, message: Message) -> None:
+        for copy in _discord_copies(message):
+            await _remove(channel, copy)
+
+
+async def _edited(channel: Conversation, copy: int, text: str) -> bool:
+    """Edit one piece; False if it is gone (removed by an earlier, shorter edit)."""
+    try:
+        await channel.get_partial_message(copy).edit(content=text)
+    except discord.NotFound:
+        return False
+    return True
+
+
+async def _remove(channel: Conversation, copy: int) -> None:
+    with contextlib.suppress(discord.NotFound):  # already gone
+        await channel.get_partial_message(copy).delete()
 
 
 def _required(job: DeliveryJob) -> Message:
@@ -140,10 +179,8 @@ def _required(job: DeliveryJob) -> Message:
     return job.message
 
 
-def _pieces(
-    message: Message, team_name: str | None, linked: list[Attachment] | None = None
-) -> list[str]:
-    files = [_file_line(a) for a in (message.attachments if linked is None else linked)]
+def _pieces(message: Message, team_name: str | None, linked: list[Attachment]) -> list[str]:
+    files = [_file_line(a) for a in linked]
     text = "\n".join([signed(message, team_name), *files])
     return split_message(text, CONTENT_LIMIT)
 
@@ -152,8 +189,10 @@ def _file_line(attachment: Attachment) -> str:
     return f"📎 {attachment.filename}: {attachment.url}"
 
 
-def _discord_copy(message: Message) -> int | None:
-    for ref in message.refs:
-        if ref.platform is Platform.DISCORD and ref.external_id.isdigit():
-            return int(ref.external_id)
-    return None
+def _discord_copies(message: Message) -> list[int]:
+    """The Discord messages showing a reply, in order: one per piece of a split reply."""
+    return [
+        int(ref.external_id)
+        for ref in message.refs
+        if ref.platform is Platform.DISCORD and ref.external_id.isdigit()
+    ]

@@ -43,13 +43,17 @@ class _NoVoiceNotes(logging.Filter):
 logging.getLogger("discord.client").addFilter(_NoVoiceNotes())
 
 
-def intents() -> discord.Intents:
+def intents(support_threads: bool = False) -> discord.Intents:
     """What the features need: servers and direct messages. DMs carry their content without
-    the privileged message-content intent, so none of the privileged intents is asked for."""
+    the privileged message-content intent. Messages in a support thread are guild messages,
+    which carry content only with it: it is asked for only when those threads are on."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.dm_messages = True
     wanted.dm_reactions = True
+    if support_threads:
+        wanted.guild_messages = True
+        wanted.message_content = True
     return wanted
 
 
@@ -62,19 +66,20 @@ class DiscordSide:
         fetch: Fetch | None = None,
     ) -> None:
         self._settings = settings
+        threads = settings.discord_support_channel
         self.client = ThreadlineClient(
             service,
             settings.discord_guild_id,
             policy.discord.support_categories,
-            intents=intents(),
+            threads,
+            intents=intents(support_threads=threads is not None),
         )
-        dms: dict[int, discord.DMChannel] = {}
-        self.intake = DiscordIntake(service, self.client, dms)
+        contacts = self.client.contacts
+        self.intake = DiscordIntake(service, self.client, contacts)
         self.intake.register()
         replies = policy.replies
-        self.deliveries = DiscordDeliveryHandler(
-            self.client, replies.team_name if replies.anonymous_replies else None, dms, fetch
-        )
+        team = replies.team_name if replies.anonymous_replies else None
+        self.deliveries = DiscordDeliveryHandler(contacts, team, fetch)
         self._running: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -57,6 +57,9 @@ class RatingButton(
         service: TicketService | None = getattr(interaction.client, "service", None)
         if service is None:
             return
+        # The comment form can only be the first response, so the rating (one short write) is
+        # recorded before it: a refused one (expired, someone else's) is answered instead of
+        # opening a form for nothing.
         try:
             await rate(service, self.number, str(interaction.user.id), self.rating)
         except DomainError as refused:
@@ -81,12 +84,13 @@ class CommentForm(discord.ui.Modal, title="Anything to add?"):
         self._rating = rating
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)  # the write may take long
         try:
             await comment(self._service, self._number, str(interaction.user.id), self.text.value)
         except DomainError as refused:
-            await interaction.response.send_message(str(refused), ephemeral=True)
+            await interaction.followup.send(str(refused), ephemeral=True)
             return
-        await interaction.response.send_message(THANKS, ephemeral=True)
+        await interaction.followup.send(THANKS, ephemeral=True)
 
 
 def survey_view(number: int) -> discord.ui.View:

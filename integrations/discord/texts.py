@@ -9,9 +9,10 @@ from typing import Any
 from bot.domain import Message, Ticket
 
 
-def notice(ticket: Ticket, payload: Mapping[str, Any]) -> str:
+def notice(ticket: Ticket, payload: Mapping[str, Any], team_name: str | None = None) -> str:
+    """A status notice; with `team_name` (anonymous replies) no agent is ever named."""
     number = f"#{ticket.number}"
-    agent = payload.get("agent") or "Someone from the team"
+    agent = team_name or payload.get("agent") or "Someone from the team"
     match payload.get("event"):
         case "opened":
             due = payload.get("due")

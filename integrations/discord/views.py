@@ -12,6 +12,7 @@ from discord import app_commands
 from bot.domain import Actor, Platform, TicketNumber
 from bot.errors import DomainError
 from bot.service import TicketService
+from integrations.discord.contact import Contacts
 from integrations.discord.support import add_support_command
 from integrations.discord.survey import RatingButton
 
@@ -33,17 +34,20 @@ class ThreadlineClient(discord.Client):
         service: TicketService,
         guild_id: str | None = None,
         categories: tuple[str, ...] = (),
+        support_channel_id: str | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.service = service
+        thread_parent = int(support_channel_id) if support_channel_id else None
+        self.contacts = Contacts(self, service, thread_parent)
         self._categories = categories
         self.tree: app_commands.CommandTree[ThreadlineClient] = app_commands.CommandTree(self)
         self._guild = discord.Object(int(guild_id)) if guild_id else None
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CloseButton, RatingButton, UnknownButton)
-        add_support_command(self.tree, self.service, self._categories)
+        add_support_command(self.tree, self.service, self.contacts, self._categories)
         # In one server the commands appear at once; globally, Discord takes a while.
         if self._guild is not None:
             self.tree.copy_global_to(guild=self._guild)
@@ -80,8 +84,10 @@ class CloseButton(
         client = interaction.client
         if not isinstance(client, ThreadlineClient):
             return
+        # Answered at once: closing takes database work, and Discord waits only 3 seconds.
+        await interaction.response.defer(thinking=True)
         answer = await close_for(client.service, self.number, str(interaction.user.id))
-        await interaction.response.send_message(answer)
+        await interaction.followup.send(answer)
 
 
 class UnknownButton(

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .constants import SELECT_TYPES, ChannelType, ComponentType, InteractionType
+from .constants import (
+    SELECT_TYPES,
+    THREAD_TYPES,
+    ChannelType,
+    ComponentType,
+    InteractionType,
+    MessageFlag,
+)
 from .errors import ApiError
 from .interactions import (
     InteractionError,
@@ -65,6 +72,8 @@ class Person:
         guild = self._emu.world.guild_of(channel)
         if guild is None or self.id not in guild.member_ids:
             raise InteractionError(f"{self.user.username} is not a member of that channel's guild")
+        if channel.hidden_from(self.id):
+            raise InteractionError(f"{self.user.username} was never added to that private thread")
         return self._post(channel, content, files, reply_to)
 
     def _post(
@@ -227,8 +236,21 @@ class Person:
         return messages[-1] if messages else None
 
     def ephemeral_messages(self) -> list[Message]:
-        """Ephemeral interaction responses shown only to them, oldest first."""
-        return [m for m in self._emu.world.ephemeral.get(self.id, []) if not m.deleted]
+        """Ephemeral interaction responses shown only to them, oldest first. A deferred
+        response still "thinking" is not one yet: they read it once the app fills it in."""
+        return [
+            m
+            for m in self._emu.world.ephemeral.get(self.id, [])
+            if not m.deleted and not m.flags & MessageFlag.LOADING
+        ]
+
+    def threads(self) -> list[Channel]:
+        """The threads they are a member of (private ones show only to members), oldest first."""
+        return [
+            c
+            for c in self._emu.world.channels.values()
+            if c.type in THREAD_TYPES and self.id in c.member_ids
+        ]
 
     def modals(self) -> list[Modal]:
         """Modals the bot opened for them that they have not submitted."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from .constants import Intent
 from .gateway import GatewayHub
 from .gateway_connection import Session
 from .model import JSON, Channel, Message
-from .payloads import message_json, thread_json
+from .payloads import member_json, message_json, thread_json
+from .snowflakes import iso
 from .world import World
 
 
@@ -33,6 +35,8 @@ class Broadcaster:
             return
         data: JSON = {"id": str(message.id), "channel_id": str(message.channel_id)}
         channel = self.world.channels[message.channel_id]
+        if channel.hidden_from(self.world.bot_id):
+            return
         if channel.guild_id is not None:
             data["guild_id"] = str(channel.guild_id)
         self.hub.dispatch("MESSAGE_DELETE", data, intent=self._message_intent(channel))
@@ -42,6 +46,28 @@ class Broadcaster:
         data = thread_json(thread)
         data["newly_created"] = True
         self.hub.dispatch("THREAD_CREATE", data, intent=Intent.GUILDS)
+
+    def thread_member_added(self, thread: Channel, user_id: int, joined_at: datetime) -> None:
+        """THREAD_MEMBERS_UPDATE: always sent when the bot itself is added; about anyone
+        else only with the GUILD_MEMBERS intent (discord-api-docs topics/threads.mdx)."""
+        guild = self.world.guild_of(thread)
+        if guild is None:
+            return
+        added: JSON = {
+            "id": str(thread.id),
+            "user_id": str(user_id),
+            "join_timestamp": iso(joined_at),
+            "flags": 0,
+            "member": member_json(self.world.users[user_id], guild),
+        }
+        data: JSON = {
+            "id": str(thread.id),
+            "guild_id": str(guild.id),
+            "member_count": min(len(thread.member_ids), 50),
+            "added_members": [added],
+        }
+        intent = None if user_id == self.world.bot_id else Intent.GUILD_MEMBERS
+        self.hub.dispatch("THREAD_MEMBERS_UPDATE", data, intent=intent)
 
     def interaction_created(self, payload: JSON) -> None:
         """INTERACTION_CREATE: delivered whatever the intents."""
@@ -73,6 +99,8 @@ class Broadcaster:
         if message.ephemeral:
             return
         channel = self.world.channels[message.channel_id]
+        if channel.hidden_from(self.world.bot_id):
+            return  # the gateway tells apps only of what they can see
         intent = self._message_intent(channel)
         variants: dict[bool, JSON] = {}
 

@@ -59,6 +59,7 @@ class MessageType(IntEnum):
     """Message types the emulator produces."""
 
     DEFAULT = 0
+    RECIPIENT_ADD = 1  # also: someone was added to a thread
     REPLY = 19
     CHAT_INPUT_COMMAND = 20
 

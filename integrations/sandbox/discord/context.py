@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .broadcast import Broadcaster
 from .config import EmulatorConfig
-from .errors import unknown_channel, unknown_message
+from .errors import ApiError, unknown_channel, unknown_message
 from .faults import Faults
 from .gateway import GatewayHub
 from .limits import RateLimits
@@ -51,6 +51,8 @@ class Context:
             raise unknown_channel()
         if channel.guild_id is not None and channel.guild_id not in self.world.guilds:
             raise unknown_channel()
+        if channel.hidden_from(self.world.bot_id):  # a private thread it was never added to
+            raise ApiError(403, 50001, "Missing Access")
         return channel
 
     def channel_message(self, channel: Channel, raw_id: str) -> Message:

@@ -54,11 +54,17 @@ class Channel:
     created_at: datetime | None = None
     last_message_id: int | None = None
     message_count: int = 0
+    member_ids: list[int] = field(default_factory=list)  # a thread's members (explicit)
 
     @property
     def is_dm(self) -> bool:
         """Whether this is a one-to-one DM channel."""
         return self.type is ChannelType.DM
+
+    def hidden_from(self, user_id: int) -> bool:
+        """Whether a private thread keeps this user out (only members see one: in the seeded
+        guilds nobody holds MANAGE_THREADS)."""
+        return self.type is ChannelType.PRIVATE_THREAD and user_id not in self.member_ids
 
 
 @dataclass

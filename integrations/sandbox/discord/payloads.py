@@ -87,7 +87,7 @@ def thread_json(thread: Channel) -> JSON:
         "last_message_id": None if thread.last_message_id is None else str(thread.last_message_id),
         "message_count": thread.message_count,
         "total_message_sent": thread.message_count,
-        "member_count": 1,
+        "member_count": min(len(thread.member_ids), 50),
         "rate_limit_per_user": 0,
         "flags": 0,
         "thread_metadata": {
@@ -128,7 +128,12 @@ def guild_create_json(guild: Guild, world: World) -> JSON:
             }
         ],
         "channels": [channel_json(c, world) for c in channels if c.type not in THREAD_TYPES],
-        "threads": [thread_json(c) for c in channels if c.type in THREAD_TYPES],
+        # Only the active threads the bot can see: a private one only if it is a member.
+        "threads": [
+            thread_json(c)
+            for c in channels
+            if c.type in THREAD_TYPES and not c.hidden_from(world.bot_id)
+        ],
         "members": members,
         "emojis": [],
         "stickers": [],

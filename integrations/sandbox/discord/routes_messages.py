@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from .bodies import Upload, read_payload
-from .constants import ChannelType, MessageFlag, MessageType
+from .constants import THREAD_TYPES, ChannelType, MessageFlag, MessageType
 from .context import Context, Route, snowflake
 from .errors import (
     ApiError,
@@ -17,6 +18,7 @@ from .errors import (
     invalid_form,
     json_response,
     unknown_emoji,
+    unknown_user,
 )
 from .model import JSON, Attachment, Channel, Message
 from .payloads import channel_json, message_json
@@ -47,6 +49,7 @@ class MessageRoutes:
             ("DELETE", reaction, self.remove_reaction),
             ("POST", "/channels/{channel_id}/threads", self.create_thread),
             ("POST", one + "/threads", self.create_message_thread),
+            ("PUT", "/channels/{channel_id}/thread-members/{user_id}", self.add_thread_member),
             ("POST", "/channels/{channel_id}/typing", self.typing),
         ]
 
@@ -223,6 +226,35 @@ class MessageRoutes:
         self.ctx.events.thread_created(thread)
         self.ctx.events.message_updated(starter)
         return json_response(channel_json(thread, self.world), status=201)
+
+    async def add_thread_member(self, request: web.Request) -> web.Response:
+        """PUT /channels/{thread}/thread-members/{user|@me}: 204 (also when already a member).
+
+        The thread must be active; only members of the guild can join. A new member fires
+        THREAD_MEMBERS_UPDATE, and someone added by another shows as a RECIPIENT_ADD message.
+        """
+        thread = self.ctx.visible_channel(request.match_info["channel_id"])
+        if thread.type not in THREAD_TYPES:
+            raise ApiError(400, 50024, "Cannot execute action on this channel type")
+        if thread.archived:
+            raise ApiError(400, 50083, "Thread is archived")
+        raw = request.match_info["user_id"]
+        user_id = self.world.bot_id if raw == "@me" else snowflake(raw)
+        guild = self.world.guild_of(thread)
+        if user_id not in self.world.users:
+            raise unknown_user()
+        if guild is None or user_id not in guild.member_ids:
+            raise ApiError(404, 10007, "Unknown Member")
+        if self.world.add_thread_member(thread, user_id):
+            self.ctx.events.thread_member_added(thread, user_id, datetime.now(UTC))
+            if user_id != self.world.bot_id:
+                self._announce_member(thread, user_id)
+        return web.Response(status=204)
+
+    def _announce_member(self, thread: Channel, user_id: int) -> None:
+        notice = self.world.add_message(thread, self.world.bot_id, type=MessageType.RECIPIENT_ADD)
+        notice.mention_ids = [user_id]
+        self.ctx.events.message_created(notice)
 
     def _thread_parent(self, request: web.Request) -> Channel:
         parent = self.ctx.visible_channel(request.match_info["channel_id"])

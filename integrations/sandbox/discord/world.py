@@ -119,6 +119,7 @@ class World:
             owner_id=owner_id,
             auto_archive_duration=auto_archive_duration,
             created_at=datetime.now(UTC),
+            member_ids=[owner_id],
         )
         self.channels[thread.id] = thread
         self.history[thread.id] = {}
@@ -128,6 +129,13 @@ class World:
         if guild is not None:
             guild.channel_ids.append(thread.id)
         return thread
+
+    def add_thread_member(self, thread: Channel, user_id: int) -> bool:
+        """Add a user to a thread; False if they were a member already."""
+        if user_id in thread.member_ids:
+            return False
+        thread.member_ids.append(user_id)
+        return True
 
     # ----- messages --------------------------------------------------------------------
 

@@ -1,0 +1,146 @@
+"""What the Discord side keeps in the database, on SQLite and PostgreSQL: where each customer is
+reached, every piece of a split reply, and deletions that are not the customer's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.delivery import DeliveryJob, DeliveryKind, Lane
+from bot.dispatcher import Dispatcher, joined, pieces_of
+from bot.domain import (
+    Agent,
+    AgentId,
+    CustomerId,
+    MessageRef,
+    Platform,
+    Priority,
+    Status,
+    Ticket,
+    TicketId,
+    TicketNumber,
+)
+from bot.events import AgentMessage, CustomerMessage
+from bot.service import TicketService
+from integrations.discord.texts import notice
+from storage.repository import SqlStorage
+from tests.support import FakeClock
+
+SENT = datetime(2026, 3, 2, 9, tzinfo=UTC)
+ANN = Agent(AgentId("U0ANN"), "Ann")
+
+
+class Pieces:
+    """A customer-side handler that sends every reply as three platform messages."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def deliver(self, job: DeliveryJob) -> str | None:
+        if job.delivery.kind is not DeliveryKind.AGENT_REPLY:
+            return None
+        ids = [str(9000 + self.count + i) for i in range(3)]
+        self.count += 3
+        return joined(ids)
+
+
+class Nothing:
+    async def deliver(self, job: DeliveryJob) -> str | None:
+        return None
+
+
+async def alice_writes(service: TicketService) -> Ticket:
+    intake = await service.receive_customer_message(
+        CustomerMessage(Platform.DISCORD, "100", "111", "Alice", "Help", SENT)
+    )
+    return intake.ticket
+
+
+async def test_the_first_contact_channel_claimed_is_kept(
+    storage: SqlStorage, clock: FakeClock
+) -> None:
+    service = TicketService(storage, clock)
+    await alice_writes(service)
+    alice = await service.find_customer(Platform.DISCORD, "111")
+    assert alice is not None
+    assert alice.contact_channel is None
+    first = await service.claim_contact_channel(alice, "5001")
+    second = await service.claim_contact_channel(alice, "5002")  # another replica, too late
+    assert (first.contact_channel, second.contact_channel) == ("5001", "5001")
+    again = await service.find_customer(Platform.DISCORD, "111")
+    assert again is not None
+    assert again.contact_channel == "5001"
+    assert await service.find_customer(Platform.DISCORD, "222") is None
+
+
+async def test_every_piece_of_a_split_reply_is_recorded(
+    storage: SqlStorage, clock: FakeClock
+) -> None:
+    service = TicketService(storage, clock)
+    ticket = await alice_writes(service)
+    await service.add_agent_message(
+        ticket.number,
+        AgentMessage(ANN, "A long answer", False, SENT, MessageRef(Platform.SLACK, "C1:1.1")),
+    )
+    dispatcher = Dispatcher(
+        storage,
+        clock,
+        {Lane.AGENTS: (Platform.SLACK, Nothing()), Lane.CUSTOMER: (Platform.DISCORD, Pieces())},
+    )
+    while await dispatcher.run_once():
+        pass
+    reply = (await service.ticket_detail(ticket.number)).messages[-1]
+    discord_refs = [r.external_id for r in reply.refs if r.platform is Platform.DISCORD]
+    assert discord_refs == ["9000", "9001", "9002"]
+    async with storage.reading() as tx:
+        sent = [
+            d for d in await tx.list_deliveries(ticket.id) if d.kind is DeliveryKind.AGENT_REPLY
+        ]
+    assert [d.external_id for d in sent] == ["9000"]  # the row keeps the first
+
+
+def test_pieces_are_joined_and_split_back() -> None:
+    assert pieces_of(joined(["1", "2", "3"])) == ["1", "2", "3"]
+    assert joined([]) is None
+    assert pieces_of(None) == []
+    assert pieces_of("C0001:1700000000.000100") == ["C0001:1700000000.000100"]
+
+
+async def test_a_deletion_of_what_is_not_the_customer_s_changes_nothing(
+    storage: SqlStorage, clock: FakeClock
+) -> None:
+    service = TicketService(storage, clock)
+    ticket = await alice_writes(service)
+    reply = await service.add_agent_message(
+        ticket.number,
+        AgentMessage(ANN, "An answer", False, SENT, MessageRef(Platform.SLACK, "C1:1.1")),
+    )
+    assert reply is not None
+    async with storage.transaction() as tx:
+        await tx.add_message_ref(reply.id, MessageRef(Platform.DISCORD, "9000"))
+    # Discord reports the bot's own deletion of a piece like any other.
+    assert await service.delete_customer_message(MessageRef(Platform.DISCORD, "9000")) is None
+    assert await service.delete_customer_message(MessageRef(Platform.DISCORD, "777")) is None
+    deleted = await service.delete_customer_message(MessageRef(Platform.DISCORD, "100"))
+    assert deleted is not None
+    assert deleted.deleted_at is not None
+    messages = (await service.ticket_detail(ticket.number)).messages
+    assert [m.deleted_at is None for m in messages] == [False, True]
+
+
+def test_anonymous_notices_name_the_team_not_the_agent() -> None:
+    ticket = Ticket(
+        TicketId(1),
+        TicketNumber(1042),
+        CustomerId(1),
+        "Printer",
+        Status.CLAIMED,
+        Priority.NORMAL,
+        1,
+        SENT,
+        SENT,
+    )
+    claimed = {"event": "claimed", "agent": "Alex"}
+    assert notice(ticket, claimed, "Acme Support") == (
+        "Acme Support is looking into your ticket #1042."
+    )
+    assert notice(ticket, claimed) == "Alex is looking into your ticket #1042."

@@ -517,6 +517,11 @@ class TicketService:
                 found.append((customer, last))
         return found
 
+    async def message_at(self, ref: MessageRef) -> Message | None:
+        """The recorded message with this platform copy, if any."""
+        async with self._storage.reading() as tx:
+            return await tx.find_message(ref)
+
     async def ticket_at(self, workspace_ref: str) -> Ticket | None:
         """The ticket whose card is at this place on the agents' side, if any."""
         async with self._storage.transaction() as tx:

@@ -151,8 +151,7 @@ class SlackDesk:
     ) -> None:
         """An edit that reads as a note. The service relays every edit of a reply, so only a
         message recorded as a note may take it; a reply keeps what the customer already has."""
-        async with self._service.reading() as tx:
-            recorded = await tx.find_message(ref)
+        recorded = await self._service.message_at(ref)
         if recorded is None or recorded.deleted_at is not None:
             return  # not a ticket's message (chatter), or gone already
         if recorded.direction is Direction.NOTE:

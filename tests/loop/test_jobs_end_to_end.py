@@ -11,15 +11,12 @@ from pathlib import Path
 import pytest
 
 from bot.app import Bot
-from bot.config import load_settings
 from bot.domain import Status, TicketNumber
-from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
-from integrations.sandbox.slack import Message as SlackMessage
+from tests.loop.loop_support import ALICE, card, point_at_sandbox, running
 from tests.support import FakeClock, eventually
 
-ALICE = DISCORD.customer_id
 POLICY = """
 [sla.normal]
 first_response = "1h"
@@ -46,27 +43,9 @@ def clock() -> FakeClock:
 async def bot(
     sandbox: Sandbox, workdir: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
 ) -> AsyncIterator[Bot]:
-    for name, value in sandbox.settings().items():
-        monkeypatch.setenv(name, value)
-    policy = workdir / "threadline.toml"
-    policy.write_text(POLICY)
-    monkeypatch.setenv("THREADLINE_CONFIG", str(policy))
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{workdir}/jobs.db")
-    monkeypatch.setenv("HTTP_PORT", "0")
-    running = Bot(load_settings(), clock=clock)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-async def card(sandbox: Sandbox) -> SlackMessage:
-    async def posted() -> SlackMessage | None:
-        cards = sandbox.slack.messages(SLACK.support)
-        return cards[0] if cards else None
-
-    return await eventually(posted, what="the ticket card")
+    point_at_sandbox(sandbox, workdir, monkeypatch, policy=POLICY)
+    async with running(clock) as started:
+        yield started
 
 
 async def seen(read: object, text: str, what: str) -> str:

@@ -6,6 +6,7 @@ import copy
 
 from bot.domain import Direction, Priority, Status, TicketNumber
 from integrations.sandbox.slack import DEMO
+from storage.repository import SqlStorage
 from tests.slack.conftest import Desk
 from tests.support import eventually
 
@@ -318,3 +319,23 @@ async def test_reopen_on_a_resolved_tickets_card(desk: Desk) -> None:
     )
     assert "Resolve" in str(desk.slack.message(channel, root).blocks)
     assert desk.slack.ephemerals(DEMO.agent1) == []
+
+
+async def test_the_bot_s_own_posts_are_acknowledged_but_never_stored(
+    desk: Desk, desk_storage: SqlStorage
+) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    await desk.slack.wait_for(lambda: desk.slack.thread(channel, root), timeout=5)
+    agent = desk.slack.user(DEMO.agent1)
+    await agent.post(channel, "On it", thread_ts=root)
+
+    async def relayed() -> list[str] | None:
+        return desk.inbox.bodies() or None
+
+    await eventually(relayed, what="the reply")
+    async with desk_storage.transaction() as tx:
+        stored = await tx.count("inbound_events")
+    # The card, the customer's message and the ✅ are Slack's echoes of the bot's own posts:
+    # only the agent's reply was worth storing.
+    assert stored == 1

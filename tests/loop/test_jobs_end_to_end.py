@@ -14,7 +14,7 @@ from bot.app import Bot
 from bot.domain import Status, TicketNumber
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
-from tests.loop.loop_support import ALICE, card, point_at_sandbox, running
+from tests.loop.loop_support import ALICE, card, point_at_sandbox, running, ticket_is
 from tests.support import FakeClock, eventually
 
 POLICY = """
@@ -78,13 +78,9 @@ async def test_reminder_breach_and_escalation(sandbox: Sandbox, bot: Bot, clock:
     assert "We aim to answer by <t:" in ack  # the first-response promise, in her time zone
     agent = sandbox.slack.user(SLACK.agent1)
     await agent.click(SLACK.support, root.ts, "Claim")
+    await ticket_is(bot, 1001, Status.CLAIMED)
     service = bot.service
     assert service is not None
-
-    async def claimed() -> bool:
-        return (await service.get_ticket(TicketNumber(1001))).status is Status.CLAIMED
-
-    await eventually(claimed, what="the claim")
 
     clock.advance(minutes=46)
     assert (await bot.run_jobs_once())["sla"] == 1
@@ -135,13 +131,9 @@ async def test_survey_rating_and_auto_close(sandbox: Sandbox, bot: Bot, clock: F
     await agent.click(SLACK.support, root.ts, "Resolve")
     await sandbox.slack.wait_for(lambda: agent.modal is not None, timeout=5)
     await agent.submit({"note": "Glad it works!"})
+    await ticket_is(bot, 1001, Status.RESOLVED)
     service = bot.service
     assert service is not None
-
-    async def resolved() -> bool:
-        return (await service.get_ticket(TicketNumber(1001))).status is Status.RESOLVED
-
-    await eventually(resolved, what="the resolution")
 
     clock.advance(minutes=61)
     assert (await bot.run_jobs_once())["csat"] == 1
@@ -182,13 +174,9 @@ async def test_an_unhappy_rating_reaches_the_lead(
     await agent.click(SLACK.support, root.ts, "Resolve")
     await sandbox.slack.wait_for(lambda: agent.modal is not None, timeout=5)
     await agent.submit({})
+    await ticket_is(bot, 1001, Status.RESOLVED)
     service = bot.service
     assert service is not None
-
-    async def resolved() -> bool:
-        return (await service.get_ticket(TicketNumber(1001))).status is Status.RESOLVED
-
-    await eventually(resolved, what="the resolution")
     clock.advance(hours=2)
     await bot.run_jobs_once()
     await seen(lambda: [m.content for m in alice.dm_messages()], "How did we do", "the survey")

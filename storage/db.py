@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,13 +12,20 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncTransaction,
+    create_async_engine,
+)
 
 from bot.errors import ConfigError, StorageError
+from storage.sqlite_inline import inline_creator
 
 log = logging.getLogger(__name__)
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a writer waits for another process's write lock on an SQLite file before giving up.
+SQLITE_LOCK_WAIT_SECONDS = 10.0
 SUPPORTED = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 
@@ -54,7 +63,7 @@ def create_engine(raw_url: str, **kwargs: Any) -> AsyncEngine:
 def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(
         url,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        async_creator=inline_creator(url),  # statements run on the loop's thread: see there
         # Every transaction ends in an explicit COMMIT or ROLLBACK; another rollback when the
         # connection returns to the pool would only cost one more trip to its thread.
         pool_reset_on_return=None,
@@ -71,14 +80,17 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
         # In WAL mode NORMAL syncs at checkpoints rather than at every commit: a crashed or
         # killed process loses nothing; only a power cut may lose the last moments.
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Never wait for a lock inside SQLite: that would stop the event loop. `begin` waits
+        # for another process's write lock asynchronously instead.
+        cursor.execute("PRAGMA busy_timeout=0")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        # writes fails at once with SQLITE_BUSY when another writer went first, whereas this one
-        # waits its turn and then reads fresh rows. Read-only transactions need no lock (WAL).
+        # writes fails with SQLITE_BUSY when another writer went first, whereas this one fails (if
+        # at all) before it read anything, so `begin` can wait and try again. Read-only
+        # transactions need no lock (WAL).
         reading = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
@@ -91,6 +103,41 @@ READ_ONLY = "threadline_read_only"
 @asynccontextmanager
 async def begin(engine: AsyncEngine, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
     """A transaction; an unreachable database becomes a StorageError naming it."""
+    conn, trans = await _begin_waiting(engine, read_only)
+    try:
+        yield conn
+    except BaseException:
+        await trans.rollback()
+        raise
+    else:
+        await trans.commit()
+    finally:
+        await conn.close()
+
+
+async def _begin_waiting(
+    engine: AsyncEngine, read_only: bool
+) -> tuple[AsyncConnection, AsyncTransaction]:
+    """Connect and begin; while another process holds SQLite's write lock, wait without
+    blocking the event loop (the connection itself never waits: see `_sqlite_engine`)."""
+    waited, pause = 0.0, 0.002
+    while True:
+        conn = await _connect(engine, read_only)
+        try:
+            return conn, await conn.begin()
+        except OperationalError as exc:
+            await conn.close()  # a failed BEGIN leaves the wrapper unusable; the pool is fine
+            if not _locked(exc) or waited >= SQLITE_LOCK_WAIT_SECONDS:
+                raise unreachable(engine, exc) from None
+        except BaseException:
+            await conn.close()
+            raise
+        await asyncio.sleep(pause)
+        waited += pause
+        pause = min(pause * 2, 0.1)
+
+
+async def _connect(engine: AsyncEngine, read_only: bool) -> AsyncConnection:
     try:
         conn = await engine.connect()
         if read_only:
@@ -101,11 +148,13 @@ async def begin(engine: AsyncEngine, *, read_only: bool = False) -> AsyncIterato
         raise StorageError(
             f"The database at {describe(str(engine.url))} refused: {exc.orig}"
         ) from None
-    try:
-        async with conn.begin():
-            yield conn
-    finally:
-        await conn.close()
+    return conn
+
+
+def _locked(exc: OperationalError) -> bool:
+    """SQLite's 'database is locked': another process is writing."""
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_BUSY or "database is locked" in str(exc.orig)
 
 
 def connections_in_use(engine: AsyncEngine) -> int:

@@ -6,11 +6,13 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 from bot.delivery import (
     Backoff,
     Delivery,
     DeliveryHandler,
+    DeliveryId,
     DeliveryJob,
     DeliveryKind,
     DeliveryStatus,
@@ -47,7 +49,13 @@ def pieces_of(external_id: str | None) -> list[str]:
 
 
 class Dispatcher:
-    """Sends due deliveries; one per ticket lane at a time, so each lane stays in order."""
+    """Sends due deliveries; one per ticket lane at a time, so each lane stays in order.
+
+    Each lane (the agents' side, the customer's side) has its own `concurrency` sends in flight,
+    so a backlog on one platform (Slack's one post a second per channel, say) never holds up the
+    other. A delivery is leased only when a send slot is free for it, and the leases of what is in
+    flight are renewed while it waits or sends: a lease that ran out would let a second send start.
+    """
 
     def __init__(
         self,
@@ -65,11 +73,14 @@ class Dispatcher:
         self._clock = clock
         self._handlers = dict(handlers)
         self._batch = batch
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
         self._lease_seconds = lease_seconds
         self._idle_poll = idle_poll_seconds
         self._backoff = backoff or Backoff()
         self._wake = asyncio.Event()
+        self._in_flight: dict[Lane, dict[DeliveryId, asyncio.Task[None]]] = {
+            lane: {} for lane in self._handlers
+        }
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -77,40 +88,94 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set. Sends overlap: a new lane head is taken as soon as it is
-        due, not when the whole previous batch is done; what was started is finished."""
-        in_flight: set[asyncio.Task[None]] = set()
-
-        def finished(task: asyncio.Task[None]) -> None:
-            in_flight.discard(task)
-            self._wake.set()  # the lane's next delivery may be due now
-
-        while not stop.is_set():
-            try:
-                jobs = await self._claim()
-            except Exception:
-                log.exception("Delivery sweep failed; trying again shortly")
-                jobs = []
-            for job in jobs:
-                task = asyncio.create_task(self._attempt(job))
-                in_flight.add(task)
-                task.add_done_callback(finished)
-            if not jobs:
-                await wait_or_timeout(self._wake, self._idle_poll)
-        await asyncio.gather(*in_flight, return_exceptions=True)
+        due and a slot is free, not when the whole previous batch is done; what was started is
+        finished."""
+        renewing = asyncio.create_task(self._renew_leases(stop), name="delivery-leases")
+        try:
+            while not stop.is_set():
+                free = self._free_slots()
+                try:
+                    jobs = await self._claim(free) if any(free.values()) else []
+                except Exception:
+                    log.exception("Delivery sweep failed; trying again shortly")
+                    jobs = []
+                for job in jobs:
+                    self._start(job)
+                if not jobs:
+                    await wait_or_timeout(self._wake, self._idle_poll)
+            await asyncio.gather(*self._tasks(), return_exceptions=True)
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
 
     async def run_once(self) -> int:
         """Send every lane head that is due now and wait for them; returns how many."""
-        jobs = await self._claim()
-        await asyncio.gather(*(self._attempt(job) for job in jobs))
+        jobs = await self._claim({lane: self._batch for lane in self._handlers})
+        gates = {lane: asyncio.Semaphore(self._concurrency) for lane in self._handlers}
+        started = [self._start(job, gates[job.delivery.lane]) for job in jobs]
+        await asyncio.gather(*(task for task in started if task is not None))
         return len(jobs)
 
-    async def _claim(self) -> list[DeliveryJob]:
-        """Lease the due lane heads and load what sending them needs."""
+    def _free_slots(self) -> dict[Lane, int]:
+        return {
+            lane: min(self._batch, self._concurrency - len(tasks))
+            for lane, tasks in self._in_flight.items()
+        }
+
+    def _tasks(self) -> list[asyncio.Task[None]]:
+        return [task for tasks in self._in_flight.values() for task in tasks.values()]
+
+    def _start(
+        self, job: DeliveryJob, gate: asyncio.Semaphore | None = None
+    ) -> asyncio.Task[None] | None:
+        """Send `job` in a task of its own, unless this dispatcher is sending it already: a
+        lease can run out under a send that is slow to finish (a clock moved on, a long retry),
+        and a second send of the same delivery would post it twice."""
+        delivery = job.delivery
+        lane = self._in_flight[delivery.lane]
+        if delivery.id in lane:
+            log.debug("Delivery %s is still being sent; not starting it again", delivery.id)
+            return None
+
+        async def attempt() -> None:
+            if gate is None:
+                await self._attempt(job)
+                return
+            async with gate:
+                await self._attempt(job)
+
+        task = asyncio.create_task(attempt())
+        lane[delivery.id] = task
+
+        def finished(_: asyncio.Task[None]) -> None:
+            lane.pop(delivery.id, None)
+            self._wake.set()  # the lane's next delivery may be due now, and a slot is free
+
+        task.add_done_callback(finished)
+        return task
+
+    async def _renew_leases(self, stop: asyncio.Event) -> None:
+        """Every third of a lease, extend the leases of the deliveries still in flight."""
+        while not stop.is_set():
+            await asyncio.sleep(self._lease_seconds / 3)
+            held = [d for tasks in self._in_flight.values() for d in tasks]
+            if not held:
+                continue
+            until = self._clock.now() + timedelta(seconds=self._lease_seconds)
+            try:
+                async with self._storage.transaction() as tx:
+                    await tx.extend_leases(held, until)
+            except Exception:
+                log.exception("Renewing %d delivery leases failed; trying again", len(held))
+
+    async def _claim(self, budget: Mapping[Lane, int]) -> list[DeliveryJob]:
+        """Lease up to `budget` due lane heads of each lane and load what sending them needs."""
         now = self._clock.now()
         async with self._storage.transaction() as tx:
-            leased = await tx.claim_due_deliveries(
-                now, list(self._handlers), self._batch, self._lease_seconds
-            )
+            leased: list[Delivery] = []
+            for lane, most in budget.items():
+                if most > 0:
+                    leased += await tx.claim_due_deliveries(now, [lane], most, self._lease_seconds)
             jobs = await tx.jobs_for(leased)  # what each needs, in the same trip
             for delivery, job in zip(leased, jobs, strict=True):
                 if job is None:
@@ -129,19 +194,18 @@ class Dispatcher:
 
     async def _attempt(self, job: DeliveryJob) -> None:
         delivery = job.delivery
-        async with self._slots:
-            platform, handler = self._handlers[delivery.lane]
-            try:
-                external_id = await handler.deliver(job)
-            except PlatformError as error:
-                await self._failed(delivery, error)
-            except Exception as error:
-                log.exception("Delivery %s (%s) crashed", delivery.id, delivery.kind)
-                await self._failed(
-                    delivery, PlatformError(f"internal error: {error!r}", retryable=False)
-                )
-            else:
-                await self._done(delivery, platform, external_id)
+        platform, handler = self._handlers[delivery.lane]
+        try:
+            external_id = await handler.deliver(job)
+        except PlatformError as error:
+            await self._failed(delivery, error)
+        except Exception as error:
+            log.exception("Delivery %s (%s) crashed", delivery.id, delivery.kind)
+            await self._failed(
+                delivery, PlatformError(f"internal error: {error!r}", retryable=False)
+            )
+        else:
+            await self._done(delivery, platform, external_id)
 
     async def _done(self, delivery: Delivery, platform: Platform, external_id: str | None) -> None:
         now = self._clock.now()

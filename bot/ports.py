@@ -226,6 +226,10 @@ class Transaction(JobTransaction, Protocol):
         """Lease the due lane heads in one step; returns those this caller now holds."""
         ...
 
+    async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:
+        """Keep holding these leased deliveries until `until` (their sends are under way)."""
+        ...
+
     async def jobs_for(self, deliveries: Sequence[Delivery]) -> list[DeliveryJob | None]:
         """Each delivery with its ticket, customer and message (None if its ticket is gone)."""
         ...

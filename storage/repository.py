@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, case, func, insert, select, update
+from sqlalchemy import Integer, Row, Update, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -54,6 +54,53 @@ from storage.db import begin
 from storage.jobs_repository import JobRows
 
 TICKET_COUNTER = "ticket_number"
+
+
+def _claim_statement() -> Update:
+    """Lease the due heads of the lanes named (`lanes`), at most `most`, until `until`.
+
+    Built once: the claim runs after every send, and building this statement anew each time cost
+    more than running it. A head is the oldest pending delivery of its ticket's lane: a lane's
+    later deliveries wait for it, so each lane is sent in order.
+    """
+    d, earlier = m.deliveries, m.deliveries.alias("earlier")
+    now = bindparam("now", type_=d.c.next_attempt_at.type)
+    pending = DeliveryStatus.PENDING
+    free = d.c.leased_until.is_(None) | (d.c.leased_until < now)
+    blocked = (
+        select(earlier.c.id)
+        .where(
+            (earlier.c.ticket_id == d.c.ticket_id)
+            & (earlier.c.lane == d.c.lane)
+            & (earlier.c.status == pending)
+            & (earlier.c.id < d.c.id)
+        )
+        .exists()
+    )
+    heads = (
+        select(d.c.id)
+        .where(
+            (d.c.status == pending)
+            & d.c.lane.in_(bindparam("lanes", expanding=True))
+            & (d.c.next_attempt_at <= now)
+            & free
+            & ~blocked
+        )
+        .order_by(d.c.id)
+        .limit(bindparam("most", type_=Integer))
+        .scalar_subquery()
+    )
+    return (
+        update(d)
+        # The lease condition is repeated here: PostgreSQL re-checks it on a row another
+        # dispatcher leased while this statement waited for it, and then skips the row.
+        .where(d.c.id.in_(heads) & free)
+        .values(leased_until=bindparam("until", type_=d.c.leased_until.type))
+        .returning(d)
+    )
+
+
+_CLAIM = _claim_statement()
 
 
 class SqlStorage:
@@ -455,42 +502,21 @@ class SqlTransaction(JobRows):
     async def claim_due_deliveries(
         self, now: datetime, lanes: Sequence[Lane], limit: int, lease_seconds: float
     ) -> list[Delivery]:
-        d = m.deliveries
-        heads = self._due_heads(now, lanes, limit).with_only_columns(d.c.id).scalar_subquery()
-        result = await self._conn.execute(
-            update(d)
-            # The lease condition is repeated here: PostgreSQL re-checks it on a row another
-            # dispatcher leased while this statement waited for it, and then skips the row.
-            .where(d.c.id.in_(heads) & (d.c.leased_until.is_(None) | (d.c.leased_until < now)))
-            .values(leased_until=now + timedelta(seconds=lease_seconds))
-            .returning(d)
-        )
+        params = {
+            "now": now,
+            "lanes": [str(lane) for lane in lanes],
+            "most": limit,
+            "until": now + timedelta(seconds=lease_seconds),
+        }
+        result = await self._conn.execute(_CLAIM, params)
         return sorted((_delivery(row) for row in result), key=lambda x: x.id)
 
-    def _due_heads(self, now: datetime, lanes: Sequence[Lane], limit: int) -> Select[Any]:
-        d, earlier = m.deliveries, m.deliveries.alias("earlier")
-        pending = DeliveryStatus.PENDING
-        blocked = (
-            select(earlier.c.id)
-            .where(
-                (earlier.c.ticket_id == d.c.ticket_id)
-                & (earlier.c.lane == d.c.lane)
-                & (earlier.c.status == pending)
-                & (earlier.c.id < d.c.id)
-            )
-            .exists()
-        )
-        return (
-            select(d)
-            .where(
-                (d.c.status == pending)
-                & d.c.lane.in_([str(lane) for lane in lanes])
-                & (d.c.next_attempt_at <= now)
-                & ((d.c.leased_until.is_(None)) | (d.c.leased_until < now))
-                & ~blocked
-            )
-            .order_by(d.c.id)
-            .limit(limit)
+    async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:
+        d = m.deliveries
+        await self._conn.execute(
+            update(d)
+            .where(d.c.id.in_(delivery_ids) & (d.c.status == DeliveryStatus.PENDING))
+            .values(leased_until=until)
         )
 
     async def jobs_for(self, deliveries: Sequence[Delivery]) -> list[DeliveryJob | None]:

@@ -24,8 +24,11 @@ TRANSIENT = frozenset(
 
 def platform_error(exc: BaseException) -> PlatformError:
     if isinstance(exc, SlackApiError):
-        code = str(exc.response.get("error", "unknown_error"))
         status = exc.response.status_code
+        data = exc.response.data  # a dict, or the text of a reply that was not JSON (a 503 page)
+        code = (
+            str(data.get("error", "unknown_error")) if isinstance(data, dict) else f"HTTP {status}"
+        )
         retry_after = _retry_after(exc)
         retryable = status == 429 or status >= 500 or code in TRANSIENT
         return PlatformError(f"Slack refused: {code}", retryable=retryable, retry_after=retry_after)

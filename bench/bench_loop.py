@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from figures import percentile  # beside this script
 
-from bot.app import Bot
+from bot.app import Bot, settle_heap
 from bot.config import load_settings
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import DiscordEmulator, demo_world
@@ -180,7 +180,14 @@ async def burst(args: argparse.Namespace, box: Sandbox, bot: Bot) -> bool:
                 seen[i * per_ticket + n] = 0.0
         return seen
 
+    async def progress() -> None:
+        while True:
+            await asyncio.sleep(60)
+            print(f"  after {time.time() - started:.0f} s: {len(arrived())} of {total} delivered")
+
+    reporting = asyncio.create_task(progress())
     await wait_for(arrived, total, within=3600)
+    reporting.cancel()
     drained = time.time() - started
     in_order = all(
         [m.text for m in box.slack.thread(SLACK.support, ts) if m.text.startswith("burst")]
@@ -188,6 +195,7 @@ async def burst(args: argparse.Namespace, box: Sandbox, bot: Bot) -> bool:
         for ts in threads.values()
     )
     refused = sum(1 for c in box.slack.calls_to("chat.postMessage") if c.status == 429)
+    others = sum(1 for c in box.slack.api.calls if c.status == 429) - refused
     got = len(arrived())
     print(
         f"burst of {total} customer messages over {args.tickets} tickets, Slack's per-channel "
@@ -196,7 +204,8 @@ async def burst(args: argparse.Namespace, box: Sandbox, bot: Bot) -> bool:
     real = drained * args.speedup
     print(f"  drained in {drained:.1f} s (at Slack's real limit: about {real:.0f} s)")
     print(
-        f"  delivered {got} of {total}, in order within every ticket: {in_order}, 429s: {refused}"
+        f"  delivered {got} of {total}, in order within every ticket: {in_order}, "
+        f"429s: {refused} on chat.postMessage, {others} on other methods"
     )
     return got == total and in_order
 
@@ -213,6 +222,7 @@ async def run(args: argparse.Namespace) -> int:
             configure(folder, box, args.speedup if args.burst else 0)
             bot = Bot(load_settings())
             await bot.start()
+            settle_heap()  # as `threadline run` does
             try:
                 if args.burst:
                     return 0 if await burst(args, box, bot) else 1

@@ -12,17 +12,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import multiprocessing as mp
-import os
 import statistics
 import sys
 import time
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
+from slack_child import SlackInChild, no_proxies  # beside this script
 from slack_sdk.web.async_client import AsyncWebClient
 
 from integrations.sandbox.slack import DEMO, SlackEmulator, demo_workspace
@@ -33,19 +31,6 @@ WARM_UP_SECONDS = 1.0
 def quiet() -> None:
     # No app is connected, so the echo events overflow the backlog: expected here.
     logging.getLogger("integrations.sandbox.slack").setLevel(logging.ERROR)
-
-
-def serve(conn: Connection) -> None:
-    """Child process: run the emulator until the parent asks for the count of calls served."""
-    quiet()
-
-    async def main() -> None:
-        async with SlackEmulator(demo_workspace()) as slack:
-            conn.send((slack.api_url, slack.bot_token))
-            await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-            conn.send(len(slack.calls_to("chat.postMessage")))
-
-    asyncio.run(main())
 
 
 async def worker(client: AsyncWebClient, channel: str, stop_at: float, out: list[float]) -> None:
@@ -88,19 +73,9 @@ async def measure_in_process(clients: int, seconds: float) -> tuple[list[float],
 
 def measure_out_of_process(clients: int, seconds: float) -> tuple[list[float], int]:
     """Emulator in a child process, clients here."""
-    parent, child = mp.Pipe()
-    server = mp.get_context("spawn").Process(target=serve, args=(child,), daemon=True)
-    server.start()
-    try:
-        api_url, token = parent.recv()
-        latencies = asyncio.run(measure(api_url, token, clients, seconds))
-        parent.send("count")
-        served: int = parent.recv()
-    finally:
-        server.join(timeout=10)
-        if server.is_alive():
-            server.terminate()
-    return latencies, served
+    with SlackInChild() as slack:
+        latencies = asyncio.run(measure(slack.api_url, slack.bot_token, clients, seconds))
+        return latencies, len(slack.calls_to("chat.postMessage"))
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -116,15 +91,7 @@ def main() -> int:
     parser.add_argument("--min-rps", type=float, default=2000.0)
     parser.add_argument("--same-process", action="store_true")
     args = parser.parse_args()
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        os.environ.pop(name, None)  # slack_sdk would send loopback calls through a proxy
+    no_proxies()
     quiet()
 
     if args.same_process:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -165,6 +166,18 @@ class Bot:
 
     async def stop(self) -> None:
         await self._stack.aclose()
+
+
+def settle_heap() -> None:
+    """Keep what start-up made out of the garbage collector's sight, for the process's life.
+
+    A full collection walks every tracked object, and after start-up most of them live as long
+    as the process (modules, clients, caches). Walking them all stopped the event loop for about
+    100 ms at a time, which was the p99 of message latency; frozen, they are never walked again.
+    Call once, after start-up, in the process's entry point: objects frozen are never freed.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 async def run_jobs(rt: Runtime) -> dict[str, int]:

@@ -82,6 +82,7 @@ async def _serve(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     bot = app.Bot(settings)
     await bot.start()
+    app.settle_heap()
     assert bot.server is not None
     click.echo(
         f"Threadline is running; health at http://{settings.http_host}:{bot.server.port}/healthz"

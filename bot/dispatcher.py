@@ -78,9 +78,13 @@ class Dispatcher:
         self._idle_poll = idle_poll_seconds
         self._backoff = backoff or Backoff()
         self._wake = asyncio.Event()
-        self._in_flight: dict[Lane, dict[DeliveryId, asyncio.Task[None]]] = {
+        self._in_flight: dict[Lane, dict[DeliveryId, asyncio.Task[bool]]] = {
             lane: {} for lane in self._handlers
         }
+        # Lanes whose last claim took all it was allowed to: more may be due there. Other lanes
+        # need no claim until something is enqueued or a send leaves its successor due, which
+        # keeps empty claims (write transactions that find nothing) off a busy database.
+        self._more: dict[Lane, bool] = {lane: True for lane in self._handlers}
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -93,15 +97,16 @@ class Dispatcher:
         renewing = asyncio.create_task(self._renew_leases(stop), name="delivery-leases")
         try:
             while not stop.is_set():
-                free = self._free_slots()
+                budget = {lane: n for lane, n in self._free_slots().items() if n > 0}
                 try:
-                    jobs = await self._claim(free) if any(free.values()) else []
+                    jobs = await self._claim(budget) if budget else []
                 except Exception:
                     log.exception("Delivery sweep failed; trying again shortly")
                     jobs = []
                 for job in jobs:
                     self._start(job)
-                if not jobs:
+                free = self._free_slots()
+                if not any(self._more[lane] and free[lane] > 0 for lane in free):
                     await wait_or_timeout(self._wake, self._idle_poll)
             await asyncio.gather(*self._tasks(), return_exceptions=True)
         finally:
@@ -122,12 +127,12 @@ class Dispatcher:
             for lane, tasks in self._in_flight.items()
         }
 
-    def _tasks(self) -> list[asyncio.Task[None]]:
+    def _tasks(self) -> list[asyncio.Task[bool]]:
         return [task for tasks in self._in_flight.values() for task in tasks.values()]
 
     def _start(
         self, job: DeliveryJob, gate: asyncio.Semaphore | None = None
-    ) -> asyncio.Task[None] | None:
+    ) -> asyncio.Task[bool] | None:
         """Send `job` in a task of its own, unless this dispatcher is sending it already: a
         lease can run out under a send that is slow to finish (a clock moved on, a long retry),
         and a second send of the same delivery would post it twice."""
@@ -137,19 +142,22 @@ class Dispatcher:
             log.debug("Delivery %s is still being sent; not starting it again", delivery.id)
             return None
 
-        async def attempt() -> None:
+        async def attempt() -> bool:
             if gate is None:
-                await self._attempt(job)
-                return
+                return await self._attempt(job)
             async with gate:
-                await self._attempt(job)
+                return await self._attempt(job)
 
         task = asyncio.create_task(attempt())
         lane[delivery.id] = task
 
-        def finished(_: asyncio.Task[None]) -> None:
+        def finished(done: asyncio.Task[bool]) -> None:
             lane.pop(delivery.id, None)
-            self._wake.set()  # the lane's next delivery may be due now, and a slot is free
+            # Look again if the lane's next delivery may be due now, or if deliveries were
+            # waiting for the slot this one frees (a send that failed unexpectedly: look anyway).
+            failed = done.cancelled() or done.exception() is not None
+            if failed or done.result() or self._more[delivery.lane]:
+                self._wake.set()
 
         task.add_done_callback(finished)
         return task
@@ -175,7 +183,9 @@ class Dispatcher:
             leased: list[Delivery] = []
             for lane, most in budget.items():
                 if most > 0:
-                    leased += await tx.claim_due_deliveries(now, [lane], most, self._lease_seconds)
+                    taken = await tx.claim_due_deliveries(now, [lane], most, self._lease_seconds)
+                    self._more[lane] = len(taken) >= most
+                    leased += taken
             jobs = await tx.jobs_for(leased)  # what each needs, in the same trip
             for delivery, job in zip(leased, jobs, strict=True):
                 if job is None:
@@ -192,7 +202,8 @@ class Dispatcher:
 
         return record
 
-    async def _attempt(self, job: DeliveryJob) -> None:
+    async def _attempt(self, job: DeliveryJob) -> bool:
+        """Send one delivery and record the outcome; True if there may be more to send now."""
         delivery = job.delivery
         platform, handler = self._handlers[delivery.lane]
         try:
@@ -205,9 +216,10 @@ class Dispatcher:
                 delivery, PlatformError(f"internal error: {error!r}", retryable=False)
             )
         else:
-            await self._done(delivery, platform, external_id)
+            return await self._done(delivery, platform, external_id)
+        return True  # a failure may have queued a notice, or let the lane's next one go first
 
-    async def _done(self, delivery: Delivery, platform: Platform, external_id: str | None) -> None:
+    async def _done(self, delivery: Delivery, platform: Platform, external_id: str | None) -> bool:
         now = self._clock.now()
         pieces = pieces_of(external_id)
         first = pieces[0] if pieces else None  # the row's column is short; the refs hold all
@@ -227,7 +239,11 @@ class Dispatcher:
                         message_id=delivery.message_id,
                     )
                 )
+                more = True
+            else:
+                more = await tx.lane_has_pending(delivery.ticket_id, delivery.lane)
         log.debug("Delivered %s %s as %s", delivery.kind, delivery.id, external_id)
+        return more
 
     async def _failed(self, delivery: Delivery, error: PlatformError) -> None:
         now = self._clock.now()

@@ -226,6 +226,10 @@ class Transaction(JobTransaction, Protocol):
         """Lease the due lane heads in one step; returns those this caller now holds."""
         ...
 
+    async def lane_has_pending(self, ticket_id: TicketId, lane: Lane) -> bool:
+        """Whether this ticket's lane still has a delivery to send."""
+        ...
+
     async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:
         """Keep holding these leased deliveries until `until` (their sends are under way)."""
         ...

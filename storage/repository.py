@@ -511,6 +511,15 @@ class SqlTransaction(JobRows):
         result = await self._conn.execute(_CLAIM, params)
         return sorted((_delivery(row) for row in result), key=lambda x: x.id)
 
+    async def lane_has_pending(self, ticket_id: TicketId, lane: Lane) -> bool:
+        d = m.deliveries
+        query = select(d.c.id).where(
+            (d.c.status == DeliveryStatus.PENDING)
+            & (d.c.ticket_id == ticket_id)
+            & (d.c.lane == lane)
+        )
+        return (await self._conn.execute(query.limit(1))).first() is not None
+
     async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:
         d = m.deliveries
         await self._conn.execute(

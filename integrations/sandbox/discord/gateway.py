@@ -23,6 +23,9 @@ from .world import World
 
 log = logging.getLogger(__name__)
 
+# Seconds before a heartbeat is acknowledged (a round trip to Discord; see `_on_frame`).
+HEARTBEAT_ACK_DELAY = 0.02
+
 FATAL_CLOSE_MESSAGES = {
     op.CLOSE_UNKNOWN_OPCODE: "Unknown opcode.",
     op.CLOSE_DECODE_ERROR: "Decode error.",
@@ -139,7 +142,12 @@ class GatewayHub:
         if code == op.OP_HEARTBEAT:
             self._record("heartbeat", data)
             if self.ack_heartbeats:
-                conn.send({"op": op.OP_HEARTBEAT_ACK})
+                # After a round trip's worth, as from Discord: discord.py notes a heartbeat as
+                # sent only once its send returned, so an instant ACK can be handled before
+                # that and read as a whole heartbeat interval of lag ("Can't keep up").
+                asyncio.get_running_loop().call_later(
+                    HEARTBEAT_ACK_DELAY, conn.send, {"op": op.OP_HEARTBEAT_ACK}
+                )
         elif code == op.OP_IDENTIFY:
             await self._identify(conn, data or {})
         elif code == op.OP_RESUME:

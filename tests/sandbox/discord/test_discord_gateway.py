@@ -20,6 +20,7 @@ from integrations.sandbox.discord import (
     demo_world,
     pointed_at,
 )
+from integrations.sandbox.discord.gateway import HEARTBEAT_ACK_DELAY
 from integrations.sandbox.discord.testing import sandbox_client
 
 ZLIB_SUFFIX = b"\x00\x00\xff\xff"
@@ -71,6 +72,19 @@ async def raw(emu: DiscordEmulator) -> Any:
     yield connect
     for session in sessions:
         await session.close()
+
+
+async def test_a_heartbeat_is_acknowledged_after_a_round_trip(
+    emu: DiscordEmulator, raw: Any
+) -> None:
+    # Not at once: discord.py would take an ACK handled before its send returned for a whole
+    # interval of lag, and warn "Can't keep up".
+    gw = await raw()
+    await gw.receive()  # HELLO
+    sent = asyncio.get_running_loop().time()
+    await gw.send({"op": 1, "d": None})
+    assert (await gw.receive())["op"] == 11
+    assert asyncio.get_running_loop().time() - sent >= HEARTBEAT_ACK_DELAY
 
 
 async def test_zlib_stream_is_one_context_with_sync_flush(emu: DiscordEmulator, raw: Any) -> None:

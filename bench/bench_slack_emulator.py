@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
-from slack_child import SlackInChild, no_proxies  # beside this script
+from figures import percentile  # beside this script
+from slack_child import SlackInChild, no_proxies
 from slack_sdk.web.async_client import AsyncWebClient
 
 from integrations.sandbox.slack import DEMO, SlackEmulator, demo_workspace
@@ -78,12 +79,6 @@ def measure_out_of_process(clients: int, seconds: float) -> tuple[list[float], i
         return latencies, len(slack.calls_to("chat.postMessage"))
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    index = min(len(sorted_values) - 1, round(fraction * (len(sorted_values) - 1)))
-    return sorted_values[index]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=8)
@@ -99,7 +94,6 @@ def main() -> int:
     else:
         latencies, served = measure_out_of_process(args.clients, args.seconds)
 
-    latencies.sort()
     rps = len(latencies) / args.seconds
     where = "same process" if args.same_process else "emulator in a child process"
     print(f"chat.postMessage via AsyncWebClient: {args.clients} clients, limits off, {where}")

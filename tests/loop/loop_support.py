@@ -14,6 +14,7 @@ from bot.config import load_settings
 from bot.domain import Status, TicketNumber
 from bot.ports import Clock
 from integrations.sandbox.discord import DEMO as DISCORD
+from integrations.sandbox.discord import Interaction
 from integrations.sandbox.discord import Message as DiscordMessage
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
@@ -97,6 +98,16 @@ async def dm_says(sandbox: Sandbox, text: str, user_id: int = ALICE) -> DiscordM
         return next((m for m in bot_dms(sandbox, user_id) if text in m.content), None)
 
     return await eventually(seen, what=f"the customer to read {text!r}")
+
+
+async def ask_for_support(
+    sandbox: Sandbox, fields: dict[str, str], user_id: int = ALICE
+) -> Interaction:
+    """The customer runs `/support` in the support channel and submits its form."""
+    customer = sandbox.discord.user(user_id)
+    await customer.slash("support", channel_id=DISCORD.support_channel_id)
+    await sandbox.discord.wait_for(customer.open_modal, timeout=5)
+    return await customer.submit_modal(fields)
 
 
 async def ticket_is(bot: Bot, number: int, status: Status) -> None:

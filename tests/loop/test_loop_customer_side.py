@@ -4,25 +4,20 @@ bot was down, the /support form, deletions seen by the agents."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import discord
-import pytest
 
 from bot.app import Bot
 from bot.domain import Status
-from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import CallbackType
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
 from tests.loop.loop_support import (
     ALICE,
     BOB,
+    ask_for_support,
     bot_dms,
     card,
     dm_says,
-    point_at_sandbox,
     running,
     thread_says,
     thread_texts,
@@ -32,17 +27,6 @@ from tests.support import eventually
 
 COULD_NOT_READ = "I couldn't read that message"
 SENTENCE = "This is one sentence of a very long answer. "
-
-
-@pytest.fixture
-def settings_env(sandbox: Sandbox, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    point_at_sandbox(sandbox, workdir, monkeypatch)
-
-
-@pytest.fixture
-async def bot(settings_env: None) -> AsyncIterator[Bot]:
-    async with running() as started:
-        yield started
 
 
 async def test_a_refused_dm_while_down_does_not_stop_the_catch_up(
@@ -186,9 +170,7 @@ async def test_a_customer_deleting_a_dm_strikes_it_through_for_the_agents(
 
 async def test_support_form_with_a_blank_subject_asks_again(sandbox: Sandbox, bot: Bot) -> None:
     alice = sandbox.discord.user(ALICE)
-    await alice.slash("support", channel_id=DISCORD.support_channel_id)
-    await sandbox.discord.wait_for(alice.open_modal, timeout=5)
-    submitted = await alice.submit_modal({"subject": "   ", "description": "Something broke"})
+    submitted = await ask_for_support(sandbox, {"subject": "   ", "description": "Something broke"})
     told = await sandbox.discord.wait_for(alice.ephemeral_messages, timeout=5)
     assert told[-1].content == "Please fill in both the subject and what happened."
     assert submitted.response_type == CallbackType.CHANNEL_MESSAGE_WITH_SOURCE  # nothing slow
@@ -199,9 +181,7 @@ async def test_support_form_with_a_blank_subject_asks_again(sandbox: Sandbox, bo
 
 async def test_support_form_and_close_button_answer_at_once(sandbox: Sandbox, bot: Bot) -> None:
     alice = sandbox.discord.user(ALICE)
-    await alice.slash("support", channel_id=DISCORD.support_channel_id)
-    await sandbox.discord.wait_for(alice.open_modal, timeout=5)
-    submitted = await alice.submit_modal({"subject": "Login", "description": "Cannot log in"})
+    submitted = await ask_for_support(sandbox, {"subject": "Login", "description": "Cannot log in"})
     told = await sandbox.discord.wait_for(alice.ephemeral_messages, timeout=5)
     assert told[-1].content == "Thanks! Your request is ticket #1001; we'll continue in your DMs."
     # The first answer was "thinking…": the database work came after it, then the follow-up.

@@ -16,6 +16,7 @@ from integrations.sandbox.slack import DEMO as SLACK
 from tests.loop.loop_support import (
     ALICE,
     BOB,
+    ask_for_support,
     bot_dms,
     card,
     dm_says,
@@ -59,9 +60,7 @@ async def test_support_with_closed_dms_goes_on_in_a_private_thread(
     alice = sandbox.discord.user(ALICE)
     alice.close_dms()
     async with running() as bot:
-        await alice.slash("support", channel_id=SUPPORT)
-        await sandbox.discord.wait_for(alice.open_modal, timeout=5)
-        await alice.submit_modal({"subject": "Login", "description": "Cannot log in"})
+        await ask_for_support(sandbox, {"subject": "Login", "description": "Cannot log in"})
         thread = await their_thread(sandbox)
         told = await sandbox.discord.wait_for(alice.ephemeral_messages, timeout=5)
         assert "Your direct messages are closed" in told[-1].content
@@ -102,9 +101,7 @@ async def test_the_thread_is_still_where_the_customer_is_answered_after_a_restar
     alice = sandbox.discord.user(ALICE)
     alice.close_dms()
     async with running():
-        await alice.slash("support", channel_id=SUPPORT)
-        await sandbox.discord.wait_for(alice.open_modal, timeout=5)
-        await alice.submit_modal({"subject": "Billing", "description": "Charged twice"})
+        await ask_for_support(sandbox, {"subject": "Billing", "description": "Charged twice"})
         thread = await their_thread(sandbox)
         await thread_says(sandbox, thread, "your ticket is **#1001**")
         root = await card(sandbox)
@@ -147,9 +144,7 @@ async def test_other_people_s_messages_in_the_support_channel_are_not_taken_in(
     alice, bob = sandbox.discord.user(ALICE), sandbox.discord.user(BOB)
     alice.close_dms()
     async with running() as bot:
-        await alice.slash("support", channel_id=SUPPORT)
-        await sandbox.discord.wait_for(alice.open_modal, timeout=5)
-        await alice.submit_modal({"subject": "Login", "description": "Cannot log in"})
+        await ask_for_support(sandbox, {"subject": "Login", "description": "Cannot log in"})
         thread = await their_thread(sandbox)
         await thread_says(sandbox, thread, "your ticket is")
         await bob.send(SUPPORT, "Anyone around?")  # the channel itself is not a ticket

@@ -3,7 +3,6 @@ each platform's real library against its emulator."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
@@ -15,44 +14,8 @@ from bot.domain import Platform, Status, TicketNumber
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
-from integrations.sandbox.slack import Message as SlackMessage
+from tests.loop.loop_support import ALICE, ask_for_support, card, dm_says
 from tests.support import eventually
-
-ALICE = DISCORD.customer_id
-
-
-@pytest.fixture
-def settings_env(sandbox: Sandbox, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in sandbox.settings().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{workdir}/loop.db")
-    monkeypatch.setenv("HTTP_PORT", "0")
-    monkeypatch.setenv("SLACK_AGENTS", SLACK.agent1)
-
-
-@pytest.fixture
-async def bot(settings_env: None) -> AsyncIterator[Bot]:
-    running = Bot(load_settings())
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
-async def card(sandbox: Sandbox) -> SlackMessage:
-    async def posted() -> SlackMessage | None:
-        cards = sandbox.slack.messages(SLACK.support)
-        return cards[0] if cards else None
-
-    return await eventually(posted, what="the ticket card in Slack")
-
-
-async def dm_says(sandbox: Sandbox, text: str) -> None:
-    async def seen() -> bool:
-        return any(text in m.content for m in sandbox.discord.user(ALICE).dm_messages())
-
-    await eventually(seen, what=f"alice to read {text!r}")
 
 
 async def test_a_dm_becomes_a_ticket_and_the_answer_comes_back(sandbox: Sandbox, bot: Bot) -> None:
@@ -182,9 +145,7 @@ async def test_a_long_reply_is_split_for_discord(sandbox: Sandbox, bot: Bot) -> 
 
 async def test_support_command_opens_a_ticket_from_a_form(sandbox: Sandbox, bot: Bot) -> None:
     alice = sandbox.discord.user(ALICE)
-    await alice.slash("support", channel_id=DISCORD.support_channel_id)
-    await sandbox.discord.wait_for(alice.open_modal, timeout=5)
-    await alice.submit_modal({"subject": "Billing", "description": "I was charged twice"})
+    await ask_for_support(sandbox, {"subject": "Billing", "description": "I was charged twice"})
     told = await sandbox.discord.wait_for(alice.ephemeral_messages, timeout=5)
     assert told[-1].content == "Thanks! Your request is ticket #1001; we'll continue in your DMs."
     root = await card(sandbox)
@@ -197,9 +158,7 @@ async def test_support_command_opens_a_ticket_from_a_form(sandbox: Sandbox, bot:
 async def test_support_command_with_closed_dms_says_so(sandbox: Sandbox, bot: Bot) -> None:
     alice = sandbox.discord.user(ALICE)
     alice.close_dms()
-    await alice.slash("support", channel_id=DISCORD.support_channel_id)
-    await sandbox.discord.wait_for(alice.open_modal, timeout=5)
-    await alice.submit_modal({"subject": "Login", "description": "Cannot log in"})
+    await ask_for_support(sandbox, {"subject": "Login", "description": "Cannot log in"})
     told = await sandbox.discord.wait_for(alice.ephemeral_messages, timeout=5)
     assert "your direct messages are closed" in told[-1].content
     assert await card(sandbox)  # the team has the request all the same
@@ -297,11 +256,9 @@ async def test_support_form_offers_the_configured_categories(
     running = Bot(load_settings())
     await running.start()
     try:
-        alice = sandbox.discord.user(ALICE)
-        await alice.slash("support", channel_id=DISCORD.support_channel_id)
-        await sandbox.discord.wait_for(alice.open_modal, timeout=5)
-        await alice.submit_modal(
-            {"subject": "Charged twice", "description": "On my card", "category": "Billing"}
+        await ask_for_support(
+            sandbox,
+            {"subject": "Charged twice", "description": "On my card", "category": "Billing"},
         )
         root = await card(sandbox)
         assert "[Billing] Charged twice" in root.text

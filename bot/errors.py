@@ -28,6 +28,10 @@ class TicketNotFound(DomainError):
         self.number = number
 
 
+class EventNotFound(ThreadlineError):
+    """No stored inbound event by that id, or not one in the state asked for."""
+
+
 class IllegalTransition(DomainError):
     def __init__(self, number: int, status: str, action: str, detail: str = "") -> None:
         message = f"Ticket #{number} is {status}; it cannot be {_past(action)}."

@@ -29,6 +29,7 @@ from bot.domain import (
     TicketNumber,
     TicketQuery,
 )
+from bot.inbound import GatewayCheckpoint, InboundEvent, InboundId
 from bot.sla import Metric, NotificationKey, SlaClock
 from bot.survey import Survey, SurveyOutcome
 
@@ -265,8 +266,8 @@ class Transaction(JobTransaction, Protocol):
     ) -> bool:
         """Store a raw platform event before it is acknowledged.
 
-        True when it needs processing: new, or stored before but never processed. False when
-        it was processed already (a redelivery to acknowledge and drop).
+        True when it needs processing: new, or stored before but never processed (and not set
+        aside as a dead letter). False for a redelivery to acknowledge and drop.
         """
         ...
 
@@ -274,11 +275,51 @@ class Transaction(JobTransaction, Protocol):
         self, platform: Platform, event_id: str, at: datetime
     ) -> None: ...
 
+    async def inbound_failed(
+        self, platform: Platform, event_id: str, error: str, at: datetime, retry_at: datetime | None
+    ) -> int:
+        """Count a failed attempt; with no `retry_at` it becomes a dead letter. Returns the
+        attempts made so far."""
+        ...
+
     async def unprocessed_inbound(
         self, platform: Platform, received_before: datetime, limit: int
     ) -> list[tuple[str, Mapping[str, Any]]]:
-        """Stored events never processed (a crash after the ack), oldest first."""
+        """Stored events nobody is handling (a crash after the ack, or a failure whose retry is
+        due by `received_before`), oldest first; dead letters excluded."""
         ...
+
+    async def retry_due_inbound(
+        self, platform: Platform, now: datetime, limit: int
+    ) -> list[tuple[str, Mapping[str, Any]]]:
+        """Failed events whose retry is due by `now`, oldest first."""
+        ...
+
+    async def list_inbound(
+        self, *, dead: bool, platform: Platform | None = None, limit: int = 100
+    ) -> list[InboundEvent]:
+        """Dead letters (`dead=True`), or events still waiting to be processed."""
+        ...
+
+    async def find_inbound(self, platform: Platform, event_id: str) -> InboundEvent | None: ...
+
+    async def get_inbound(self, inbound_id: InboundId) -> InboundEvent | None: ...
+
+    async def revive_inbound(self, inbound_id: InboundId, at: datetime) -> bool:
+        """A dead letter back in line with a fresh count of attempts; False if it is none."""
+        ...
+
+    async def drop_inbound(self, inbound_id: InboundId, at: datetime) -> bool:
+        """A dead letter set aside for good (kept, so a redelivery is still dropped)."""
+        ...
+
+    async def load_gateway_checkpoint(self, name: str) -> GatewayCheckpoint | None: ...
+
+    async def save_gateway_checkpoint(
+        self, name: str, checkpoint: GatewayCheckpoint, at: datetime
+    ) -> None: ...
+
+    async def clear_gateway_checkpoint(self, name: str) -> None: ...
 
 
 class Storage(Protocol):

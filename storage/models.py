@@ -194,8 +194,28 @@ inbound_events = Table(
     Column("payload", JSON, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Column("processed_at", UTCDateTime),
+    # A failed attempt is counted and retried after `next_attempt_at`; past the limit the event
+    # is a dead letter (`dead_at` set): set aside for a person to inspect, retry or drop.
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text),
+    Column("next_attempt_at", UTCDateTime),
+    Column("dead_at", UTCDateTime),
     UniqueConstraint("platform", "event_id"),
     Index("ix_inbound_events_processed_at", "processed_at"),
+)
+
+# Where a platform's event stream stood when last stored: Discord's gateway session (id, resume
+# URL and the last sequence number whose dispatch is stored), so a new process can RESUME it and
+# have Discord replay what was sent while the bot was away.
+gateway_sessions = Table(
+    "gateway_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("session_id", String(128), nullable=False),
+    Column("resume_url", String(512), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )
 
 # The outbox: every outbound send is a row before it is sent (bot/delivery.py).

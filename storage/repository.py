@@ -51,6 +51,7 @@ from bot.domain import (
 from bot.errors import ConcurrentUpdate, OpenTicketExists
 from storage import models as m
 from storage.db import begin
+from storage.inbound_repository import InboundRows
 from storage.jobs_repository import JobRows
 
 TICKET_COUNTER = "ticket_number"
@@ -136,7 +137,7 @@ class SqlStorage:
         await self.engine.dispose()
 
 
-class SqlTransaction(JobRows):
+class SqlTransaction(JobRows, InboundRows):
     """The `Transaction` port: every method runs inside the caller's transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -608,54 +609,6 @@ class SqlTransaction(JobRows):
     async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
         q = select(m.deliveries).where(m.deliveries.c.ticket_id == ticket_id)
         return [_delivery(row) for row in await self._conn.execute(q.order_by(m.deliveries.c.id))]
-
-    # --- raw platform events ---------------------------------------------------------
-
-    async def record_inbound_event(
-        self, platform: Platform, event_id: str, payload: Mapping[str, Any], received_at: datetime
-    ) -> bool:
-        try:
-            async with self._conn.begin_nested():
-                await self._conn.execute(
-                    insert(m.inbound_events).values(
-                        platform=platform,
-                        event_id=event_id,
-                        payload=dict(payload),
-                        received_at=received_at,
-                    )
-                )
-        except IntegrityError:
-            # Seen before: it needs processing only if that never finished.
-            e = m.inbound_events
-            q = select(e.c.processed_at).where(
-                (e.c.platform == platform) & (e.c.event_id == event_id)
-            )
-            return (await self._conn.execute(q)).scalar() is None
-        return True
-
-    async def mark_inbound_processed(self, platform: Platform, event_id: str, at: datetime) -> None:
-        e = m.inbound_events
-        await self._conn.execute(
-            update(e)
-            .where((e.c.platform == platform) & (e.c.event_id == event_id))
-            .values(processed_at=at)
-        )
-
-    async def unprocessed_inbound(
-        self, platform: Platform, received_before: datetime, limit: int
-    ) -> list[tuple[str, Mapping[str, Any]]]:
-        e = m.inbound_events
-        q = (
-            select(e.c.event_id, e.c.payload)
-            .where(
-                (e.c.platform == platform)
-                & e.c.processed_at.is_(None)
-                & (e.c.received_at < received_before)
-            )
-            .order_by(e.c.id)
-            .limit(limit)
-        )
-        return [(row.event_id, row.payload) for row in await self._conn.execute(q)]
 
     async def count(self, table: str) -> int:
         """Row count of one table; for diagnostics and tests."""

@@ -65,7 +65,8 @@ class Dispatcher:
         *,
         batch: int = 100,
         concurrency: int = 16,
-        lease_seconds: float = 120.0,
+        # Short, since leases in flight are renewed: a crashed process holds its sends this long.
+        lease_seconds: float = 20.0,
         idle_poll_seconds: float = 1.0,
         backoff: Backoff | None = None,
     ) -> None:

@@ -206,8 +206,10 @@ class Transaction(JobTransaction, Protocol):
 
     async def mark_message_deleted(self, message_id: MessageId, at: datetime) -> None: ...
 
-    async def set_message_direction(self, message_id: MessageId, direction: Direction) -> None:
-        """Turn a note into a reply (the agent chose to send it)."""
+    async def set_message_direction(
+        self, message_id: MessageId, direction: Direction, body: str | None = None
+    ) -> None:
+        """A note sent out after all (with `body`, the text as the customer will read it)."""
         ...
 
     async def get_message(self, message_id: MessageId) -> Message | None: ...
@@ -311,6 +313,14 @@ class Transaction(JobTransaction, Protocol):
 
     async def drop_inbound(self, inbound_id: InboundId, at: datetime) -> bool:
         """A dead letter set aside for good (kept, so a redelivery is still dropped)."""
+        ...
+
+    async def recent_conversations(
+        self, platform: Platform, active_since: datetime, limit: int
+    ) -> list[tuple[Customer, str | None]]:
+        """Customers on `platform` with a ticket open or changed since `active_since`, most
+        recently active first, each with the platform id of the last message recorded from
+        them."""
         ...
 
     async def load_gateway_checkpoint(self, name: str) -> GatewayCheckpoint | None: ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any, TypeVar
@@ -20,7 +20,6 @@ from bot.config import CustomerPolicy
 from bot.delivery import DeliveryKind, Lane, NewDelivery
 from bot.domain import (
     ACTIVE_STATUSES,
-    OPEN_STATUSES,
     Action,
     Actor,
     ActorKind,
@@ -37,6 +36,7 @@ from bot.domain import (
     Status,
     Ticket,
     TicketEvent,
+    TicketId,
     TicketNumber,
     TicketOrder,
     TicketQuery,
@@ -60,7 +60,7 @@ from bot.inbound import (
     backoff,
 )
 from bot.ports import Clock, Storage, Transaction
-from bot.sla import Change
+from bot.sla import NO_CHANGE, Change, SlaClock
 from bot.sla_keeper import SlaKeeper
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,7 @@ class TicketDetail:
     customer: Customer
     messages: list[Message]
     events: list[TicketEvent]
+    clocks: list[SlaClock] = field(default_factory=list)
 
 
 class TicketService:
@@ -238,8 +239,8 @@ class TicketService:
         )
         if message is None:  # lost a race with the same message delivered twice at once
             raise ConcurrentUpdate(ticket.number)
-        ticket = await self.sla.refresh(
-            tx, ticket, self._clock.now(), Change(customer_wrote_at=msg.sent_at)
+        ticket = await self._refresh_sla(
+            tx, ticket, Change(customer_wrote_at=msg.sent_at), card_queued=opened or reopened
         )
         if opened:  # a reopen already queued its card refresh in _move
             await self._enqueue(tx, ticket, DeliveryKind.TICKET_CARD)
@@ -323,9 +324,7 @@ class TicketService:
             )
         )
         if message is not None and direction is Direction.TO_CUSTOMER:
-            await self.sla.refresh(
-                tx, ticket, self._clock.now(), Change(agent_replied_at=msg.sent_at)
-            )
+            await self._refresh_sla(tx, ticket, Change(agent_replied_at=msg.sent_at))
             await self._enqueue(tx, ticket, DeliveryKind.AGENT_REPLY, message)
         return message
 
@@ -388,12 +387,22 @@ class TicketService:
             )
         return await tx.get_message(message.id)
 
-    async def send_note(self, ref: MessageRef, agent: Agent) -> Message:
+    async def send_note(
+        self, ref: MessageRef, agent: Agent, as_sent: Callable[[str], Awaitable[str]] | None = None
+    ) -> Message:
         """Send a message recorded as an internal note to the customer after all (the agent's
-        explicit choice, for teams whose thread messages stay internal by default)."""
-        return await self._retrying(lambda tx: self._send_note(tx, ref, agent))
+        explicit choice, for teams whose thread messages stay internal by default).
+        `as_sent` turns the note's text into what the customer will read (the workspace's
+        markup converted); that becomes the reply's recorded body."""
+        return await self._retrying(lambda tx: self._send_note(tx, ref, agent, as_sent))
 
-    async def _send_note(self, tx: Transaction, ref: MessageRef, agent: Agent) -> Message:
+    async def _send_note(
+        self,
+        tx: Transaction,
+        ref: MessageRef,
+        agent: Agent,
+        as_sent: Callable[[str], Awaitable[str]] | None,
+    ) -> Message:
         message = await tx.find_message(ref)
         if message is None:
             raise DomainError("That message is not part of any ticket.")
@@ -409,9 +418,10 @@ class TicketService:
             )
         if ticket.first_response_at is None:
             ticket = await tx.save_ticket(replace(ticket, first_response_at=self._clock.now()))
-        await tx.set_message_direction(message.id, Direction.TO_CUSTOMER)
+        body = await as_sent(message.body) if as_sent is not None else None
+        await tx.set_message_direction(message.id, Direction.TO_CUSTOMER, body)
         now = self._clock.now()
-        await self.sla.refresh(tx, ticket, now, Change(agent_replied_at=now))
+        await self._refresh_sla(tx, ticket, Change(agent_replied_at=now))
         sent = await tx.get_message(message.id)
         assert sent is not None
         await self._enqueue(tx, ticket, DeliveryKind.AGENT_REPLY, sent)
@@ -538,6 +548,11 @@ class TicketService:
             raise EventNotFound(f"No stored event {inbound_id}")
         return event
 
+    async def stored_event(self, platform: Platform, event_id: str) -> InboundEvent | None:
+        """A stored inbound event by its platform id, if any."""
+        async with self._storage.reading() as tx:
+            return await tx.find_inbound(platform, event_id)
+
     async def retry_dead_letter(self, inbound_id: InboundId) -> InboundEvent:
         """Put a dead letter back in line: the running bot processes it at its next retry pass."""
         async with self._storage.transaction() as tx:
@@ -556,6 +571,16 @@ class TicketService:
         assert event is not None
         return event
 
+    async def recent_conversations(
+        self, platform: Platform, active_within: timedelta, limit: int
+    ) -> list[tuple[Customer, str | None]]:
+        """Customers on `platform` with a ticket open or active within `active_within`, most
+        recent first, with the platform id of the last message recorded from each: where a
+        catch-up from history starts."""
+        async with self._storage.reading() as tx:
+            since = self._clock.now() - active_within
+            return await tx.recent_conversations(platform, since, limit)
+
     async def gateway_checkpoint(self, name: str) -> GatewayCheckpoint | None:
         async with self._storage.reading() as tx:
             return await tx.load_gateway_checkpoint(name)
@@ -569,24 +594,6 @@ class TicketService:
             await tx.clear_gateway_checkpoint(name)
 
     # --- reading ---------------------------------------------------------------------
-
-    async def open_conversations(self, platform: Platform) -> list[tuple[Customer, str | None]]:
-        """Each customer on `platform` with a ticket still open, and the platform id of the
-        last message recorded from them (where to catch up from after downtime)."""
-        found = []
-        async with self._storage.reading() as tx:
-            for ticket in await tx.query_tickets(TicketQuery(OPEN_STATUSES, limit=100_000)):
-                customer = await tx.get_customer(ticket.customer_id)
-                if customer is None or customer.platform is not platform:
-                    continue
-                last = None
-                for message in await tx.list_messages(ticket.id):
-                    if message.direction is Direction.FROM_CUSTOMER:
-                        last = next(
-                            (r.external_id for r in message.refs if r.platform is platform), last
-                        )
-                found.append((customer, last))
-        return found
 
     async def message_at(self, ref: MessageRef) -> Message | None:
         """The recorded message with this platform copy, if any."""
@@ -671,7 +678,8 @@ class TicketService:
             assert customer is not None  # a foreign key guarantees it
             messages = await tx.list_messages(ticket.id)
             events = await tx.list_events(ticket.id)
-        return TicketDetail(ticket, customer, messages, events)
+            clocks = await tx.get_clocks(ticket.id)
+        return TicketDetail(ticket, customer, messages, events, clocks)
 
     # --- for the scheduled jobs (bot/sweeps.py) --------------------------------------
 
@@ -700,7 +708,43 @@ class TicketService:
     ) -> None:
         await self._enqueue(tx, ticket, kind, payload=payload)
 
+    # --- the agents' workspace ---------------------------------------------------------
+
+    async def messages_shown_on(self, ticket_id: TicketId, platform: Platform) -> list[Message]:
+        """The ticket's messages that have a copy (or their original) on `platform`, oldest
+        first, deleted ones left out: what a thread there showed, to show again if it is lost."""
+        async with self._storage.reading() as tx:
+            messages = await tx.list_messages(ticket_id)
+        return [
+            m
+            for m in messages
+            if m.deleted_at is None and any(r.platform is platform for r in m.refs)
+        ]
+
+    async def move_workspace(self, ticket_id: TicketId, workspace_ref: str) -> None:
+        """The ticket's card and thread now live at `workspace_ref` (the old ones were lost):
+        agents' replies there find the ticket, and later deliveries go there."""
+        async with self._storage.transaction() as tx:
+            await tx.set_workspace_ref(ticket_id, workspace_ref)
+        log.info("Ticket %s: its card and thread moved to %s", ticket_id, workspace_ref)
+
     # --- internals -------------------------------------------------------------------
+
+    async def _refresh_sla(
+        self,
+        tx: Transaction,
+        ticket: Ticket,
+        change: Change = NO_CHANGE,
+        *,
+        card_queued: bool = False,
+    ) -> Ticket:
+        """Bring the ticket's clocks in line; when the due time its card shows moved, queue a
+        card update, unless this use case has queued one already (a card is drawn from the
+        database when it is sent, so one queued earlier in the transaction shows the change)."""
+        refreshed = await self.sla.refresh(tx, ticket, self._clock.now(), change)
+        if not card_queued and shown_due(refreshed) != shown_due(ticket):
+            await self._enqueue(tx, refreshed, DeliveryKind.TICKET_CARD)
+        return refreshed
 
     async def _load(self, tx: Transaction, number: TicketNumber) -> Ticket:
         ticket = await tx.get_ticket(number)
@@ -727,7 +771,7 @@ class TicketService:
             tier=args.tier,
         )
         saved = await tx.save_ticket(moved.ticket)
-        saved = await self.sla.refresh(tx, saved, self._clock.now())
+        saved = await self._refresh_sla(tx, saved, card_queued=True)  # queued just below
         await tx.add_event(moved.event)
         await self._enqueue(tx, saved, DeliveryKind.TICKET_CARD)
         line = activity_line(moved.event)
@@ -812,6 +856,11 @@ _ACTIVITY = {
     Action.RESOLVE: ":white_check_mark: Resolved by {actor}",
     Action.REOPEN: ":leftwards_arrow_with_hook: Reopened by {actor}",
 }
+
+
+def shown_due(ticket: Ticket) -> datetime | None:
+    """The SLA due time a ticket's card shows: the next deadline, while the ticket is open."""
+    return ticket.due_at if ticket.status.is_open else None
 
 
 def activity_line(event: TicketEvent) -> str | None:

@@ -10,13 +10,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, insert, or_, select, update
+from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain import Platform
+from bot.domain import Customer, Direction, Platform, Status
 from bot.inbound import GatewayCheckpoint, InboundEvent, InboundId
 from storage import models as m
+from storage.rows import customer_row
 
 ERROR_LIMIT = 2000
 
@@ -164,6 +165,46 @@ class InboundRows:
             .values(processed_at=at)
         )
         return bool(result.rowcount)
+
+    # --- catching up ------------------------------------------------------------------
+
+    async def recent_conversations(
+        self, platform: Platform, active_since: datetime, limit: int
+    ) -> list[tuple[Customer, str | None]]:
+        """Customers on `platform` with a ticket open or changed since `active_since`, most
+        recently active first, each with the platform id of the last message recorded from
+        them (None if none has a copy there)."""
+        t, c = m.tickets, m.customers
+        recent = (
+            select(t.c.customer_id, func.max(t.c.updated_at).label("active_at"))
+            .where((t.c.status != Status.CLOSED) | (t.c.updated_at >= active_since))
+            .group_by(t.c.customer_id)
+            .subquery()
+        )
+        q = (
+            select(c)
+            .join(recent, recent.c.customer_id == c.c.id)
+            .where(c.c.platform == platform)
+            .order_by(recent.c.active_at.desc())
+            .limit(limit)
+        )
+        customers = [customer_row(row) for row in await self._conn.execute(q)]
+        return [(customer, await self._last_from(customer, platform)) for customer in customers]
+
+    async def _last_from(self, customer: Customer, platform: Platform) -> str | None:
+        t, msg, r = m.tickets, m.messages, m.message_refs
+        q = (
+            select(r.c.external_id)
+            .select_from(t.join(msg, msg.c.ticket_id == t.c.id).join(r, r.c.message_id == msg.c.id))
+            .where(
+                (t.c.customer_id == customer.id)
+                & (msg.c.direction == Direction.FROM_CUSTOMER)
+                & (r.c.platform == platform)
+            )
+            .order_by(msg.c.id.desc())
+            .limit(1)
+        )
+        return (await self._conn.execute(q)).scalar()
 
     # --- gateway checkpoints -----------------------------------------------------------
 

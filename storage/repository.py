@@ -53,6 +53,7 @@ from storage import models as m
 from storage.db import begin
 from storage.inbound_repository import InboundRows
 from storage.jobs_repository import JobRows
+from storage.rows import customer_row as _customer
 
 TICKET_COUNTER = "ticket_number"
 
@@ -459,9 +460,14 @@ class SqlTransaction(JobRows, InboundRows):
             update(m.messages).where(m.messages.c.id == message_id).values(body=body, edited_at=at)
         )
 
-    async def set_message_direction(self, message_id: MessageId, direction: Direction) -> None:
+    async def set_message_direction(
+        self, message_id: MessageId, direction: Direction, body: str | None = None
+    ) -> None:
+        values: dict[str, Any] = {"direction": direction}
+        if body is not None:
+            values["body"] = body
         await self._conn.execute(
-            update(m.messages).where(m.messages.c.id == message_id).values(direction=direction)
+            update(m.messages).where(m.messages.c.id == message_id).values(**values)
         )
 
     async def mark_message_deleted(self, message_id: MessageId, at: datetime) -> None:
@@ -626,18 +632,6 @@ def _like_escape(text: str) -> str:
 
 
 # --- rows to domain objects ------------------------------------------------------------
-
-
-def _customer(row: Row[Any]) -> Customer:
-    return Customer(
-        id=CustomerId(row.id),
-        platform=Platform(row.platform),
-        external_id=row.external_id,
-        display_name=row.display_name,
-        avatar_url=row.avatar_url,
-        blocked=row.blocked_at is not None,
-        contact_channel=row.contact_channel_id,
-    )
 
 
 def _ticket(row: Row[Any]) -> Ticket:

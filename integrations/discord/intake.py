@@ -3,30 +3,39 @@
 Customers write in DMs, or, when their DMs are closed, in their private support thread. The
 thread's messages are taken in only from the customer it belongs to (per the database).
 
-Discord does not replay messages sent while the bot was offline, so on every (re)connection
-the bot reads each open ticket's conversation after the customer's last recorded message and
-records what it missed, each message on its own: one it refuses (blank, too many files) is
-answered as it would have been live, and the rest are still recorded. Recording is idempotent
-(Discord message ids are unique keys), so a message seen twice is stored once.
+Nothing sent while the bot was away is lost (integrations/discord/recovery.py decides how it is
+found: a resumed gateway session replays it, else history is read). Meanwhile live messages
+wait: all of them while a replay runs, and each customer's own while their history is read, so
+that every ticket keeps its order. Each dispatch is reported to the gateway checkpoint once its
+message is stored (or found to need no storing), so a crash replays only what is stored already.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC
 from typing import Any
 
 import discord
 
-from bot.domain import Attachment, Customer, MessageRef, Platform
-from bot.errors import CustomerRefused, ThreadlineError
+from bot.domain import Attachment, MessageRef, Platform
+from bot.errors import CustomerRefused, StorageError
 from bot.events import CustomerMessage
 from bot.service import TicketService
-from integrations.discord.contact import Contacts, Conversation
+from integrations.discord.checkpoint import GatewayCheckpoints
+from integrations.discord.contact import Contacts
+from integrations.ordering import KeyedLocks
 
 log = logging.getLogger(__name__)
 
 RELAYED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+# A database that does not answer is tried again this many times, this far apart, before the
+# message is left for the next start's replay.
+STORE_TRIES = 4
+STORE_PAUSE = 0.5
 
 
 def customer_message(message: discord.Message) -> CustomerMessage:
@@ -55,37 +64,100 @@ def is_from_customer(message: discord.Message, bot_user: discord.ClientUser | No
 
 
 class DiscordIntake:
-    def __init__(self, service: TicketService, client: discord.Client, contacts: Contacts) -> None:
+    def __init__(
+        self,
+        service: TicketService,
+        client: discord.Client,
+        contacts: Contacts,
+        checkpoints: GatewayCheckpoints,
+    ) -> None:
         self._service = service
         self._client = client
         self._contacts = contacts
+        self._checkpoints = checkpoints
+        self._order = KeyedLocks()  # per customer: their messages in arrival order
+        self._live = asyncio.Event()  # cleared while a replay runs
+        self._live.set()
+        self._held: dict[str, asyncio.Event] = {}  # customers whose history is being read
 
     def register(self) -> None:
         self._client.event(self.on_message)
         self._client.event(self.on_raw_message_edit)
         self._client.event(self.on_raw_message_delete)
-        self._client.event(self.on_ready)
+        self._client.event(self._checkpoints.on_socket_raw_receive)
+
+    # --- holding live traffic while catching up -----------------------------------------
+
+    def hold_all(self) -> None:
+        self._live.clear()
+
+    def release_all(self) -> None:
+        self._live.set()
+
+    def hold(self, customer_ids: Iterable[str]) -> None:
+        for customer_id in customer_ids:
+            self._held.setdefault(customer_id, asyncio.Event())
+
+    def release(self, customer_id: str) -> None:
+        held = self._held.pop(customer_id, None)
+        if held is not None:
+            held.set()
+
+    @contextlib.asynccontextmanager
+    async def _in_turn(self, author_id: int, *, live: bool = True) -> AsyncIterator[None]:
+        """A customer's turn: live messages wait for any catch-up that concerns them."""
+        if live:
+            await self._live.wait()
+            held = self._held.get(str(author_id))
+            if held is not None:
+                await held.wait()
+        async with self._order.hold(str(author_id)):
+            yield
+
+    async def _reporting(self, kind: str, message_id: int, work: Awaitable[None]) -> None:
+        """Run one dispatch's handling and tell the checkpoint how it went."""
+        try:
+            await work
+        except StorageError as exc:
+            log.error("Discord message %s not stored (%s); a restart replays it", message_id, exc)
+            self._checkpoints.failed(kind, message_id)
+            return
+        except BaseException:
+            self._checkpoints.done(kind, message_id)  # a bug: logged by discord.py, not replayed
+            raise
+        self._checkpoints.done(kind, message_id)
+
+    # --- live ---------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
+        await self._reporting("MESSAGE_CREATE", message.id, self._message(message))
+
+    async def _message(self, message: discord.Message, *, live: bool = True) -> None:
         if not is_from_customer(message, self._client.user):
             return
+        in_dm = message.guild is None
         if isinstance(message.channel, discord.DMChannel):
             self._contacts.dms[message.author.id] = message.channel
-        elif not await self._in_own_thread(message):
-            return  # the server's other channels are none of Threadline's business
-        await self._take(message)
+        async with self._in_turn(message.author.id, live=live):
+            if in_dm or await self._in_own_thread(message, known=live):
+                await self.take(message)
+            # else: the server's other channels are none of Threadline's business
 
-    async def _in_own_thread(self, message: discord.Message) -> bool:
-        if not self._contacts.is_support_thread(message.channel.id):
+    async def _in_own_thread(self, message: discord.Message, *, known: bool = True) -> bool:
+        """`known`: discord.py's cache knows the server's threads (not yet, in a replay before
+        it connects): a cheap test that spares a database read for every server message."""
+        if known and not self._contacts.is_support_thread(message.channel.id):
             return False
         customer = await self._service.find_customer(Platform.DISCORD, str(message.author.id))
         return customer is not None and customer.contact_channel == str(message.channel.id)
 
-    async def _take(self, message: discord.Message, answered: frozenset[str] = frozenset()) -> bool:
+    async def take(self, message: discord.Message, answered: frozenset[str] = frozenset()) -> bool:
         """Record one message; a refusal is answered (unless `answered` holds that answer
         already). False when it was not recorded."""
         try:
-            intake = await self._service.receive_customer_message(customer_message(message))
+            intake = await _patiently(
+                lambda: self._service.receive_customer_message(customer_message(message))
+            )
         except CustomerRefused as refused:
             log.info("Not recorded: %s", refused)
             if refused.reply and refused.reply not in answered:  # blocked: not answered at all
@@ -93,71 +165,98 @@ class DiscordIntake:
             return False
         return not intake.duplicate
 
-    def _followed(self, channel_id: int | None, guild_id: int | None) -> bool:
-        """Edits and deletions that may concern a recorded message: DMs and support threads."""
-        if guild_id is None:
+    def _followed(self, channel_id: int | None, guild_id: int | None, live: bool) -> bool:
+        """Edits and deletions that may concern a recorded message: DMs and support threads
+        (in a replay, before discord.py knows the threads, any: the service follows only
+        recorded messages)."""
+        if guild_id is None or not live:
             return True
         return channel_id is not None and self._contacts.is_support_thread(channel_id)
 
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        data: dict[str, Any] = dict(payload.data)  # a partial message: any field may be absent
-        if not self._followed(payload.channel_id, payload.guild_id) or "content" not in data:
+        work = self._edited(payload.channel_id, payload.guild_id, payload.message_id, payload.data)
+        await self._reporting("MESSAGE_UPDATE", payload.message_id, work)
+
+    async def _edited(
+        self,
+        channel_id: int | None,
+        guild_id: int | None,
+        message_id: int,
+        data: Any,
+        *,
+        live: bool = True,
+    ) -> None:
+        fields: dict[str, Any] = dict(data)  # a partial message: any field may be absent
+        if not self._followed(channel_id, guild_id, live) or "content" not in fields:
             return
-        if (data.get("author") or {}).get("bot"):
+        author = fields.get("author") or {}
+        if author.get("bot"):
             return
-        ref = MessageRef(Platform.DISCORD, str(payload.message_id))
-        body = str(data.get("content", ""))
-        await self._service.edit_message(ref, body)
+        ref = MessageRef(Platform.DISCORD, str(message_id))
+        body = str(fields.get("content", ""))
+        author_id = int(author["id"]) if str(author.get("id", "")).isdigit() else 0
+        async with self._in_turn(author_id, live=live):
+            await _patiently(lambda: self._service.edit_message(ref, body))
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        if not self._followed(payload.channel_id, payload.guild_id):
+        work = self._deleted(payload.channel_id, payload.guild_id, payload.message_id)
+        await self._reporting("MESSAGE_DELETE", payload.message_id, work)
+
+    async def _deleted(
+        self, channel_id: int | None, guild_id: int | None, message_id: int, *, live: bool = True
+    ) -> None:
+        if not self._followed(channel_id, guild_id, live):
             return
-        ref = MessageRef(Platform.DISCORD, str(payload.message_id))
+        ref = MessageRef(Platform.DISCORD, str(message_id))
+        if live:
+            await self._live.wait()
         # Only the customer's own: the bot's deletions (of a reply's pieces) come back here too.
-        await self._service.delete_customer_message(ref)
+        await _patiently(lambda: self._service.delete_customer_message(ref))
 
-    async def on_ready(self) -> None:
-        missed = await self.catch_up()
-        if missed:
-            log.info("Recorded %d message(s) sent while Threadline was away", missed)
+    # --- replayed by Discord on RESUME --------------------------------------------------
 
-    async def catch_up(self) -> int:
-        """Record what open tickets' customers sent while the bot was offline."""
-        recorded = 0
-        for customer, last in await self._service.open_conversations(Platform.DISCORD):
+    async def replayed(self, kind: str, data: dict[str, Any]) -> None:
+        """One dispatch replayed from a resumed session (raw gateway JSON), handled as it
+        would have been live. The message is fetched (one REST call) for a discord.py object."""
+        channel_id = _snowflake(data.get("channel_id"))
+        guild_id = _snowflake(data.get("guild_id"))
+        message_id = _snowflake(data.get("id"))
+        if channel_id is None or message_id is None:
+            return
+        if kind == "MESSAGE_CREATE":
+            author = data.get("author") or {}
+            if author.get("bot") or data.get("type") not in (0, 19):
+                return
+            channel = self._client.get_partial_messageable(
+                channel_id,
+                guild_id=guild_id,
+                type=discord.ChannelType.private if guild_id is None else None,
+            )
             try:
-                recorded += await self._catch_up_with(customer, last)
-            except (discord.HTTPException, ThreadlineError) as exc:
-                # Stopped at this message: the next start tries again from it.
-                log.warning("Could not catch up with %s: %s", customer.display_name, exc)
-        return recorded
+                message = await channel.fetch_message(message_id)
+            except discord.NotFound:
+                return  # deleted since: the deletion is in the replay too
+            await self._message(message, live=False)
+        elif kind == "MESSAGE_UPDATE":
+            await self._edited(channel_id, guild_id, message_id, data, live=False)
+        elif kind == "MESSAGE_DELETE":
+            await self._deleted(channel_id, guild_id, message_id, live=False)
 
-    async def _catch_up_with(self, customer: Customer, last: str | None) -> int:
-        missed = await self._missed(customer, last)
-        recorded = 0
-        for i, message in enumerate(missed):
-            if message.author.id != int(customer.external_id):
-                continue  # the bot's own, or a moderator's in the customer's thread
-            if not is_from_customer(message, self._client.user):
-                continue
-            # A refusal the bot already sent after it (live, or at an earlier start) is not
-            # sent again.
-            answered = frozenset(m.content for m in missed[i + 1 :] if m.author.bot)
-            recorded += await self._take(message, answered)
-        return recorded
 
-    async def _missed(self, customer: Customer, last: str | None) -> list[discord.Message]:
-        """Everything after `last` where the customer writes to us, oldest first."""
-        # A /support request is recorded under its interaction's id: a snowflake too.
-        mark = (last or "").removeprefix("interaction:")
-        after = discord.Object(int(mark)) if mark.isdigit() else None
-        places: list[Conversation] = [await self._contacts.dm(int(customer.external_id))]
-        if customer.contact_channel is not None:
-            places.append(await self._contacts.conversation(customer))
-        found: list[discord.Message] = []
-        for place in places:
-            found += [m async for m in place.history(after=after, oldest_first=True, limit=None)]
-        return sorted(found, key=lambda m: m.id)
+async def _patiently(call: Callable[[], Awaitable[Any]]) -> Any:
+    """`call`, tried again while the database does not answer (a few times, briefly)."""
+    for attempt in range(1, STORE_TRIES + 1):
+        try:
+            return await call()
+        except StorageError:
+            if attempt == STORE_TRIES:
+                raise
+            await asyncio.sleep(STORE_PAUSE * attempt)
+    raise AssertionError("unreachable")
+
+
+def _snowflake(value: Any) -> int | None:
+    return int(value) if isinstance(value, str | int) and str(value).isdigit() else None
 
 
 async def _answer(message: discord.Message, text: str) -> None:

@@ -11,9 +11,11 @@ import discord
 from bot.config import Policy, Settings
 from bot.errors import ConfigError
 from bot.service import TicketService
+from integrations.discord.checkpoint import GatewayCheckpoints
 from integrations.discord.client import point_at_settings
 from integrations.discord.handler import DiscordDeliveryHandler, Fetch
 from integrations.discord.intake import DiscordIntake
+from integrations.discord.recovery import Recovery
 from integrations.discord.views import ThreadlineClient
 
 log = logging.getLogger(__name__)
@@ -73,10 +75,19 @@ class DiscordSide:
             policy.discord.support_categories,
             threads,
             intents=intents(support_threads=threads is not None),
+            # The raw gateway messages carry the sequence numbers the checkpoint needs.
+            enable_debug_events=True,
         )
         contacts = self.client.contacts
-        self.intake = DiscordIntake(service, self.client, contacts)
+        self.checkpoints = GatewayCheckpoints(service)
+        self.intake = DiscordIntake(service, self.client, contacts, self.checkpoints)
         self.intake.register()
+        self.recovery = Recovery(service, self.client, contacts, self.intake, self.checkpoints)
+        self.client.event(self.on_ready)
+        self.client.event(self.on_connect)
+        self.client.event(self.on_disconnect)
+        self.client.event(self.on_resumed)
+        self._connected = False
         replies = policy.replies
         team = replies.team_name if replies.anonymous_replies else None
         self.deliveries = DiscordDeliveryHandler(contacts, team, fetch)
@@ -90,6 +101,7 @@ class DiscordSide:
             await self.client.login(token.get_secret_value())
         except discord.LoginFailure:
             raise ConfigError("DISCORD_BOT_TOKEN was refused by Discord (401)") from None
+        await self.recovery.before_connecting(token.get_secret_value())
         self._running = asyncio.create_task(self.client.connect(), name="discord")
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait(
@@ -102,14 +114,28 @@ class DiscordSide:
             raise ConfigError("Discord did not become ready in time; is DISCORD_GATEWAY_URL right?")
         log.info("Discord: connected as %s", self.client.user)
 
+    async def on_ready(self) -> None:
+        self._connected = True
+        await self.recovery.after_ready()
+
+    async def on_connect(self) -> None:
+        self._connected = True
+
+    async def on_resumed(self) -> None:
+        self._connected = True
+
+    async def on_disconnect(self) -> None:
+        # is_ready() stays true until discord.py gives up on the connection; a dropped
+        # connection is news to /healthz at once.
+        self._connected = False
+
     async def health(self) -> str:
-        return (
-            "connected"
-            if self.client.is_ready() and not self.client.is_closed()
-            else "disconnected"
-        )
+        up = self._connected and self.client.is_ready() and not self.client.is_closed()
+        return "connected" if up else "disconnected"
 
     async def stop(self) -> None:
+        await self.checkpoints.close()
+        await self.recovery.close()
         await self.client.close()
         if self._running is not None:
             with contextlib.suppress(Exception):

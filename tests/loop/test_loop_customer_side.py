@@ -43,7 +43,7 @@ async def test_a_refused_dm_while_down_does_not_stop_the_catch_up(
         await thread_says(sandbox, root, "Sent after a blank one")
         await dm_says(sandbox, COULD_NOT_READ)
         assert second.discord is not None
-        assert await second.discord.intake.catch_up() == 0  # a second pass finds nothing new
+        assert await second.discord.recovery.catch_up() == 0  # a second pass finds nothing new
     assert thread_texts(sandbox, root) == ["Hello?", "Sent after a blank one"]
     assert sum(COULD_NOT_READ in m.content for m in bot_dms(sandbox)) == 1
 
@@ -61,7 +61,7 @@ async def test_a_refused_dm_last_in_line_is_answered_once_across_restarts(
         await dm_says(sandbox, COULD_NOT_READ)
     async with running() as third:
         assert third.discord is not None
-        assert await third.discord.intake.catch_up() == 0
+        assert await third.discord.recovery.catch_up() == 0
     assert sum(COULD_NOT_READ in m.content for m in bot_dms(sandbox)) == 1
     assert thread_texts(sandbox, root) == ["Hello?"]
 

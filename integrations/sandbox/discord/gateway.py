@@ -230,7 +230,7 @@ class GatewayHub:
         conn.session = session
         for payload in missed:
             conn.send(payload)
-        session.dispatch("RESUMED", {})
+        session.dispatch("RESUMED", {}, replayable=False)
 
     def _members_chunk(self, session: Session, data: JSON) -> None:
         guild = self.world.guilds.get(int(data.get("guild_id") or 0))

@@ -128,11 +128,14 @@ class Session:
     alive: bool = True
     buffer: deque[JSON] = field(default_factory=deque)
 
-    def dispatch(self, event: str, data: Any) -> None:
-        """Number, remember and (when connected) send one dispatch."""
+    def dispatch(self, event: str, data: Any, *, replayable: bool = True) -> None:
+        """Number, remember and (when connected) send one dispatch. RESUMED is not
+        `replayable`: it answers one connection's RESUME, and a later RESUME must not find an
+        earlier connection's RESUMED in the middle of its replay."""
         self.seq += 1
         payload: JSON = {"op": 0, "t": event, "s": self.seq, "d": data}
-        self.buffer.append(payload)
+        if replayable:
+            self.buffer.append(payload)
         while len(self.buffer) > self.buffer_size:
             self.buffer.popleft()
         if self.connection is not None:

@@ -1,0 +1,150 @@
+"""What Discord customers send while Threadline is away or starting, end to end: a stored gateway
+session Discord refuses falling back to history, live messages that race the catch-up,
+and /healthz noticing a lost gateway at once. A crash, and the session resumed after it with
+new customers' first messages replayed, is tests/loop/test_kill_nine.py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.app import Bot
+from bot.config import load_settings
+from bot.inbound import GatewayCheckpoint
+from integrations.discord.checkpoint import HISTORY_OWED, NAME
+from integrations.sandbox.launch import Sandbox
+from storage.db import create_engine
+from storage.repository import SqlStorage
+from tests.loop.loop_support import ALICE, card, running, thread_texts
+from tests.support import eventually
+
+pytestmark = pytest.mark.e2e
+
+
+async def _thread_of(sandbox: Sandbox, words: list[str]) -> list[str]:
+    root = await card(sandbox)
+
+    async def all_there() -> list[str] | None:
+        texts = thread_texts(sandbox, root)
+        return texts if all(any(w in t for t in texts) for w in words) else None
+
+    return await eventually(all_there, what=f"{words} in the Slack thread")
+
+
+async def test_a_session_discord_refuses_falls_back_to_history_and_says_so(
+    sandbox: Sandbox, settings_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = sandbox.discord.user(ALICE)
+    async with running():
+        await alice.send_dm("first")
+        await _thread_of(sandbox, ["first"])
+    # A session Discord no longer knows (it timed out while the bot was away).
+    await _store(NAME, GatewayCheckpoint("expired", sandbox.discord.gateway.resume_url, 7))
+    await alice.send_dm("second, while away")
+    caplog.set_level(logging.INFO, logger="integrations.discord")
+    async with running():
+        texts = await _thread_of(sandbox, ["first", "second, while away"])
+    assert texts == ["first", "second, while away"]
+    said = caplog.text
+    assert "Discord did not resume the last session (INVALID_SESSION)" in said
+    assert "cannot be found this way" in said
+
+
+async def test_live_messages_wait_for_the_catch_up_and_cannot_move_its_mark(
+    sandbox: Sandbox, settings_env: None
+) -> None:
+    """The old catch-up took its mark when discord.py said ready, seconds after connecting: a
+    live message stored first moved the mark past everything sent while the bot was away."""
+    alice = sandbox.discord.user(ALICE)
+    async with running():
+        await alice.send_dm("before")
+        await _thread_of(sandbox, ["before"])
+    await alice.send_dm("away one")
+    await alice.send_dm("away two")
+    gateway = sandbox.discord.gateway
+    identified = gateway.count("identify")
+
+    async def write_as_soon_as_connected() -> None:
+        await eventually(
+            lambda: _true(gateway.count("identify") > identified), what="the bot to connect"
+        )
+        await alice.send_dm("live at once")
+
+    writer = asyncio.create_task(write_as_soon_as_connected())
+    async with running():
+        await writer
+        texts = await _thread_of(sandbox, ["live at once", "away two"])
+    assert texts == ["before", "away one", "away two", "live at once"]
+
+
+async def test_health_says_discord_is_disconnected_as_soon_as_the_gateway_drops(
+    sandbox: Sandbox, bot: Bot
+) -> None:
+    assert bot.discord is not None
+    discord_side = bot.discord
+    assert await discord_side.health() == "connected"
+    sandbox.discord.gateway.hold_connections()  # no reconnection while we look
+    sandbox.discord.gateway.drop(None)
+
+    async def down() -> bool:
+        return await discord_side.health() == "disconnected"
+
+    await eventually(down, what="/healthz to say Discord is disconnected", within=2)
+    sandbox.discord.gateway.release_connections()
+
+    async def up() -> bool:
+        return await discord_side.health() == "connected"
+
+    await eventually(up, what="Discord to be connected again", within=10)
+
+
+async def test_a_clean_stop_clears_the_checkpoint_and_an_owed_catch_up_is_finished(
+    sandbox: Sandbox, settings_env: None
+) -> None:
+    alice = sandbox.discord.user(ALICE)
+    async with running() as first:
+        await alice.send_dm("hello")
+        await _thread_of(sandbox, ["hello"])
+        assert first.service is not None
+        service = first.service
+        await eventually(lambda: service.gateway_checkpoint(NAME), what="a stored checkpoint")
+    # A clean stop ends the session (close code 1000): nothing to resume.
+    assert await _load(NAME) is None
+    # A catch-up a crash cut short is owed: the next start reads history and then clears it.
+    await _store(HISTORY_OWED, GatewayCheckpoint("", "", 0))
+    await alice.send_dm("while away")
+    async with running() as second:
+        await _thread_of(sandbox, ["while away"])
+        assert second.service is not None
+        again = second.service
+
+        async def cleared() -> bool:
+            return await again.gateway_checkpoint(HISTORY_OWED) is None
+
+        await eventually(cleared, what="the owed catch-up to be done")
+
+
+async def _store(name: str, checkpoint: GatewayCheckpoint) -> None:
+    """Write a checkpoint while the bot is stopped, as a past process left it."""
+    storage = SqlStorage(create_engine(load_settings().database_url))
+    try:
+        async with storage.transaction() as tx:
+            await tx.save_gateway_checkpoint(name, checkpoint, datetime.now(UTC))
+    finally:
+        await storage.close()
+
+
+async def _load(name: str) -> GatewayCheckpoint | None:
+    storage = SqlStorage(create_engine(load_settings().database_url))
+    try:
+        async with storage.reading() as tx:
+            return await tx.load_gateway_checkpoint(name)
+    finally:
+        await storage.close()
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -1,0 +1,206 @@
+"""Nothing lost across kill -9: the real `threadline run`, killed and restarted while customers
+new and known write, and while it is down.
+
+The bot runs in a child process against both emulators in this one. Discord keeps the killed
+process's gateway session; the next process resumes it and Discord replays what was sent while
+the bot was away, first messages from new customers included (history could not find those: a
+bot cannot list its DMs). At the end every message is in its customer's Slack thread once, in
+the order it was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from integrations.sandbox.discord import DiscordEmulator, demo_world
+from integrations.sandbox.discord.seed import SeedGuild, SeedUser
+from integrations.sandbox.launch import HOST, Sandbox
+from integrations.sandbox.slack import DEMO as SLACK
+from integrations.sandbox.slack import SlackEmulator, Timing, demo_workspace
+from tests.support import eventually
+
+pytestmark = pytest.mark.e2e
+
+CUSTOMERS = 16
+KNOWN = 8  # write before the first kill; the others write first while the bot is down
+ROUNDS = 3
+RATE = 10.0  # messages a second
+TOKEN = re.compile(r"\bc(\d+)-m(\d+)\b")
+FIRST_ID = 1100000000000000000
+
+
+def _world_with(customers: int) -> tuple[DiscordEmulator, list[int]]:
+    seed = demo_world()
+    extra = [SeedUser(FIRST_ID + i, f"customer{i}", f"Customer {i}") for i in range(customers)]
+    guild: SeedGuild = seed.guilds[0]
+    guild = replace(guild, member_ids=(*guild.member_ids, *(u.id for u in extra)))
+    seed = replace(seed, guilds=(guild,), users=(*seed.users, *extra))
+    return DiscordEmulator(seed, host=HOST), [u.id for u in extra]
+
+
+@asynccontextmanager
+async def _sandbox(customers: int) -> AsyncIterator[tuple[Sandbox, list[int]]]:
+    slack = SlackEmulator(demo_workspace(), host=HOST, timing=Timing.fast())
+    discord, ids = _world_with(customers)
+    async with slack, discord:
+        yield Sandbox(slack, discord), ids
+
+
+class BotProcess:
+    """`threadline run` in a child process, killed without warning when told."""
+
+    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+        self._env = env
+        self._workdir = workdir
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._starts = 0
+
+    def start(self) -> None:
+        self._starts += 1
+        with (self._workdir / f"bot-{self._starts}.log").open("wb") as log:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", "from bot.cli import main; main()", "run"],
+                env=self._env,
+                cwd=self._workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGKILL)
+        self._proc.wait()
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+            try:
+                self._proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def logs(self) -> str:
+        return "\n".join(
+            (self._workdir / f"bot-{n}.log").read_text(errors="replace")
+            for n in range(1, self._starts + 1)
+        )
+
+
+def _bot_env(sandbox: Sandbox, workdir: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SLACK_", "DISCORD_", "OPENAI_", "THREADLINE_", "DATABASE_URL"))
+        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+    }
+    env.update(sandbox.settings())
+    # The emulator enforces no rate limit here, so the bot need not pace its posts either.
+    policy = workdir / "threadline.toml"
+    policy.write_text("[slack]\nposts_per_second = 0\n")
+    env.update(
+        DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/kill.db",
+        HTTP_PORT="0",
+        THREADLINE_CONFIG=str(policy),
+    )
+    return env
+
+
+def _seen_in_slack(sandbox: Sandbox) -> dict[int, list[tuple[str, int]]]:
+    """Each customer's message numbers as they appear in Slack, with the thread they are in."""
+    seen: dict[int, list[tuple[str, int]]] = {}
+    for root in sandbox.slack.messages(SLACK.support):
+        for post in sandbox.slack.thread(SLACK.support, root.ts):
+            for customer, number in TOKEN.findall(post.text):
+                seen.setdefault(int(customer), []).append((root.ts, int(number)))
+    return seen
+
+
+async def test_kill_nine_loses_nothing_and_keeps_each_tickets_order(tmp_path: Path) -> None:
+    rng = random.Random(1009)
+    async with _sandbox(CUSTOMERS) as (sandbox, ids):
+        bot = BotProcess(_bot_env(sandbox, tmp_path), tmp_path)
+        sent: dict[int, list[int]] = {i: [] for i in range(CUSTOMERS)}
+        gateway = sandbox.discord.gateway
+
+        async def connected(identifies: int) -> None:
+            async def there() -> bool:
+                return gateway.count("identify") >= identifies
+
+            await eventually(there, what="the bot on Discord's gateway", within=60)
+
+        async def write(customer: int) -> None:
+            number = len(sent[customer]) + 1
+            sent[customer].append(number)
+            await sandbox.discord.user(ids[customer]).send_dm(f"hello c{customer}-m{number}")
+
+        async def burst(seconds: float, customers: list[int]) -> None:
+            for _ in range(int(seconds * RATE)):
+                await write(rng.choice(customers))
+                await asyncio.sleep(1 / RATE)
+
+        try:
+            bot.start()
+            await connected(1)
+            for customer in range(KNOWN):
+                await write(customer)
+            known = list(range(KNOWN))
+            newcomers = list(range(KNOWN, CUSTOMERS))
+            per_round = len(newcomers) // ROUNDS + 1
+            for round_ in range(ROUNDS):
+                await burst(rng.uniform(0.5, 2.0), known)
+                bot.kill()
+                # While it is down: known customers go on, and some write for the first time.
+                arriving, newcomers = newcomers[:per_round], newcomers[per_round:]
+                for customer in arriving:
+                    await write(customer)
+                await burst(rng.uniform(0.5, 1.5), known + arriving)
+                known += arriving
+                bot.start()
+                await connected(round_ + 2)
+                await burst(rng.uniform(0.3, 1.0), known)
+
+            async def all_there() -> bool:
+                seen = _seen_in_slack(sandbox)
+                return all(
+                    len({n for _, n in seen.get(c, [])}) == len(sent[c]) for c in range(CUSTOMERS)
+                )
+
+            try:
+                await eventually(all_there, what="every message in Slack", within=90)
+            except AssertionError:
+                seen = _seen_in_slack(sandbox)
+                missing = {
+                    c: sorted(set(sent[c]) - {n for _, n in seen.get(c, [])})
+                    for c in range(CUSTOMERS)
+                }
+                lost = {c: m for c, m in missing.items() if m}
+                raise AssertionError(f"not in Slack: {lost}") from None
+            finally:
+                bot.stop()
+        except BaseException:
+            bot.stop()
+            print(bot.logs()[-20000:])
+            raise
+
+        seen = _seen_in_slack(sandbox)
+        for customer in range(CUSTOMERS):
+            numbers = [n for _, n in seen.get(customer, [])]
+            assert numbers == sent[customer], f"customer {customer}: {numbers} != {sent[customer]}"
+            threads = {ts for ts, _ in seen[customer]}
+            assert len(threads) == 1, f"customer {customer} is in {len(threads)} threads"
+        assert len(sandbox.slack.messages(SLACK.support)) == CUSTOMERS  # one ticket each
+        assert "Traceback" not in bot.logs()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
@@ -12,13 +13,16 @@ from typing import Any, TypeVar
 
 import click
 
-from bot import app, report
-from bot.config import Settings, load_settings
+from bot import app, cli_text, report
+from bot.cli_events import events
+from bot.config import Settings, load_policy, load_settings
 from bot.domain import Platform, Status, TicketNumber
-from bot.errors import ThreadlineError
+from bot.errors import DomainError, ThreadlineError
 
 T = TypeVar("T")
 EXIT_USAGE = 2
+# Discord ids (snowflakes) are 17 to 20 digits today; 15 to 21 leaves room either side.
+SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 
 
 def _settings() -> Settings:
@@ -59,6 +63,9 @@ TICKET_NUMBER = TicketNumberType()
 @click.version_option(package_name="threadline")
 def cli() -> None:
     """Threadline: Discord customers, Slack agent threads, claims, SLAs and CSAT."""
+
+
+cli.add_command(events)
 
 
 @cli.command()
@@ -173,7 +180,9 @@ def tickets_show(number: TicketNumber, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.detail_json(detail), indent=2))
     else:
-        click.echo(report.detail_text(detail))
+        # The SLA clocks go under the ticket's header lines, before its messages.
+        header, _, rest = report.detail_text(detail).partition("\n\n")
+        click.echo("\n".join([header, *cli_text.sla_lines(detail.clocks), "", rest]))
 
 
 @cli.group()
@@ -198,15 +207,38 @@ def customers_unblock(customer_id: str, platform: str) -> None:
 
 
 def _set_blocked(customer_id: str, platform: Platform, *, blocked: bool) -> None:
+    """Only a customer Threadline knows, or (to block) a Discord user id that can be one: a
+    mistyped id must not quietly become a customer."""
     settings = _settings()
 
-    async def change() -> Any:
+    async def change() -> tuple[Any, bool]:
         async with app.runtime(settings) as rt:
-            return await rt.service.set_blocked(platform, customer_id, blocked)
+            known = await rt.service.find_customer(platform, customer_id) is not None
+            if not known and not _may_block_unknown(customer_id, platform, blocked):
+                raise DomainError(
+                    f"no {platform} customer {customer_id!r} is known"
+                    + (_unknown_hint(customer_id, platform) if blocked else "")
+                )
+            return await rt.service.set_blocked(platform, customer_id, blocked), known
 
-    customer = _run(change)
+    customer, known = _run(change)
     state = "blocked" if blocked else "no longer blocked"
-    click.echo(f"{customer.display_name} ({platform} {customer_id}) is {state}.")
+    unseen = "" if known else " They have not written yet."
+    click.echo(f"{customer.display_name} ({platform} {customer_id}) is {state}.{unseen}")
+
+
+def _may_block_unknown(customer_id: str, platform: Platform, blocked: bool) -> bool:
+    # Blocking someone before they ever write is allowed, for an id that can be a Discord user.
+    return blocked and platform is Platform.DISCORD and bool(SNOWFLAKE.match(customer_id))
+
+
+def _unknown_hint(customer_id: str, platform: Platform) -> str:
+    if platform is Platform.DISCORD:
+        return (
+            f", and {customer_id!r} is not a Discord user id (a number of 17 to 20 digits, "
+            "from Copy User ID in Discord)"
+        )
+    return ""
 
 
 @cli.command()
@@ -226,14 +258,22 @@ def sandbox(slack_port: int, discord_port: int, no_limits: bool) -> None:
 
 @cli.command("check-config")
 def check_config() -> None:
-    """Say what is set and what is missing for Slack, Discord and AI (never prints secrets)."""
+    """Say what is set and what is missing for Slack, Discord and AI (never prints secrets),
+    and check the policy file (threadline.toml)."""
     settings = _settings()
-    click.echo(report.config(settings))
+    click.echo("\n".join([*cli_text.settings_lines(settings), "", report.platforms(settings)]))
+    path = settings.policy_path()
+    load_policy(path)  # a ConfigError names the file and what is wrong in it
+    click.echo(f"Policy: {path}: valid" if path else "Policy: no policy file; the defaults apply")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         code = cli.main(args=argv, prog_name="threadline", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A group named without a command: its help is what was asked for, not a mistake.
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        sys.exit(0)
     except click.exceptions.Abort:
         click.echo("threadline: aborted", err=True)
         sys.exit(130)

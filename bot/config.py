@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.domain import MAX_TIER, MIN_TIER, Priority
 from bot.errors import ConfigError
 from bot.sla_policy import Duration, SlaPolicy
+from bot.text_seen import visible
 
 DEFAULT_POLICY_FILE = Path("threadline.toml")
 
@@ -239,12 +240,19 @@ class ReplyPolicy(BaseModel):
     # Customers see replies under the team's name instead of the agent's.
     anonymous_replies: bool = False
     team_name: str = "Support"
+    # The longest reply sent to a customer, in characters as the customer would see them: four
+    # chat messages of 2,000 characters. A longer one (a pasted log, say) is refused and the
+    # agent told, rather than split into a flood of messages.
+    max_reply_chars: int = Field(default=8000, ge=1, le=100_000)
 
     @field_validator("note_prefixes")
     @classmethod
     def _prefixes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if any(not p.strip() for p in value):
             raise ValueError("note prefixes must not be empty")
+        if any(not visible(p) for p in value):
+            # Notes are recognised by what a person sees; an invisible prefix matches nothing.
+            raise ValueError("note prefixes need a visible character")
         return value
 
     @field_validator("reply_prefix")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import Action, Actor, Priority, TicketNumber
@@ -39,12 +40,18 @@ UNKNOWN_CONTROL = "This control is not one Threadline knows (an old card?); noth
 
 class CardControls:
     def __init__(
-        self, service: TicketService, team: Team, client: AsyncWebClient, work: WorkInProgress
+        self,
+        service: TicketService,
+        team: Team,
+        client: AsyncWebClient,
+        work: WorkInProgress,
+        as_customer_reads: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         self._service = service
         self._team = team
         self._client = client
         self._work = work
+        self._as_customer_reads = as_customer_reads
 
     def register(self, app: AsyncApp) -> None:
         app.action(DIRECT)(self._on_button)
@@ -125,7 +132,9 @@ class CardControls:
             channel = str((body.get("channel") or {}).get("id", ""))
             ts = str((body.get("message") or {}).get("ts", ""))
             try:
-                await self._service.send_note(ref_of(channel, ts), await self._team.agent(user))
+                await self._service.send_note(
+                    ref_of(channel, ts), await self._team.agent(user), self._as_customer_reads
+                )
             except DomainError as refused:
                 await self._team.tell(user, str(refused))
 
@@ -184,7 +193,15 @@ class CardControls:
             except IndexError:  # no tier left above this one
                 await self._team.tell(_user(body), f"Ticket #{number} is at the highest tier.")
                 return
-            await self._client.views_open(trigger_id=body["trigger_id"], view=view)
+            trigger = body.get("trigger_id")
+            if not isinstance(trigger, str):
+                await self._team.tell(_user(body), DIALOG_FAILED)
+                return
+            try:
+                await self._client.views_open(trigger_id=trigger, view=view)
+            except SlackApiError as refused:  # e.g. the trigger expired: a slow moment
+                log.warning("Could not open the dialog of #%s: %s", number, refused)
+                await self._team.tell(_user(body), DIALOG_FAILED)
 
     async def _submit_escalate(self, ack: Ack, body: Json, view: Json) -> None:
         reason = modals.entered(dict(view), "reason")

@@ -16,16 +16,21 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackClientError
 
 from bot.config import Policy
 from bot.domain import Attachment, Direction, MessageRef, Platform
-from bot.errors import DomainError
+from bot.errors import DomainError, ThreadlineError
 from bot.events import AgentMessage
+from bot.inbound import MAX_ATTEMPTS, InboundState
 from bot.replies import Outgoing, classify
 from bot.service import TicketService
+from integrations.slack.mrkdwn import slack_user_ids, to_discord
 from integrations.slack.ordering import KeyedLocks
+from integrations.slack.payloads import EventEnvelope, problem
 from integrations.slack.refs import ref_of
 from integrations.slack.team import NOT_AN_AGENT, Team
 from integrations.slack.work import WorkInProgress
@@ -33,15 +38,32 @@ from integrations.slack.work import WorkInProgress
 log = logging.getLogger(__name__)
 
 Json = Mapping[str, Any]
-# A mention of a person, a group or the whole channel: addressed to colleagues.
+# A mention of a person, a group or the whole channel: addressed to colleagues. Looked for in
+# the text as Slack sends it, where `<` only ever starts markup (a typed one is `&lt;`).
 MENTION = re.compile(
     r"<@[UW][A-Z0-9]+(\|[^>]*)?>|<!subteam\^[A-Z0-9]+(\|[^>]*)?>|<!(here|channel|everyone)>"
 )
+# Failures that say "not now" (Slack or the database away): logged without a traceback.
+EXPECTED = (ThreadlineError, SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 RELAYED_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 EDIT_NOT_SENT = (
     "Your edit now reads as an internal note, and this reply was already sent to the customer, "
     "so the edit was not sent: the customer still sees the earlier text. "
     "Delete the message to remove it from the customer's side."
+)
+REPLY_TOO_LONG = (
+    "This reply is {size:,} characters long; replies to customers are limited to {limit:,} "
+    "(max_reply_chars), so nothing of it was sent to the customer. Shorten it and post it again, "
+    "or attach the long part as a file."
+)
+NOTE_TOO_LONG = (
+    "This note is {size:,} characters long; replies to customers are limited to {limit:,} "
+    "(max_reply_chars), so it was not sent to the customer."
+)
+EDIT_TOO_LONG = (
+    "Your edit makes this reply {size:,} characters long; replies to customers are limited to "
+    "{limit:,} (max_reply_chars), so the edit was not sent: the customer still sees the earlier "
+    "text."
 )
 
 
@@ -64,34 +86,104 @@ class SlackDesk:
     async def _store_then_ack(
         self, body: Json, next: Callable[[], Awaitable[None]]
     ) -> BoltResponse | None:
-        event = body.get("event") or {}
-        event_id = body.get("event_id")
-        if body.get("type") != "event_callback" or event.get("type") != "message":
+        event = body.get("event")
+        if body.get("type") != "event_callback" or not _is_message(event):
             await next()
             return None
-        if not isinstance(event_id, str) or event.get("channel") != self._channel:
+        assert isinstance(event, Mapping)
+        event_id = body.get("event_id")
+        if not _usable_id(event_id) or event.get("channel") != self._channel:
             return BoltResponse(status=200, body="")  # not ours: acknowledge and drop
+        assert isinstance(event_id, str)
         if _from_a_bot(event):
             # Slack echoes every post of ours (and other apps') back as an event; none is ever
             # relayed, so none is stored: on a busy desk that is half of all events.
             return BoltResponse(status=200, body="")
         async with self._work.counted(), self._in_order.hold(_thread_key(event)):
             if await self._service.record_inbound(Platform.SLACK, event_id, body):
-                await self.process_event(body)
+                await self._attempt(event_id, body)
             else:
                 log.info("Slack redelivered event %s; dropping it", event_id)
+        # Acknowledged even when processing failed: it is stored, and retried from there.
         return BoltResponse(status=200, body="")
 
-    async def process_event(self, body: Json) -> None:
-        """Handle one stored Events API body (from a listener, or recovered after a crash)."""
-        event = body.get("event") or {}
+    async def process_stored(self, event_id: str, body: Json) -> None:
+        """Process a stored event again (a retry, or one left over from before a restart), in
+        its thread's order with the live events; never raises for the event's own failure."""
+        event = body.get("event")
+        key = _thread_key(event) if isinstance(event, Mapping) else ""
+        async with self._work.counted(), self._in_order.hold(key):
+            # Still wanted? A redelivery may have been processed meanwhile, or a person may
+            # have dropped it. (record_inbound only says so for an event stored before.)
+            if await self._service.record_inbound(Platform.SLACK, event_id, body):
+                await self._attempt(event_id, body)
+
+    async def _attempt(self, event_id: str, body: Json) -> None:
+        """One attempt at a stored event; a failure is counted, retried later, and after the
+        last attempt set aside as a dead letter that people are told about."""
         try:
-            await self._message_event(event)
-        except DomainError as refused:  # e.g. a reply on a closed ticket: tell, don't retry
-            user = event.get("user")
-            if isinstance(user, str):
-                await self._team.tell(user, str(refused), thread_ts=event.get("thread_ts"))
+            await self.process_event(body)
+        except Exception as failed:
+            await self._failed(event_id, failed)
+
+    async def _failed(self, event_id: str, failed: Exception) -> None:
+        reason = _one_line(failed)
+        try:
+            state = await self._service.inbound_failed(Platform.SLACK, event_id, reason)
+        except Exception as also:
+            # Not even counted (the database is away): it stays unprocessed, and the next
+            # start finds it.
+            log.warning(
+                "Slack event %s failed (%s) and could not be counted: %s",
+                event_id,
+                reason,
+                _one_line(also),
+            )
+            return
+        trace = None if isinstance(failed, EXPECTED) else failed
+        if state is InboundState.DEAD:
+            log.error(
+                "Slack event %s failed for the last time; it is a dead letter: %s",
+                event_id,
+                reason,
+                exc_info=trace,
+            )
+            try:
+                notice = await self._dead_letter_notice(event_id)
+            except Exception as unlisted:
+                log.warning("Could not look up dead letter %s: %s", event_id, _one_line(unlisted))
+                return
+            await self._team.announce(notice)
+        else:
+            log.warning(
+                "Slack event %s failed; it will be retried: %s", event_id, reason, exc_info=trace
+            )
+
+    async def _dead_letter_notice(self, event_id: str) -> str:
+        stored = await self._service.stored_event(Platform.SLACK, event_id)
+        ref = str(stored.id) if stored is not None else "ID"
+        return (
+            f":warning: A Slack event (`{event_id}`) could not be processed after "
+            f"{MAX_ATTEMPTS} tries and is set aside. See it with `/threadline failed show {ref}`, "
+            f"then `/threadline failed retry {ref}` or `/threadline failed drop {ref}` "
+            f"(or `threadline events` on the server)."
+        )
+
+    async def process_event(self, body: Json) -> None:
+        """Handle one stored Events API body (from a listener, or recovered after a crash).
+        Raises when it fails; a malformed one is logged, marked processed and dropped."""
         event_id = body.get("event_id")
+        wrong = problem(EventEnvelope, body)
+        if wrong is not None:
+            log.warning("Slack event %s is malformed; dropped: %s", str(event_id)[:100], wrong)
+        else:
+            event = body["event"]
+            try:
+                await self._message_event(event)
+            except DomainError as refused:  # e.g. a reply on a closed ticket: tell, don't retry
+                user = event.get("user")
+                if isinstance(user, str):
+                    await self._team.tell(user, str(refused), thread_ts=event.get("thread_ts"))
         if isinstance(event_id, str):
             await self._service.mark_processed(Platform.SLACK, event_id)
 
@@ -120,7 +212,9 @@ class SlackDesk:
             return
         text = str(event.get("text", ""))
         files = _files(event)
-        outgoing = self._classify(text, files)
+        outgoing = await self._classify(text, files)
+        if await self._too_long(outgoing, user, REPLY_TOO_LONG, thread_ts):
+            return
         agent = await self._team.agent(user)
         await self._service.add_agent_message(
             ticket.number,
@@ -143,10 +237,12 @@ class SlackDesk:
         text = str(message.get("text", ""))
         if text == (event.get("previous_message") or {}).get("text"):
             return  # the words did not change (an unfurl, say): nothing to relay or refuse
-        outgoing = self._classify(text, _files(message))
+        outgoing = await self._classify(text, _files(message))
         ref = ref_of(self._channel, str(message.get("ts", "")))
         if outgoing.internal:
             await self._edited_into_note(ref, outgoing.body or text, user, message, event)
+            return
+        if await self._too_long(outgoing, user, EDIT_TOO_LONG, message.get("thread_ts")):
             return
         await self._service.edit_message(ref, outgoing.body or text, _instant(event))
 
@@ -164,13 +260,44 @@ class SlackDesk:
         log.info("Edit of delivered reply %s reads as a note; not relaying it", recorded.id)
         await self._team.tell(user, EDIT_NOT_SENT, thread_ts=message.get("thread_ts"))
 
-    def _classify(self, text: str, files: tuple[Attachment, ...]) -> Outgoing:
-        return classify(
+    async def _classify(self, text: str, files: tuple[Attachment, ...]) -> Outgoing:
+        """A note keeps the words as written in Slack; a reply's body becomes what the customer
+        will see (Discord Markdown), so the stored reply, its size and its edits are the
+        customer's text."""
+        outgoing = classify(
             text,
             self._policy.replies,
             mentions_colleague=bool(MENTION.search(text)),
             with_files=bool(files),
         )
+        if outgoing.internal:
+            return outgoing
+        names = {user: await self._team.name(user) for user in slack_user_ids(outgoing.body)}
+        return Outgoing(False, to_discord(outgoing.body, names).strip())
+
+    async def as_customer_reads(self, text: str) -> str:
+        """A note's Slack text as the customer will read it, for the "Reply to customer"
+        shortcut: converted like any reply, and refused (DomainError) past the cap."""
+        names = {user: await self._team.name(user) for user in slack_user_ids(text)}
+        body = to_discord(text, names).strip()
+        limit = self._policy.replies.max_reply_chars
+        if len(body) > limit:
+            raise DomainError(NOTE_TOO_LONG.format(size=len(body), limit=limit))
+        return body
+
+    async def _too_long(
+        self, outgoing: Outgoing, user: str, message: str, thread_ts: object
+    ) -> bool:
+        """A reply past the cap is refused before anything is stored or queued (a 900 KB paste
+        would otherwise become hundreds of direct messages); the agent is told why."""
+        limit = self._policy.replies.max_reply_chars
+        if outgoing.internal or len(outgoing.body) <= limit:
+            return False
+        size = len(outgoing.body)
+        log.info("Refused a reply of %d characters (limit %d)", size, limit)
+        told = message.format(size=size, limit=limit)
+        await self._team.tell(user, told, thread_ts=str(thread_ts) if thread_ts else None)
+        return True
 
     # --- helpers -----------------------------------------------------------------------
 
@@ -199,7 +326,7 @@ def _from_a_bot(event: Json) -> bool:
 
 def _thread_key(event: Json) -> str:
     """The thread an event belongs to: its replies, edits and deletions keep their order."""
-    message = event.get("message") or event.get("previous_message") or {}
+    message = _mapping(event.get("message")) or _mapping(event.get("previous_message"))
     return str(
         event.get("thread_ts")
         or message.get("thread_ts")
@@ -207,7 +334,25 @@ def _thread_key(event: Json) -> str:
         or message.get("ts")
         or event.get("ts")
         or ""
-    )
+    )[:64]
+
+
+def _mapping(value: object) -> Json:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _is_message(event: object) -> bool:
+    return isinstance(event, Mapping) and event.get("type") == "message"
+
+
+def _usable_id(event_id: object) -> bool:
+    """An event id that fits inbound_events (Slack's are about 11 characters)."""
+    return isinstance(event_id, str) and 0 < len(event_id) <= 100
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "(no message)"
+    return f"{type(exc).__name__}: {text}"[:500]
 
 
 def _instant(event: Json) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -14,12 +14,13 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import SlackPolicy
 from bot.delivery import DeliveryJob, DeliveryKind
-from bot.domain import Attachment, Message
+from bot.domain import Attachment, Direction, Message, Platform, TicketId
 from bot.errors import PlatformError
 from bot.text import split_message
 from integrations.slack.alerts import csat_text, sla_text
-from integrations.slack.blocks import card_text, escape, ticket_card
+from integrations.slack.blocks import card_text, date_token, escape, ticket_card
 from integrations.slack.errors import platform_error
+from integrations.slack.mrkdwn import to_slack
 from integrations.slack.refs import slack_copy, split_ref
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,25 @@ TEXT_LIMIT = 39_000
 DELIVERED_MARK = "white_check_mark"
 FAILED_MARK = "warning"
 DOWNLOAD_SECONDS = 30
-HARMLESS = frozenset({"already_reacted", "message_not_found", "no_reaction"})
+# What Slack answers when a ticket's thread is gone: its card deleted, its channel archived or
+# deleted (a workspace reset does both). Posting there can never succeed again.
+THREAD_GONE: dict[str, str] = {
+    "thread_not_found": "its card was deleted",
+    "message_not_found": "its card was deleted",
+    "channel_not_found": "its channel no longer exists",
+    "is_archived": "its channel was archived",
+}
+HARMLESS = frozenset({"already_reacted", "no_reaction", *THREAD_GONE})
+HISTORY = 20  # messages of a lost thread shown again in the new one
+HISTORY_LINE = 300  # characters of each
+
+
+class ThreadKeeper(Protocol):
+    """What re-creating a lost thread needs from the core (TicketService provides it)."""
+
+    async def messages_shown_on(self, ticket_id: TicketId, platform: Platform) -> list[Message]: ...
+
+    async def move_workspace(self, ticket_id: TicketId, workspace_ref: str) -> None: ...
 
 
 class SlackDeliveryHandler:
@@ -44,8 +63,13 @@ class SlackDeliveryHandler:
         *,
         leads: Sequence[str] = (),
         leads_channel: str | None = None,
+        threads: ThreadKeeper | None = None,
     ) -> None:
         self._client = client
+        self._threads = threads  # None: a lost thread is not re-created (the send fails)
+        # Threads re-created by this process, old ref -> new: the parts of a delivery still to
+        # send after the move go to the new thread (its job still names the old one).
+        self._moved: dict[str, str] = {}
         self._channel = channel
         self._escalations = escalation_channel
         self._leads = tuple(leads)
@@ -105,11 +129,56 @@ class SlackDeliveryHandler:
                 await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
                 return job.ticket.workspace_ref
             except SlackApiError as exc:
-                if exc.response.get("error") != "message_not_found":
+                reason = _error_code(exc)
+                if reason not in THREAD_GONE:
                     raise
-                log.warning("Card of ticket #%s was deleted; posting it again", job.ticket.number)
+            return await self._new_thread(job, reason)
         reply = await self._post(channel=self._channel, text=text, blocks=blocks)
         return f"{reply['channel']}:{reply['ts']}"
+
+    async def _in_thread(self, job: DeliveryJob, **args: Any) -> AsyncSlackResponse:
+        """Post in the ticket's thread; one that is gone for good is re-created first."""
+        where = self._thread_args(job)
+        try:
+            return await self._post(**where, **args)
+        except SlackApiError as exc:
+            reason = _error_code(exc)
+            if reason not in THREAD_GONE or "thread_ts" not in where or self._threads is None:
+                raise
+        await self._new_thread(job, reason)
+        return await self._post(**self._thread_args(job), **args)
+
+    async def _new_thread(self, job: DeliveryJob, reason: str) -> str:
+        """A new card in the support channel, and in its thread the lost thread's recent
+        history, so agents can go on where they were. Returns the new card's ref."""
+        ticket = job.ticket
+        old = ticket.workspace_ref
+        log.warning("Thread of ticket #%s is gone (%s); re-creating it", ticket.number, reason)
+        reply = await self._post(
+            channel=self._channel,
+            text=card_text(ticket, job.customer),
+            blocks=ticket_card(ticket, job.customer),
+        )
+        ref = f"{reply['channel']}:{reply['ts']}"
+        if old:
+            self._moved[old] = ref
+        if self._threads is not None:
+            # Recorded before anything else is posted: agents' replies in the new thread must
+            # find the ticket, and a retry must not make yet another card. (For a card delivery
+            # the dispatcher records it too, once the delivery is done.)
+            await self._threads.move_workspace(ticket.id, ref)
+        shown = await self._shown(job)
+        for piece in split_message(_history(reason, shown), TEXT_LIMIT):
+            await self._post(channel=reply["channel"], thread_ts=reply["ts"], text=piece)
+        return ref
+
+    async def _shown(self, job: DeliveryJob) -> list[Message]:
+        """What the lost thread showed (the message being delivered now comes after)."""
+        if self._threads is None:
+            return []
+        shown = await self._threads.messages_shown_on(job.ticket.id, Platform.SLACK)
+        current = job.message.id if job.message is not None else None
+        return [m for m in shown if m.id != current]
 
     async def _customer_message(self, job: DeliveryJob) -> str:
         message = _required(job)
@@ -118,8 +187,8 @@ class SlackDeliveryHandler:
         steps = job.steps_done
         pieces = _pieces(message, linked)
         for piece in pieces[len(steps) :]:
-            reply = await self._post(
-                **self._thread_args(job),
+            reply = await self._in_thread(
+                job,
                 text=piece,
                 username=f"{job.customer.display_name} ({job.customer.platform.value.title()})",
                 icon_url=job.customer.avatar_url,
@@ -162,7 +231,7 @@ class SlackDeliveryHandler:
             text = await self._alert_text(job, with_link=False)
             # Nobody holds the ticket: the reminder is broadcast to the whole channel.
             broadcast = {"reply_broadcast": True} if to == "channel" else {}
-            reply = await self._post(**self._thread_args(job), text=text, **broadcast)
+            reply = await self._in_thread(job, text=text, **broadcast)
             return f"{reply['channel']}:{reply['ts']}"
         if payload.get("warning"):
             who = job.customer.display_name
@@ -170,7 +239,7 @@ class SlackDeliveryHandler:
             await self._mark(job.message, FAILED_MARK)
         else:
             text = escape(str(payload.get("text", "")))
-        reply = await self._post(**self._thread_args(job), text=text)
+        reply = await self._in_thread(job, text=text)
         return f"{reply['channel']}:{reply['ts']}"
 
     async def _alert_text(self, job: DeliveryJob, *, with_link: bool) -> str:
@@ -183,8 +252,13 @@ class SlackDeliveryHandler:
     async def _permalink(self, job: DeliveryJob) -> str | None:
         if not job.ticket.workspace_ref:
             return None
-        channel, ts = split_ref(job.ticket.workspace_ref)
-        link = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        channel, ts = split_ref(self._moved.get(job.ticket.workspace_ref, job.ticket.workspace_ref))
+        try:
+            link = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
+        except SlackApiError as exc:
+            if _error_code(exc) not in THREAD_GONE:
+                raise
+            return None  # the card is gone: the alert goes without its link
         return str(link["permalink"])
 
     async def _direct(self, user: str, text: str) -> str:
@@ -223,10 +297,9 @@ class SlackDeliveryHandler:
             return None
         line = f"Ticket #{job.ticket.number} ({escape(job.ticket.subject)}): "
         line += escape(str(job.delivery.payload.get("text", "")))
-        if job.ticket.workspace_ref:
-            channel, ts = split_ref(job.ticket.workspace_ref)
-            link = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
-            line += f"\n<{link['permalink']}|Open the ticket's thread>"
+        link = await self._permalink(job)
+        if link is not None:
+            line += f"\n<{link}|Open the ticket's thread>"
         reply = await self._post(channel=self._escalations, text=line)
         return f"{reply['channel']}:{reply['ts']}"
 
@@ -238,7 +311,7 @@ class SlackDeliveryHandler:
         try:
             await self._client.reactions_add(channel=channel, timestamp=ts, name=name)
         except SlackApiError as exc:
-            if exc.response.get("error") not in HARMLESS:
+            if _error_code(exc) not in HARMLESS:
                 raise
 
     async def _edit_copy(self, job: DeliveryJob) -> None:
@@ -248,7 +321,12 @@ class SlackDeliveryHandler:
             return
         channel, ts = where
         text = _pieces(message)[0] if message.body.strip() else "_(emptied)_"
-        await self._client.chat_update(channel=channel, ts=ts, text=f"{text}\n_(edited)_")
+        try:
+            await self._client.chat_update(channel=channel, ts=ts, text=f"{text}\n_(edited)_")
+        except SlackApiError as exc:
+            if _error_code(exc) not in THREAD_GONE:
+                raise
+            log.info("The copy of message %s is gone with its thread; not edited", message.id)
 
     async def _delete_copy(self, job: DeliveryJob) -> None:
         """A customer deleted a message: agents keep seeing what it said, struck through."""
@@ -263,14 +341,21 @@ class SlackDeliveryHandler:
                 channel=channel, ts=ts, text=f"{struck}\n_(deleted by the customer)_"
             )
         except SlackApiError as exc:
-            if exc.response.get("error") not in HARMLESS:
+            if _error_code(exc) not in HARMLESS:
                 raise
 
     def _thread_args(self, job: DeliveryJob) -> dict[str, Any]:
         if job.ticket.workspace_ref:
-            channel, ts = split_ref(job.ticket.workspace_ref)
+            ref = self._moved.get(job.ticket.workspace_ref, job.ticket.workspace_ref)
+            channel, ts = split_ref(ref)
             return {"channel": channel, "thread_ts": ts}
         return {"channel": self._channel}  # the card never made it: keep the words anyway
+
+
+def _error_code(exc: SlackApiError) -> str:
+    """Slack's error code; "" for a reply that was not JSON (an outage's HTML page)."""
+    data = exc.response.data
+    return str(data.get("error", "")) if isinstance(data, dict) else ""
 
 
 def _required(job: DeliveryJob) -> Message:
@@ -280,13 +365,41 @@ def _required(job: DeliveryJob) -> Message:
 
 
 def _pieces(message: Message, linked: list[Attachment] | None = None) -> list[str]:
-    text = escape(message.body)
+    text = to_slack(message.body)  # the customer's Discord Markdown, as Slack shows it
     files = [_file_line(a) for a in (message.attachments if linked is None else linked)]
     pieces = split_message("\n".join([text, *files]), TEXT_LIMIT)
     if pieces:
         return pieces
     count = len(message.attachments)
     return [f":paperclip: {count} attachment(s)" if count else "_(empty message)_"]
+
+
+def _history(reason: str, shown: list[Message]) -> str:
+    """The first message of a re-created thread: why, and what the lost one showed."""
+    why = THREAD_GONE.get(reason, "it could not be reached")
+    lines = [f":recycle: This ticket's thread was re-created: {why} (Slack said `{reason}`)."]
+    if shown:
+        recent = shown[-HISTORY:]
+        earlier = len(shown) - len(recent)
+        more = f", {earlier} earlier not shown" if earlier else ""
+        lines.append(f"*Recent history* (last {len(recent)} messages{more}):")
+        lines += [_history_line(m) for m in recent]
+    return "\n".join(lines)
+
+
+def _history_line(message: Message) -> str:
+    who = escape(message.author.name)
+    role = {
+        Direction.FROM_CUSTOMER: "customer",
+        Direction.TO_CUSTOMER: "reply",
+        Direction.NOTE: ":memo: internal note",
+    }[message.direction]
+    text = " ".join(message.body.split())
+    if len(text) > HISTORY_LINE:
+        text = text[: HISTORY_LINE - 1] + "…"
+    files = f" (+{len(message.attachments)} file(s))" if message.attachments else ""
+    when = date_token(message.created_at)
+    return f"• {when} *{who}* ({role}): {escape(text) or '_(no text)_'}{files}"
 
 
 async def _download(url: str, limit: int) -> bytes:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.csat import csat_since
 from bot.domain import AgentId, Ticket, TicketNumber
-from bot.errors import DomainError
+from bot.errors import DomainError, EventNotFound
+from bot.inbound import InboundEvent, InboundId
 from bot.service import TicketService
 from integrations.slack.blocks import PRIORITY_LABEL, STATUS_LABEL, date_token, escape
 from integrations.slack.refs import split_ref
@@ -30,8 +33,13 @@ LISTED = 10  # tickets per list in answers and on App Home
 LOOKUP_FAILED = "Threadline could not answer that just now; please try again in a moment."
 USAGE = (
     "Usage: `/threadline mine` (your tickets) · `queue` (unassigned, most urgent first) · "
-    "`find TEXT` · `show NUMBER` · `stats`"
+    "`find TEXT` · `show NUMBER` · `stats` · "
+    "`failed` (Slack events set aside) with `failed show|retry|drop ID`"
 )
+FAILED_USAGE = (
+    "Usage: `/threadline failed` · `failed show ID` · `failed retry ID` · `failed drop ID`"
+)
+PAYLOAD_SHOWN = 2500  # characters of a stored payload shown in Slack (the CLI shows it all)
 
 
 class Lookups:
@@ -67,9 +75,12 @@ class Lookups:
                 # Slack has had its ack and shows no error of its own: say it here instead.
                 log.exception("/threadline failed for %s", user)
                 text = LOOKUP_FAILED
-            await respond(text=text, response_type="ephemeral")
+            try:
+                await respond(text=text, response_type="ephemeral")
+            except (aiohttp.ClientError, TimeoutError, ValueError) as lost:
+                log.warning("Could not answer /threadline for %s: %r", user, lost)
 
-    async def answer(self, user: str, line: str) -> str:
+    async def answer(self, user: str, line: str) -> str:  # noqa: PLR0911 (one per subcommand)
         verb, _, rest = line.strip().partition(" ")
         match verb.lower():
             case "mine":
@@ -87,6 +98,8 @@ class Lookups:
                 return await self._show(rest)
             case "stats":
                 return await self._stats()
+            case "failed":
+                return await self._failed(rest)
             case _:
                 return USAGE
 
@@ -139,6 +152,34 @@ class Lookups:
             f"CSAT over 7 days: {csat}"
         )
 
+    async def _failed(self, rest: str) -> str:
+        """Dead letters: stored events that failed every attempt, and what to do with them."""
+        verb, _, arg = rest.strip().partition(" ")
+        verb = verb.lower() or "list"
+        if verb == "list":
+            dead = await self._service.inbound_events(dead=True, limit=LISTED)
+            if not dead:
+                return "*Events set aside*: none."
+            lines = [f"*Events set aside* ({len(dead)}):"]
+            lines += [f"• {_dead_line(event)}" for event in dead]
+            return "\n".join(lines)
+        number = arg.strip().removeprefix("#")
+        if verb not in ("show", "retry", "drop") or not number.isdigit() or len(number) > 12:
+            return FAILED_USAGE
+        return await self._dead_letter(verb, InboundId(int(number)))
+
+    async def _dead_letter(self, verb: str, inbound_id: InboundId) -> str:
+        try:
+            if verb == "show":
+                return _dead_detail(await self._service.inbound_event(inbound_id))
+            if verb == "retry":
+                await self._service.retry_dead_letter(inbound_id)
+                return f"Event {inbound_id} is back in line: Threadline tries it again shortly."
+            await self._service.drop_dead_letter(inbound_id)
+            return f"Event {inbound_id} is dropped; it stays on record."
+        except EventNotFound as missing:
+            return f"{missing}. See `/threadline failed` for the list."
+
     async def _on_home(self, event: Json) -> None:
         user = str(event.get("user", ""))
         if event.get("tab", "home") != "home" or not user:
@@ -176,6 +217,22 @@ class Lookups:
                 return None
             self._links[ref] = str(found["permalink"])
         return self._links[ref]
+
+
+def _dead_line(event: InboundEvent) -> str:
+    error = " ".join((event.last_error or "no error recorded").split())[:200]
+    return (
+        f"`{event.id}` {event.platform.value} `{escape(event.event_id)}` · "
+        f"received {date_token(event.received_at)} · {event.attempts} tries · {escape(error)}"
+    )
+
+
+def _dead_detail(event: InboundEvent) -> str:
+    payload = json.dumps(event.payload, indent=2, ensure_ascii=False, default=str)
+    if len(payload) > PAYLOAD_SHOWN:
+        payload = payload[:PAYLOAD_SHOWN] + "\n… (cut: `threadline events show` has it all)"
+    fenced = escape(payload).replace("`", "'")  # a backquote would close the block early
+    return f"*Stored event {event.id}* ({event.state.value}): {_dead_line(event)}\n```{fenced}```"
 
 
 def _section(text: str) -> dict[str, Any]:

@@ -30,9 +30,15 @@ class Opened:
     def load(cls, raw: str) -> Opened | None:
         try:
             data = json.loads(raw)
-            return cls(int(data["number"]), data.get("card"))
-        except (ValueError, TypeError, KeyError):
+            number, card = data["number"], data.get("card")
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None
+        # Only what dump() writes: anything else was not written by Threadline.
+        if type(number) is not int or not 0 < number < 10**12:
+            return None
+        if card is not None and not isinstance(card, str):
+            return None
+        return cls(number, card)
 
 
 def escalate_view(ticket: Ticket, opened: Opened) -> View:
@@ -97,11 +103,24 @@ def resolve_view(ticket: Ticket, opened: Opened) -> View:
 
 
 def entered(view: dict[str, Any], block: str) -> str:
-    """The text or the chosen option's value in an input block ("" when empty)."""
-    field = ((view.get("state") or {}).get("values") or {}).get(block, {}).get(block) or {}
-    if field.get("selected_option"):
-        return str(field["selected_option"].get("value") or "")
-    return str(field.get("value") or "").strip()
+    """The text or the chosen option's value in an input block ("" when empty, or when the
+    submission does not have the shape Slack gives it)."""
+    field = _at(view, "state", "values", block, block)
+    option = _at(field, "selected_option")
+    if option:
+        value = _at(option, "value")
+        return value if isinstance(value, str) else ""
+    value = field.get("value") if isinstance(field, dict) else None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _at(data: Any, *path: str) -> Any:
+    """`data[path[0]][path[1]]…`, or {} where a step is missing or not an object."""
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+        if data is None:
+            return {}
+    return data
 
 
 def _text(text: str) -> dict[str, str]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncApp, AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Policy, Settings
@@ -21,15 +25,18 @@ from integrations.slack.controls import CardControls
 from integrations.slack.desk import SlackDesk
 from integrations.slack.files import SlackFiles
 from integrations.slack.handler import SlackDeliveryHandler
+from integrations.slack.intake import Intake, shape_problem
 from integrations.slack.lookups import Lookups
+from integrations.slack.payloads import Malformed, request_body
 from integrations.slack.team import Team
-from integrations.slack.work import WorkInProgress
+from integrations.slack.work import ShuttingDown, WorkInProgress
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 # Events younger than this may still be in a listener's hands; older unprocessed ones were lost.
 RECOVERY_AGE = timedelta(seconds=30)
+RETRY_SECONDS = 2.0  # how often failed events due for a retry are looked for
 
 
 def install(
@@ -43,8 +50,9 @@ def install(
     team = Team(settings, client)
     work = WorkInProgress()
     desk = SlackDesk(service, policy, team, work)
+    Intake(service).register(app)  # first: what the desk and the listeners read is checked
     desk.register(app)
-    CardControls(service, team, client, work).register(app)
+    CardControls(service, team, client, work, desk.as_customer_reads).register(app)
     Lookups(service, team, client, work).register(app)
     return desk, work
 
@@ -69,8 +77,12 @@ class SlackSide:
             policy.slack,
             leads=settings.slack_leads,
             leads_channel=settings.slack_leads_channel,
+            threads=service,
         )
         self._socket: AsyncSocketModeHandler | None = None
+        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+        self._retrier: asyncio.Task[None] | None = None
+        self.retry_seconds = RETRY_SECONDS
         assert settings.slack_bot_token is not None
         # Discord's default upload limit is 10 MiB: larger files are linked instead.
         self.files = SlackFiles(settings.slack_bot_token.get_secret_value(), 10 * 1024 * 1024)
@@ -85,11 +97,46 @@ class SlackSide:
             server.add_post(EVENTS_PATH, self._http)
 
     async def _http(self, request: web.Request) -> web.Response:
-        response = await self.app.async_dispatch(await to_bolt_request(request))
+        """One request from Slack: 401 unless signed and recent, 400 unless readable, and the
+        app's answer otherwise (never a 500 for anything a request carries)."""
+        raw = await request.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return _refused(401, "body is not UTF-8")
+        if not self._signed(text, request):
+            return _refused(401, "bad or missing signature")
+        try:
+            wrong = shape_problem(request_body(text, request.content_type))
+            if wrong is not None:  # checked before Bolt, whose own steps read it too
+                raise Malformed(wrong)
+            bolt_request = AsyncBoltRequest(
+                body=text,
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]
+            )
+        except (Malformed, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+            return _refused(400, f"malformed request: {exc}")
+        response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
 
+    def _signed(self, text: str, request: web.Request) -> bool:
+        """Slack's signature over the body, and a timestamp within five minutes."""
+        if self._verifier is None:
+            return False
+        try:
+            return self._verifier.is_valid(
+                body=text,
+                timestamp=request.headers.get("X-Slack-Request-Timestamp"),
+                signature=request.headers.get("X-Slack-Signature"),
+            )
+        except (ValueError, TypeError, OverflowError):  # a timestamp that is no number
+            return False
+
     async def start(self) -> None:
-        await self.recover()
+        # Leftovers first, so that a thread's older events go before its live ones; recover()
+        # never raises, so start-up never depends on any one event.
+        await _survived(self.recover)
         token = self._settings.slack_app_token
         if token is not None:
             self._socket = AsyncSocketModeHandler(self.app, app_token=token.get_secret_value())
@@ -97,12 +144,38 @@ class SlackSide:
             log.info("Slack: connected in Socket Mode")
         else:
             log.info("Slack: HTTP mode, expecting events at %s", EVENTS_PATH)
+        # Retries in the background: start-up never waits on any one event.
+        self._retrier = asyncio.create_task(self._retrying(), name="slack-retries")
+
+    async def _retrying(self) -> None:
+        while True:
+            await asyncio.sleep(self.retry_seconds)
+            if not await _survived(self.retry_pass):
+                return
 
     async def recover(self) -> None:
-        """Process events that were stored and acknowledged but never processed (a crash)."""
-        for event_id, body in await self._service.unprocessed(Platform.SLACK, RECOVERY_AGE):
+        """Process events that were stored and acknowledged but never processed (a crash),
+        and failed ones long due. Never raises for an event's failure, nor a database's."""
+        try:
+            leftovers = await self._service.unprocessed(Platform.SLACK, RECOVERY_AGE)
+        except Exception as exc:
+            log.warning("Slack: could not look for leftover events: %r", exc)
+            return
+        for event_id, body in leftovers:
             log.info("Slack: processing event %s left over from before a restart", event_id)
-            await self.desk.process_event(body)
+            await self.desk.process_stored(event_id, body)
+
+    async def retry_pass(self) -> int:
+        """Process the failed events whose retry is due; returns how many were tried."""
+        try:
+            due = await self._service.retry_due(Platform.SLACK)
+        except Exception as exc:
+            log.warning("Slack: could not look for events to retry: %r", exc)
+            return 0
+        for event_id, body in due:
+            log.info("Slack: retrying event %s", event_id)
+            await self.desk.process_stored(event_id, body)
+        return len(due)
 
     async def health(self) -> str:
         if self._socket is None:
@@ -111,8 +184,30 @@ class SlackSide:
         return "connected" if await client.is_connected() else "disconnected"
 
     async def stop(self) -> None:
+        if self._retrier is not None:
+            self._retrier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retrier
+            self._retrier = None
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
         await self._work.drain()
         await self._session.close()
+
+
+def _refused(status: int, why: str) -> web.Response:
+    log.warning("Slack: refused a request with %s: %s", status, why[:200])
+    return web.Response(status=status, text=why[:200])
+
+
+async def _survived(work: Callable[[], Awaitable[object]]) -> bool:
+    """Run one pass of background work; False once shutdown has begun. A failure is logged
+    and the next pass tries again: the loop itself never dies of one."""
+    try:
+        await work()
+    except ShuttingDown:
+        return False
+    except Exception:
+        log.exception("Slack: a pass over stored events failed")
+    return True

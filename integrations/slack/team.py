@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
+from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.domain import Actor, Agent, AgentId
+from integrations.slack.errors import platform_error
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +62,24 @@ class Team:
         thread_ts: str | None = None,
         blocks: list[dict[str, Any]] | None = None,
     ) -> None:
-        """An ephemeral answer in the support channel: only `user` sees it."""
+        """An ephemeral answer in the support channel: only `user` sees it.
+
+        Best effort: a lost answer is not a lost message, so a Slack error, a rate limit or a
+        person Slack cannot address (not in the channel, deactivated) is logged, not raised.
+        """
         args: dict[str, Any] = {"channel": self.channel, "user": user, "text": text}
         if thread_ts:
             args["thread_ts"] = thread_ts
         if blocks:
             args["blocks"] = blocks
-        await self._client.chat_postEphemeral(**args)
+        try:
+            await self._client.chat_postEphemeral(**args)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("Could not answer Slack user %s: %s", user, platform_error(exc))
+
+    async def announce(self, text: str) -> None:
+        """A top-level post in the support channel, for everyone there; best effort too."""
+        try:
+            await self._client.chat_postMessage(channel=self.channel, text=text)
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            log.warning("Could not post in the support channel: %s", platform_error(exc))

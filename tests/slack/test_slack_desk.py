@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from bot.domain import Direction, Priority, Status, TicketNumber
-from integrations.sandbox.slack import DEMO
+from integrations.sandbox.slack import DEMO, group_mention, mention
 from storage.repository import SqlStorage
 from tests.slack.conftest import Desk
 from tests.support import eventually
@@ -50,7 +50,7 @@ async def test_notes_and_mentions_stay_in_slack(desk: Desk) -> None:
     channel, root = desk.thread_of(ticket)
     agent = desk.slack.user(DEMO.agent1)
     await agent.post(channel, ";; third time this week", thread_ts=root)
-    await agent.post(channel, f"<@{DEMO.agent2}> can you take this?", thread_ts=root)
+    await agent.post(channel, f"{mention(DEMO.agent2)} can you take this?", thread_ts=root)
     await agent.post(channel, "note: check billing", thread_ts=root)
 
     async def three_notes() -> bool:
@@ -217,8 +217,8 @@ async def test_a_reply_edited_into_a_note_is_not_sent_and_the_agent_is_told(desk
     notes = [
         ";; wrong customer, this was for #1003",
         "note: refund not approved yet",
-        f"<@{DEMO.agent2}> was this refund approved?",
-        "<!subteam^S0LEADS> who approves refunds?",
+        f"{mention(DEMO.agent2)} was this refund approved?",
+        f"{group_mention('S0LEADS', 'leads')} who approves refunds?",
     ]
     for count, note in enumerate(notes, start=1):
         await agent.edit(channel, ts, note)

@@ -6,7 +6,7 @@ import pytest
 
 from bot.config import Policy, ReplyPolicy
 from bot.delivery import DeliveryJob
-from bot.domain import Direction
+from bot.domain import Direction, TicketNumber
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 from tests.support import eventually
@@ -90,3 +90,29 @@ async def _bodies(desk: Desk, count: int) -> list[str] | None:
 
 async def _jobs(desk: Desk, count: int) -> list[DeliveryJob] | None:
     return desk.inbox.changes if len(desk.inbox.changes) >= count else None
+
+
+async def test_the_shortcut_sends_a_note_as_the_customer_reads_it_and_within_the_cap(
+    desk: Desk,
+) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    channel, root = desk.thread_of(ticket)
+    agent = desk.slack.user(DEMO.agent1)
+    note = await agent.post(channel, "Q&A is *here* <b>", thread_ts=root)
+    await eventually(lambda: _recorded(desk, ticket.number, 2), what="the note")
+    await agent.shortcut(channel, note, "reply_to_customer")
+    assert await eventually(lambda: _bodies(desk, 1), what="the shortcut reply") == [
+        "Q&A is **here** <b>"
+    ]
+    huge = await agent.post(channel, "x" * 8001, thread_ts=root)
+    await eventually(lambda: _recorded(desk, ticket.number, 3), what="the long note")
+    await agent.shortcut(channel, huge, "reply_to_customer")
+    told = await desk.slack.wait_for(lambda: desk.slack.ephemerals(DEMO.agent1), timeout=5)
+    assert "8,001 characters" in told[-1].text
+    assert desk.inbox.bodies() == ["Q&A is **here** <b>"]
+    detail = await desk.detail(ticket.number)
+    assert [m.direction for m in detail.messages[1:]] == [Direction.TO_CUSTOMER, Direction.NOTE]
+
+
+async def _recorded(desk: Desk, number: TicketNumber, count: int) -> bool:
+    return len((await desk.detail(number)).messages) >= count

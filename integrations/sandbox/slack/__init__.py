@@ -35,6 +35,7 @@ from .seed import (
     demo_workspace,
 )
 from .timing import Timing
+from .typed import channel_mention, group_mention, link, mention, special
 
 __all__ = [
     "DEMO",
@@ -59,6 +60,11 @@ __all__ = [
     "UsergroupSeed",
     "View",
     "WorkspaceSeed",
+    "channel_mention",
     "demo_workspace",
+    "group_mention",
+    "link",
+    "mention",
     "sign",
+    "special",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import events, payloads
+from . import events, payloads, typed
 from .blocks import parse_view
 from .delivery import Ack
 from .dispatch import Dispatcher
@@ -50,7 +50,10 @@ class SlackUser:
         files: Sequence[tuple[str, bytes]] = (),
     ) -> str:
         """Post top level or in a thread (`channel` by id or name), with `files` as
-        (name, bytes) shared along (a `file_share` message); returns the new `ts`."""
+        (name, bytes) shared along (a `file_share` message); returns the new `ts`.
+
+        `text` is what the person types: Slack escapes it (see `typed`; mentions and links are
+        made with `typed.mention` and its siblings)."""
         target = self._ws.find_channel(channel)
         shared = []
         for name, content in files:
@@ -63,7 +66,8 @@ class SlackUser:
         message = self._ws.post(
             target.id,
             self.id,
-            text,
+            typed.as_sent(text),
+            blocks=events.rich_text(typed.as_shown(text)),
             thread_ts=thread_ts,
             broadcast=broadcast,
             files=shared or None,
@@ -74,11 +78,14 @@ class SlackUser:
     async def dm(self, text: str, *, thread_ts: str | None = None) -> str:
         """Write to the bot in the DM with it; returns the `ts`."""
         channel, _ = self._ws.im_with(self.id)
-        return self._ws.post(channel.id, self.id, text, thread_ts=thread_ts).ts
+        sent, shown = typed.as_sent(text), events.rich_text(typed.as_shown(text))
+        return self._ws.post(channel.id, self.id, sent, blocks=shown, thread_ts=thread_ts).ts
 
     async def edit(self, channel: str, ts: str, text: str) -> None:
-        """Edit one's own message (`message_changed`)."""
-        self._ws.edit(self._ws.find_channel(channel).id, ts, self.id, text)
+        """Edit one's own message (`message_changed`); `text` as typed, like `post`."""
+        target = self._ws.find_channel(channel).id
+        shown = events.rich_text(typed.as_shown(text))
+        self._ws.edit(target, ts, self.id, typed.as_sent(text), shown)
 
     async def delete(self, channel: str, ts: str) -> None:
         """Delete one's own message (`message_deleted`)."""

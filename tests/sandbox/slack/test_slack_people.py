@@ -12,7 +12,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from integrations.sandbox.slack import DEMO, SlackEmulator, SlackError, demo_workspace
+from integrations.sandbox.slack import DEMO, SlackEmulator, SlackError, demo_workspace, mention
 
 Connect = Callable[[AsyncApp], Awaitable[None]]
 Json = dict[str, Any]
@@ -77,7 +77,7 @@ async def test_message_events_carry_channel_type_and_threads(
 async def test_mention_sends_message_and_app_mention(
     slack: SlackEmulator, events: list[Json]
 ) -> None:
-    await slack.user(DEMO.agent1).post(DEMO.support, f"<@{slack.bot_user_id}> status?")
+    await slack.user(DEMO.agent1).post(DEMO.support, f"{mention(slack.bot_user_id)} status?")
     await slack.wait_for(lambda: len(events) == 2, timeout=5)
     assert sorted(e["type"] for e in events) == ["app_mention", "message"]
 

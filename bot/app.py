@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from bot.config import Policy, Settings, load_policy
 from bot.delivery import DeliveryHandler, Lane
 from bot.dispatcher import Dispatcher
 from bot.domain import Platform
+from bot.errors import ConfigError
 from bot.ports import Clock, SystemClock
 from bot.service import TicketService
 from bot.sla_keeper import SlaKeeper
@@ -135,13 +137,19 @@ class Bot:
         )
         if self.slack is not None:
             self.slack.mount(self.server)
-        await self.server.start()
+        # Each part is stopped even when a later one fails to start (their sessions are open).
         self._stack.push_async_callback(self.server.stop)
         if self.slack is not None:
             self._stack.push_async_callback(self.slack.stop)
-            await self.slack.start()
         if self.discord is not None:
             self._stack.push_async_callback(self.discord.stop)
+        try:
+            await self.server.start()
+        except OSError as exc:
+            raise ConfigError(listen_failure(self.settings, exc)) from None
+        if self.slack is not None:
+            await self.slack.start()
+        if self.discord is not None:
             await self.discord.start()
         # Started last so that it stops first: nothing is sent through a closed connection
         # (and what is still queued then waits for the next start).
@@ -166,6 +174,19 @@ class Bot:
 
     async def stop(self) -> None:
         await self._stack.aclose()
+
+
+def listen_failure(settings: Settings, exc: OSError) -> str:
+    """One line on why the HTTP listener could not start, naming the settings that fix it."""
+    where = f"{settings.http_host}:{settings.http_port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"Cannot listen on {where}: the address is already in use (another Threadline, or "
+            "another program). Set HTTP_PORT to a free port (0 picks one), or HTTP_HOST to "
+            "another address."
+        )
+    reason = exc.strerror or str(exc)
+    return f"Cannot listen on {where}: {reason}. Check HTTP_HOST and HTTP_PORT."
 
 
 def settle_heap() -> None:

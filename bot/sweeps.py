@@ -115,8 +115,9 @@ class Sweeps:
                 await enqueue(tx, ticket, DeliveryKind.NOTICE, {**to, "sla": info})
             case NoticeKind.BREACH:
                 await enqueue(tx, ticket, DeliveryKind.NOTICE, {"to": "leads", "sla": info})
-                await enqueue(tx, ticket, DeliveryKind.NOTICE, {"sla": info})  # in the thread
-                await enqueue(tx, ticket, DeliveryKind.TICKET_CARD, {})
+                # In the thread. The card shows nothing a breach changes (its due time stays):
+                # redrawing it would be a Slack call for nothing.
+                await enqueue(tx, ticket, DeliveryKind.NOTICE, {"sla": info})
             case NoticeKind.ESCALATION:
                 late = _human(late_by(clock, now))
                 reason = f"{clock.metric.label} target breached, unmet {late} after its due time"

@@ -69,6 +69,24 @@ class Contacts:
             self.dms[user_id] = await user.create_dm()
         return self.dms[user_id]
 
+    async def fresh_dm(self, stale: discord.DMChannel, user_id: int) -> discord.DMChannel:
+        """A DM channel with this user other than `stale`, which Discord no longer knows (a
+        cached channel gone stale): forgotten, and a new one opened. PlatformError if Discord
+        hands back the same dead channel: the customer cannot be reached there."""
+        cached = self.dms.get(user_id)
+        if cached is not None and cached.id == stale.id:
+            del self.dms[user_id]  # else the intake already saw them write from a newer one
+        fresh = await self.dm(user_id)
+        if fresh.id == stale.id:
+            self.dms.pop(user_id, None)
+            raise PlatformError(
+                f"The DM channel with Discord user {user_id} no longer exists and no other "
+                "could be opened",
+                retryable=False,
+            )
+        log.info("DM channel %s with user %s was gone; using %s", stale.id, user_id, fresh.id)
+        return fresh
+
     async def thread(self, thread_id: int) -> discord.Thread:
         found = self._client.get_channel(thread_id)
         if not isinstance(found, discord.Thread):

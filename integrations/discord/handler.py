@@ -27,6 +27,7 @@ UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default limit on an upload
 Fetch = Callable[[str], Awaitable[bytes]]
 # What the customer is sent anew; edits and deletes act on what was sent before.
 SENDS = frozenset({DeliveryKind.AGENT_REPLY, DeliveryKind.CUSTOMER_NOTICE})
+UNKNOWN_CHANNEL = 10003  # Discord's code for a channel that does not exist (any more)
 
 
 class DiscordDeliveryHandler:
@@ -53,13 +54,24 @@ class DiscordDeliveryHandler:
     async def _deliver(self, job: DeliveryJob) -> str | None:
         channel = await self._contacts.conversation(job.customer)
         try:
-            return await self._carry(channel, job)
+            return await self._carry_anew(channel, job)
         except discord.Forbidden as exc:
             if not self._can_move(channel, job, exc):
                 raise
         # Their DMs are closed: from now on they are answered in a private thread.
         thread = await self._contacts.open_thread(job.customer, job.ticket.number)
         return await self._carry(thread, job)
+
+    async def _carry_anew(self, channel: Conversation, job: DeliveryJob) -> str | None:
+        """Carry the job; a DM channel Discord no longer knows (a stale cached one) is replaced
+        by a freshly opened one, and the job carried there."""
+        try:
+            return await self._carry(channel, job)
+        except discord.NotFound as exc:
+            if not isinstance(channel, discord.DMChannel) or exc.code != UNKNOWN_CHANNEL:
+                raise
+        fresh = await self._contacts.fresh_dm(channel, int(job.customer.external_id))
+        return await self._carry(fresh, job)
 
     def _can_move(self, channel: Conversation, job: DeliveryJob, exc: discord.Forbidden) -> bool:
         return (

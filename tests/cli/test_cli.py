@@ -215,8 +215,9 @@ def test_customers_block_and_unblock(seeded: Path, capsys: pytest.CaptureFixture
     assert out.strip() == "Alice (discord 42) is blocked."
     code, out, _ = threadline(capsys, "customers", "unblock", "42")
     assert out.strip() == "Alice (discord 42) is no longer blocked."
-    code, out, _ = threadline(capsys, "customers", "block", "777")
-    assert out.strip() == "777 (discord 777) is blocked."
+    code, _, err = threadline(capsys, "customers", "block", "777")  # nobody: refused
+    assert code == 2
+    assert "no discord customer '777' is known" in err
     code, _, err = threadline(capsys, "customers", "block", "1", "--platform", "irc")
     assert code == 2
     assert "Invalid value for '--platform'" in err

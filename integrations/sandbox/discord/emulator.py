@@ -181,6 +181,13 @@ class DiscordEmulator:
         channel = self.world.dm_channel(user_id)
         return None if channel is None else channel.id
 
+    def drop_dm(self, user_id: int) -> int | None:
+        """Make the bot's DM channel with this user unknown (404 Unknown Channel, code 10003),
+        as a stale cached channel is; the next DM opened is a new channel. Returns its old id."""
+        dropped = self.world.drop_dm(user_id)
+        self.notify()
+        return dropped
+
     def message(self, message_id: int) -> Message:
         """Any existing message (ephemeral ones included)."""
         return self.world.messages[message_id]

@@ -98,6 +98,15 @@ class World:
         self.dm_by_user[user_id] = channel.id
         return channel
 
+    def drop_dm(self, user_id: int) -> int | None:
+        """Forget the bot's DM channel with a user, as if it never existed: its id then answers
+        404 Unknown Channel, and the next DM opened with them is a new channel."""
+        channel_id = self.dm_by_user.pop(user_id, None)
+        if channel_id is not None:
+            self.channels.pop(channel_id, None)
+            self.history.pop(channel_id, None)
+        return channel_id
+
     def create_thread(
         self,
         parent: Channel,

@@ -295,6 +295,22 @@ class SlackEmulator:
         """One message."""
         return self.workspace.message(self.workspace.find_channel(channel).id, ts)
 
+    def remove_message(self, channel: str, ts: str) -> None:
+        """An admin deletes a message (a ticket's card: its thread is then gone)."""
+        self.workspace.remove(self.workspace.find_channel(channel).id, ts)
+
+    def archive_channel(self, channel: str) -> None:
+        """Archive a channel: posts, edits and reactions there fail with `is_archived`."""
+        self.workspace.archive(self.workspace.find_channel(channel).id)
+
+    def delete_channel(self, channel: str) -> None:
+        """Delete a channel: every call naming it fails with `channel_not_found`."""
+        self.workspace.delete_channel(self.workspace.find_channel(channel).id)
+
+    def reset(self) -> None:
+        """Wipe every message in the workspace (channels and people stay)."""
+        self.workspace.reset()
+
     def dm(self, user_id: str) -> list[Message]:
         """Every message of the DM between the bot and `user_id`, oldest first."""
         channel, _ = self.workspace.im_with(user_id)

@@ -169,6 +169,7 @@ class Channel:
     im_user: str | None = None
     topic: str = ""
     messages: dict[str, Message] = field(default_factory=dict)
+    archived: bool = False  # posts, edits and reactions are refused with `is_archived`
 
     @property
     def channel_type(self) -> str:
@@ -200,7 +201,7 @@ class Channel:
             "is_im": False,
             "is_mpim": self.is_mpim,
             "is_private": self.is_private or self.is_mpim,
-            "is_archived": False,
+            "is_archived": self.archived,
             "is_general": False,
             "is_member": bot_user in self.members,
             "created": self.created,

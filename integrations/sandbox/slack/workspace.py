@@ -81,6 +81,13 @@ class Workspace:
             raise SlackError("channel_not_found")
         return found
 
+    def writable(self, channel_id: str) -> Channel:
+        """The channel, if it takes new posts, edits and reactions (`is_archived` if not)."""
+        channel = self.channel(channel_id)
+        if channel.archived:
+            raise SlackError("is_archived")
+        return channel
+
     def find_channel(self, value: str) -> Channel:
         """A channel by id or by name (`#support` or `support`), or `channel_not_found`."""
         found = self.channels.get(value)
@@ -158,7 +165,7 @@ class Workspace:
         subtype: str | None = None,
     ) -> Message:
         """Add a message (from a person or the bot), update its thread, emit the events."""
-        channel = self.channel(channel_id)
+        channel = self.writable(channel_id)
         if check_member and user_id not in channel.members:
             raise SlackError("not_in_channel")
         parent = self._thread_parent(channel, thread_ts) if thread_ts else None
@@ -219,6 +226,7 @@ class Workspace:
         blocks: list[JsonDict] | None = None,
     ) -> Message:
         """Edit a message (only its author may); emits `message_changed`."""
+        self.writable(channel_id)
         message = self.message(channel_id, ts)
         if message.user != editor:
             raise SlackError("cant_update_message")
@@ -250,8 +258,33 @@ class Workspace:
         self.changed()
         return message
 
+    def remove(self, channel_id: str, ts: str) -> Message:
+        """An admin deletes any message (a ticket's card, say); its replies stay, orphaned, and
+        posting to its thread then fails with `thread_not_found`, as on Slack."""
+        message = self.message(channel_id, ts)
+        return self.delete(channel_id, ts, message.user)
+
+    def archive(self, channel_id: str) -> None:
+        """Archive a channel: it keeps its history but takes nothing new (`is_archived`)."""
+        self.channel(channel_id).archived = True
+        self.changed()
+
+    def delete_channel(self, channel_id: str) -> None:
+        """Delete a channel outright: every call naming it fails with `channel_not_found`."""
+        del self.channels[self.channel(channel_id).id]
+        self.changed()
+
+    def reset(self) -> None:
+        """Wipe every message, as a workspace started afresh (channels and people stay):
+        old timestamps then answer `message_not_found` and `thread_not_found`."""
+        for channel in self.channels.values():
+            channel.messages.clear()
+        self.ephemerals.clear()
+        self.changed()
+
     def react(self, channel_id: str, ts: str, user_id: str, name: str) -> None:
         """Add reaction `name`; `already_reacted` if this user already did."""
+        self.writable(channel_id)
         message = self.message(channel_id, ts)
         users = message.reactions.setdefault(name, [])
         if user_id in users:

@@ -116,11 +116,12 @@ class GatewayCheckpoints:
             self._changed.set()
 
     def failed(self, kind: str, message_id: int) -> None:
-        """It could not be stored: the checkpoint stays before it, so that the next start has
-        Discord replay it."""
-        seq = self._take(kind, message_id)
-        if seq is not None and self._stream is not None and seq in self._stream.pending:
-            self._stream.pending[seq].failed = True
+        """It is not stored yet (the database is away): the checkpoint stays before it, so a
+        crash meanwhile has Discord replay it, until `done` says it is kept after all."""
+        stream = self._stream
+        seqs = stream.by_key.get((kind, message_id)) if stream is not None else None
+        if stream is not None and seqs:
+            stream.pending[seqs[0]].failed = True
 
     def _take(self, kind: str, message_id: int) -> int | None:
         stream = self._stream

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC
@@ -27,6 +28,14 @@ from bot.events import CustomerMessage
 from bot.service import TicketService
 from integrations.discord.checkpoint import GatewayCheckpoints
 from integrations.discord.contact import Contacts
+from integrations.discord.set_aside import (
+    Deferred,
+    Payload,
+    SetAside,
+    delete_payload,
+    edit_payload,
+    message_payload,
+)
 from integrations.ordering import KeyedLocks
 
 log = logging.getLogger(__name__)
@@ -70,11 +79,13 @@ class DiscordIntake:
         client: discord.Client,
         contacts: Contacts,
         checkpoints: GatewayCheckpoints,
+        set_aside: SetAside,
     ) -> None:
         self._service = service
         self._client = client
         self._contacts = contacts
         self._checkpoints = checkpoints
+        self._set_aside = set_aside
         self._order = KeyedLocks()  # per customer: their messages in arrival order
         self._live = asyncio.Event()  # cleared while a replay runs
         self._live.set()
@@ -118,6 +129,9 @@ class DiscordIntake:
         """Run one dispatch's handling and tell the checkpoint how it went."""
         try:
             await work
+        except Deferred:
+            self._checkpoints.failed(kind, message_id)  # until it is stored after all
+            return
         except StorageError as exc:
             log.error("Discord message %s not stored (%s); a restart replays it", message_id, exc)
             self._checkpoints.failed(kind, message_id)
@@ -154,16 +168,27 @@ class DiscordIntake:
     async def take(self, message: discord.Message, answered: frozenset[str] = frozenset()) -> bool:
         """Record one message; a refusal is answered (unless `answered` holds that answer
         already). False when it was not recorded."""
+        received = customer_message(message)
         try:
-            intake = await _patiently(
-                lambda: self._service.receive_customer_message(customer_message(message))
-            )
+            intake = await _patiently(lambda: self._service.receive_customer_message(received))
         except CustomerRefused as refused:
             log.info("Not recorded: %s", refused)
             if refused.reply and refused.reply not in answered:  # blocked: not answered at all
                 await _answer(message, refused.reply)
             return False
+        except Exception as exc:  # a bug, or the database away for longer than a moment
+            await self._keep(message_payload(received), exc, "MESSAGE_CREATE", message.id)
+            return False
         return not intake.duplicate
+
+    async def _keep(
+        self, stored: tuple[str, Payload], exc: Exception, kind: str, message_id: int
+    ) -> None:
+        """Set a failed event aside to be retried. Held in memory while the database is away:
+        its dispatch then holds the gateway checkpoint back until it is stored."""
+        kept = functools.partial(self._checkpoints.done, kind, message_id)
+        if not await self._set_aside.failed(*stored, exc, kept):
+            raise Deferred(stored[0]) from exc
 
     def _followed(self, channel_id: int | None, guild_id: int | None, live: bool) -> bool:
         """Edits and deletions that may concern a recorded message: DMs and support threads
@@ -196,7 +221,12 @@ class DiscordIntake:
         body = str(fields.get("content", ""))
         author_id = int(author["id"]) if str(author.get("id", "")).isdigit() else 0
         async with self._in_turn(author_id, live=live):
-            await _patiently(lambda: self._service.edit_message(ref, body))
+            try:
+                await _patiently(lambda: self._service.edit_message(ref, body))
+            except Exception as exc:
+                await self._keep(
+                    edit_payload(str(message_id), body), exc, "MESSAGE_UPDATE", message_id
+                )
 
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
         work = self._deleted(payload.channel_id, payload.guild_id, payload.message_id)
@@ -211,7 +241,10 @@ class DiscordIntake:
         if live:
             await self._live.wait()
         # Only the customer's own: the bot's deletions (of a reply's pieces) come back here too.
-        await _patiently(lambda: self._service.delete_customer_message(ref))
+        try:
+            await _patiently(lambda: self._service.delete_customer_message(ref))
+        except Exception as exc:
+            await self._keep(delete_payload(str(message_id)), exc, "MESSAGE_DELETE", message_id)
 
     # --- replayed by Discord on RESUME --------------------------------------------------
 

@@ -16,6 +16,7 @@ from integrations.discord.client import point_at_settings
 from integrations.discord.handler import DiscordDeliveryHandler, Fetch
 from integrations.discord.intake import DiscordIntake
 from integrations.discord.recovery import Recovery
+from integrations.discord.set_aside import SetAside
 from integrations.discord.views import ThreadlineClient
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,10 @@ class DiscordSide:
         )
         contacts = self.client.contacts
         self.checkpoints = GatewayCheckpoints(service)
-        self.intake = DiscordIntake(service, self.client, contacts, self.checkpoints)
+        self.set_aside = SetAside(service)
+        self.intake = DiscordIntake(
+            service, self.client, contacts, self.checkpoints, self.set_aside
+        )
         self.intake.register()
         self.recovery = Recovery(service, self.client, contacts, self.intake, self.checkpoints)
         self.client.event(self.on_ready)
@@ -112,6 +116,7 @@ class DiscordSide:
             self._running.result()  # raises what stopped it (a bad token, refused intents)
         if not self.client.is_ready():
             raise ConfigError("Discord did not become ready in time; is DISCORD_GATEWAY_URL right?")
+        self.set_aside.start()
         log.info("Discord: connected as %s", self.client.user)
 
     async def on_ready(self) -> None:
@@ -134,6 +139,7 @@ class DiscordSide:
         return "connected" if up else "disconnected"
 
     async def stop(self) -> None:
+        await self.set_aside.stop()
         await self.checkpoints.close()
         await self.recovery.close()
         await self.client.close()

@@ -8,18 +8,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.inbound import GatewayCheckpoint
+from bot.domain import Platform
+from bot.errors import StorageError
+from bot.events import CustomerMessage, Intake
+from bot.inbound import GatewayCheckpoint, InboundEvent
+from bot.service import TicketService
 from integrations.discord.checkpoint import HISTORY_OWED, NAME
 from integrations.sandbox.launch import Sandbox
 from storage.db import create_engine
 from storage.repository import SqlStorage
 from tests.loop.loop_support import ALICE, card, running, thread_texts
-from tests.support import eventually
+from tests.support import FakeClock, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -148,3 +153,101 @@ async def _load(name: str) -> GatewayCheckpoint | None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_message_that_fails_unexpectedly_is_kept_retried_then_set_aside(
+    sandbox: Sandbox, settings_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug (here, one planted in the ticket service) neither loses the message nor stops
+    the bot: it is kept, retried, set aside for a person, and taken in once it can be."""
+    broken = True
+    receive = TicketService.receive_customer_message
+
+    async def flaky(self: TicketService, message: CustomerMessage) -> Intake:
+        if broken and "poison" in message.body:
+            raise RuntimeError("planted bug")
+        return await receive(self, message)
+
+    monkeypatch.setattr(TicketService, "receive_customer_message", flaky)
+    clock = FakeClock(datetime.now(UTC))
+    alice = sandbox.discord.user(ALICE)
+    async with running(clock) as bot:
+        assert bot.service is not None
+        assert bot.discord is not None
+        service, set_aside = bot.service, bot.discord.set_aside
+        await alice.send_dm("hello")
+        await _thread_of(sandbox, ["hello"])
+        await alice.send_dm("poison pill")
+        await alice.send_dm("after it")
+        await _thread_of(sandbox, ["after it"])  # the rest goes on
+
+        async def dead() -> list[InboundEvent]:
+            clock.advance(minutes=10)
+            await set_aside.retry_pass()
+            return await service.inbound_events(dead=True, platform=Platform.DISCORD)
+
+        [letter] = await eventually(dead, what="the message to be set aside")
+        assert (letter.attempts, letter.payload["message"]["body"]) == (5, "poison pill")
+        assert "planted bug" in (letter.last_error or "")
+        broken = False
+        await service.retry_dead_letter(letter.id)
+        await set_aside.retry_pass()
+        texts = await _thread_of(sandbox, ["poison pill"])
+    assert texts == ["hello", "after it", "poison pill"]
+
+
+async def test_a_message_the_database_cannot_take_holds_the_checkpoint_until_it_is_kept(
+    sandbox: Sandbox, settings_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database away (planted here in the two calls that would store the message): the
+    message is held in memory, the gateway checkpoint stays before it (a crash now would have
+    Discord replay it), and once the database is back it is stored and taken in."""
+    away = False
+    receive, record = TicketService.receive_customer_message, TicketService.record_inbound
+
+    async def receiving(self: TicketService, message: CustomerMessage) -> Intake:
+        if away:
+            raise StorageError("Cannot reach the database (planted)")
+        return await receive(self, message)
+
+    async def recording(self: TicketService, *args: Any) -> bool:
+        if away:
+            raise StorageError("Cannot reach the database (planted)")
+        return await record(self, *args)
+
+    monkeypatch.setattr(TicketService, "receive_customer_message", receiving)
+    monkeypatch.setattr(TicketService, "record_inbound", recording)
+    clock = FakeClock(datetime.now(UTC))
+    alice = sandbox.discord.user(ALICE)
+    async with running(clock) as bot:
+        assert bot.discord is not None
+        checkpoints, set_aside = bot.discord.checkpoints, bot.discord.set_aside
+        await alice.send_dm("hello")
+        await _thread_of(sandbox, ["hello"])
+
+        async def settled() -> int | None:
+            current = checkpoints.current()
+            return current.seq if current is not None and current.seq > 2 else None
+
+        before = await eventually(settled, what="the checkpoint past the first message")
+        away = True
+        await alice.send_dm("while the database is away")
+
+        async def held() -> bool:
+            return bool(set_aside._unsaved)
+
+        await eventually(held, what="the message held in memory", within=10)
+        await alice.send_dm("typing…")  # held too; nothing moves the checkpoint past them
+        await eventually(lambda: _true(len(set_aside._unsaved) == 2), what="both held", within=10)
+        current = checkpoints.current()
+        assert current is not None
+        assert current.seq == before
+        away = False
+        await set_aside.retry_pass()  # stored as a failed event: the checkpoint may move on
+        current = checkpoints.current()
+        assert current is not None
+        assert current.seq > before
+        clock.advance(minutes=1)
+        await set_aside.retry_pass()
+        texts = await _thread_of(sandbox, ["while the database is away", "typing…"])
+    assert texts == ["hello", "while the database is away", "typing…"]

@@ -1,0 +1,168 @@
+"""Customers' messages (and their edits and deletions) that failed for an unexpected reason.
+
+They are kept as stored inbound events, as Slack's are: retried with backoff by a background
+pass, and after MAX_ATTEMPTS set aside as dead letters that `threadline events` and
+`/threadline failed` list, show, retry and drop. What is stored is what the ticket service
+needs, not the discord.py object, so a retry needs no Discord call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from bot.domain import Attachment, MessageRef, Platform
+from bot.errors import CustomerRefused, StorageError
+from bot.events import CustomerMessage
+from bot.inbound import InboundState
+from bot.service import TicketService
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 2.0
+MOST_UNSAVED = 10_000  # failures held in memory while the database is away
+
+Payload = dict[str, Any]
+
+
+def message_payload(message: CustomerMessage) -> tuple[str, Payload]:
+    fields = asdict(message)
+    fields["platform"] = message.platform.value
+    fields["sent_at"] = message.sent_at.isoformat()
+    return f"message:{message.message_id}", {"kind": "message", "message": fields}
+
+
+def edit_payload(message_id: str, body: str) -> tuple[str, Payload]:
+    digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"edit:{message_id}:{digest}", {"kind": "edit", "id": message_id, "body": body}
+
+
+def delete_payload(message_id: str) -> tuple[str, Payload]:
+    return f"delete:{message_id}", {"kind": "delete", "id": message_id}
+
+
+def _customer_message(fields: Payload) -> CustomerMessage:
+    return CustomerMessage(
+        platform=Platform(fields["platform"]),
+        message_id=str(fields["message_id"]),
+        customer_id=str(fields["customer_id"]),
+        customer_name=str(fields["customer_name"]),
+        body=str(fields["body"]),
+        sent_at=datetime.fromisoformat(fields["sent_at"]),
+        attachments=tuple(Attachment(**a) for a in fields.get("attachments") or ()),
+        customer_avatar_url=fields.get("customer_avatar_url"),
+    )
+
+
+class Deferred(Exception):
+    """A failed event could not be stored yet either; it is held in memory meanwhile."""
+
+
+class SetAside:
+    """Keeps failed Discord events and retries them in the background."""
+
+    def __init__(self, service: TicketService) -> None:
+        self._service = service
+        self._retrier: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        # Failures that could not be stored (the database was away), held here until it is
+        # back; `kept` is told once each is stored. A crash loses these, but the gateway
+        # checkpoint waits for them, so Discord replays them at the next start.
+        self._unsaved: dict[str, tuple[Payload, str, Callable[[], None]]] = {}
+
+    async def failed(
+        self,
+        event_id: str,
+        payload: Payload,
+        error: BaseException,
+        kept: Callable[[], None] = lambda: None,
+    ) -> bool:
+        """Store the event (once) and count this failure; logged once per attempt. False when
+        the database is away too: it is held here, stored by a later pass, and then `kept` is
+        called."""
+        reason = f"{type(error).__name__}: {error}"
+        try:
+            await self._keep(event_id, payload, reason)
+        except StorageError as exc:
+            if event_id in self._unsaved:
+                return False
+            if len(self._unsaved) < MOST_UNSAVED:
+                log.error("Discord event %s not stored yet (%s); trying again", event_id, exc)
+                self._unsaved[event_id] = (payload, reason, kept)
+            else:
+                log.error("Discord event %s not stored (%s); a restart replays it", event_id, exc)
+            return False
+        return True
+
+    async def _keep(self, event_id: str, payload: Payload, reason: str) -> None:
+        await self._service.record_inbound(Platform.DISCORD, event_id, payload)
+        state = await self._service.inbound_failed(Platform.DISCORD, event_id, reason)
+        if state is InboundState.DEAD:
+            log.error(
+                "Discord event %s failed every attempt (%s); set aside: `threadline events list`",
+                event_id,
+                reason,
+            )
+        else:
+            log.warning("Discord event %s failed (%s); it will be retried", event_id, reason)
+
+    async def process(self, event_id: str, payload: Payload) -> None:
+        """One stored event, handled again; a failure is counted, success marks it done."""
+        try:
+            await self._apply(payload)
+        except CustomerRefused as refused:
+            log.info("Discord event %s refused on retry: %s", event_id, refused)
+        except Exception as exc:
+            await self.failed(event_id, payload, exc)
+            return
+        await self._service.mark_processed(Platform.DISCORD, event_id)
+
+    async def _apply(self, payload: Payload) -> None:
+        kind = payload.get("kind")
+        if kind == "message":
+            await self._service.receive_customer_message(_customer_message(payload["message"]))
+        elif kind == "edit":
+            ref = MessageRef(Platform.DISCORD, str(payload["id"]))
+            await self._service.edit_message(ref, str(payload["body"]))
+        elif kind == "delete":
+            await self._service.delete_customer_message(
+                MessageRef(Platform.DISCORD, str(payload["id"]))
+            )
+        else:
+            raise ValueError(f"unknown stored Discord event kind {kind!r}")
+
+    async def retry_pass(self) -> int:
+        for event_id, (payload, reason, kept) in list(self._unsaved.items()):
+            await self._keep(event_id, payload, reason)  # raises while the database is away
+            del self._unsaved[event_id]
+            kept()
+        due = await self._service.retry_due(Platform.DISCORD)
+        for event_id, stored in due:
+            await self.process(event_id, dict(stored))
+        return len(due)
+
+    def start(self) -> None:
+        if self._retrier is None:
+            self._retrier = asyncio.create_task(self._retrying(), name="discord-retries")
+
+    async def _retrying(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self.retry_pass()
+            except Exception:
+                log.exception("Discord: a pass over failed events failed; trying again")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), RETRY_SECONDS)
+
+    async def stop(self) -> None:
+        """Let the pass under way finish (a transaction is never cut off), then stop."""
+        self._stopping.set()
+        if self._retrier is not None:
+            await self._retrier
+            self._retrier = None

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -88,26 +88,21 @@ class InboundRows:
         """Events never processed that nobody is handling: left over from a crash (received
         before `received_before` and never tried) or failed and due for a retry."""
         e = m.inbound_events
-        q = (
-            select(e.c.event_id, e.c.payload)
-            .where(
-                (e.c.platform == platform)
-                & e.c.processed_at.is_(None)
-                & e.c.dead_at.is_(None)
-                & or_(
-                    and_(e.c.next_attempt_at.is_(None), e.c.received_at < received_before),
-                    e.c.next_attempt_at <= received_before,
-                )
-            )
-            .order_by(e.c.id)
-            .limit(limit)
+        never_tried = and_(e.c.next_attempt_at.is_(None), e.c.received_at < received_before)
+        return await self._waiting(
+            platform, or_(never_tried, e.c.next_attempt_at <= received_before), limit
         )
-        return [(row.event_id, row.payload) for row in await self._conn.execute(q)]
 
     async def retry_due_inbound(
         self, platform: Platform, now: datetime, limit: int
     ) -> list[tuple[str, Mapping[str, Any]]]:
         """Failed events whose retry is due by `now`, oldest first."""
+        return await self._waiting(platform, m.inbound_events.c.next_attempt_at <= now, limit)
+
+    async def _waiting(
+        self, platform: Platform, due: ColumnElement[bool], limit: int
+    ) -> list[tuple[str, Mapping[str, Any]]]:
+        """Unprocessed events, not set aside, that are `due`, oldest first."""
         e = m.inbound_events
         q = (
             select(e.c.event_id, e.c.payload)
@@ -115,7 +110,7 @@ class InboundRows:
                 (e.c.platform == platform)
                 & e.c.processed_at.is_(None)
                 & e.c.dead_at.is_(None)
-                & (e.c.next_attempt_at <= now)
+                & due
             )
             .order_by(e.c.id)
             .limit(limit)

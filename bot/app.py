@@ -157,7 +157,7 @@ class Bot:
         self._stack.push_async_callback(self._stop_delivering, dispatcher)
         # The jobs stop before the dispatcher, so what a last sweep queued is sent or kept.
         self.sweeps = sweeps_for(rt, self.slack)
-        self.jobs = JobScheduler(self.sweeps, rt.policy.jobs.interval, self._clock)
+        self.jobs = JobScheduler(self.sweeps, rt.policy.jobs, self._clock)
         self.jobs.start()
         self._stack.push_async_callback(self.jobs.stop)
 

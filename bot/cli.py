@@ -31,10 +31,11 @@ def _settings() -> Settings:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # Alembic narrates every step at INFO; our own migration log line says what matters.
-    logging.getLogger("alembic").setLevel(
-        max(logging.WARNING, logging.getLevelName(settings.log_level))
-    )
+    # Alembic narrates every step at INFO, and APScheduler every run of every job (thousands of
+    # lines a day); our own log lines say what matters.
+    quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
+    logging.getLogger("alembic").setLevel(quiet)
+    logging.getLogger("apscheduler").setLevel(quiet)
     return settings
 
 

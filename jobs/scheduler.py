@@ -1,22 +1,32 @@
-"""One APScheduler `AsyncIOScheduler` ticking the jobs every `jobs.interval`.
+"""APScheduler runs each job on its own schedule: the sweeps every `jobs.interval`, the digest
+by a cron trigger at `jobs.digest_at` in `jobs.digest_timezone`.
 
-APScheduler only rings the bell: the sweeps run in a task of Threadline's own, one tick at a
-time, and ticks that arrive while one runs coalesce into one. All due state is in the database,
-so a restart picks up where the last sweep stopped. (APScheduler's executor cancels running
-coroutines at shutdown; a sweep cut off mid-transaction would lose nothing, but shutdown waits
-for the current one to finish instead.)
+Every job runs once right at start too (a digest whose hour passed while the bot was down is
+still sent that day: the database's daily claim keeps it single). A job never overlaps itself
+(`max_instances=1`), runs that piled up while one ran or while the loop was busy become one
+(`coalesce`), and one that could not start within `MISFIRE_GRACE` of its time is skipped for
+the next. All due state is in the database, so a restart picks up where the last run stopped.
+
+APScheduler's executor cancels running coroutines at shutdown; a run cut off mid-transaction
+would lose nothing but could leave a database connection half-open. So each run is a task of
+our own, shielded from that cancel, and `stop()` waits for the runs under way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
 from bot.ports import Clock
+from bot.sla_policy import Jobs
 from bot.sweeps import Sweeps
 from jobs import autoclose, csat, digest, sla
 
@@ -29,60 +39,89 @@ JOBS: dict[str, Job] = {
     "autoclose": autoclose.run,
     "digest": digest.run,
 }
+SWEEPS = ("sla", "csat", "autoclose")  # on the interval; the digest has its cron trigger
+MISFIRE_GRACE = timedelta(minutes=5)
 
 
 async def run_once(sweeps: Sweeps, now: datetime) -> dict[str, int]:
     """Every job once, at `now`; what each did. A job that fails is logged and counted -1,
     and the others still run."""
-    done: dict[str, int] = {}
-    for name, job in JOBS.items():
-        try:
-            done[name] = await job(sweeps, now)
-        except Exception:
-            log.exception("Job %s failed; it runs again at the next tick", name)
-            done[name] = -1
-    return done
+    return {name: await _run(name, sweeps, now) for name in JOBS}
+
+
+async def _run(name: str, sweeps: Sweeps, now: datetime) -> int:
+    try:
+        return await JOBS[name](sweeps, now)
+    except Exception:
+        log.exception("Job %s failed; it runs again at its next time", name)
+        return -1
+
+
+def digest_trigger(policy: Jobs) -> CronTrigger:
+    """Every day at `digest_at` in `digest_timezone` (DST handled by the zone)."""
+    at = time.fromisoformat(policy.digest_at)
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=ZoneInfo(policy.digest_timezone))
 
 
 class JobScheduler:
-    def __init__(self, sweeps: Sweeps, interval: timedelta, clock: Clock) -> None:
+    def __init__(self, sweeps: Sweeps, policy: Jobs, clock: Clock) -> None:
         self._sweeps = sweeps
-        self._interval = interval
+        self._policy = policy
         self._clock = clock
-        self._due = asyncio.Event()
         self._stopping = False
         self._scheduler = AsyncIOScheduler(timezone=UTC)
-        self._worker: asyncio.Task[None] | None = None
-        self.ticks = 0
+        self._running: set[asyncio.Task[int]] = set()
+        self.runs: Counter[str] = Counter()  # finished runs, by job
 
     def start(self) -> None:
+        first = datetime.now(UTC)  # every job once right at start
+        every = IntervalTrigger(seconds=self._policy.interval.total_seconds(), timezone=UTC)
+        for name in SWEEPS:
+            self._add(name, every, first)
+        self._add("digest", digest_trigger(self._policy), first)
+        self._scheduler.start()
+
+    def _add(self, name: str, trigger: object, first: datetime) -> None:
         self._scheduler.add_job(
-            self._due.set,
-            "interval",
-            seconds=self._interval.total_seconds(),
-            id="threadline-jobs",
+            self._runner(name),
+            trigger,
+            id=name,
+            name=f"threadline {name}",
             max_instances=1,
             coalesce=True,
-            next_run_time=datetime.now(UTC),  # a first sweep right at start
+            misfire_grace_time=int(MISFIRE_GRACE.total_seconds()),
+            next_run_time=first,
         )
-        self._scheduler.start()
-        self._worker = asyncio.create_task(self._work(), name="threadline-jobs")
 
-    async def _work(self) -> None:
-        while True:
-            await self._due.wait()
-            self._due.clear()
+    def _runner(self, name: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
             if self._stopping:
                 return
-            done = await run_once(self._sweeps, self._clock.now())
-            self.ticks += 1
-            if any(done.values()):
-                log.info("Jobs: %s", ", ".join(f"{k} {v}" for k, v in done.items() if v))
+            task = asyncio.create_task(_run(name, self._sweeps, self._clock.now()))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+            try:
+                done = await asyncio.shield(task)
+            except asyncio.CancelledError:
+                # APScheduler's shutdown: the run itself goes on and stop() waits for it.
+                task.add_done_callback(lambda _: self.runs.update([name]))
+                return
+            self.runs[name] += 1
+            if done > 0:
+                log.info("Job %s: %d", name, done)
+            else:
+                log.debug("Job %s: nothing due", name)
+
+        return run
+
+    def job(self, name: str) -> object:
+        """APScheduler's job of this name (for inspection)."""
+        return self._scheduler.get_job(name)
 
     async def stop(self) -> None:
+        """No new runs; the ones under way finish."""
         self._stopping = True
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
-        self._due.set()
-        if self._worker is not None:
-            await self._worker
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)

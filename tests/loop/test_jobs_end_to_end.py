@@ -63,7 +63,7 @@ async def test_threadline_run_ticks_the_jobs_at_start(bot: Bot) -> None:
     assert jobs is not None
 
     async def ticked() -> bool:
-        return jobs.ticks >= 1
+        return jobs.runs["sla"] >= 1 and jobs.runs["digest"] >= 1
 
     await eventually(ticked, what="the first sweep")
 

@@ -58,12 +58,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Policy
-from bot.domain import TicketId
-from bot.ports import SystemClock
-from bot.service import TicketService
-from bot.sla import ClockState, Metric
-from bot.sla_keeper import SlaKeeper
-from bot.sweeps import BATCH, Sweeps
+from bot.core.domain import TicketId
+from bot.core.ports import SystemClock
+from bot.core.service import TicketService
+from bot.core.sla import ClockState, Metric
+from bot.core.sla_keeper import SlaKeeper
+from bot.core.sweeps import BATCH, Sweeps
 from storage import models as m
 from storage.db import create_engine
 from storage.migrate import upgrade

@@ -31,12 +31,12 @@ from slack_child import Served, SlackInChild
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import settle_heap
-from bot.delivery import Lane
-from bot.dispatcher import Dispatcher
-from bot.domain import Platform, TicketNumber
-from bot.events import CustomerMessage
-from bot.ports import SystemClock
-from bot.service import TicketService
+from bot.core.delivery import Lane
+from bot.core.dispatcher import Dispatcher
+from bot.core.domain import Platform, TicketNumber
+from bot.core.events import CustomerMessage
+from bot.core.ports import SystemClock
+from bot.core.service import TicketService
 from integrations.sandbox.slack import DEMO
 from integrations.slack.handler import SlackDeliveryHandler
 from storage.db import create_engine

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import Policy, Settings, load_policy
-from bot.delivery import DeliveryHandler, Lane
-from bot.dispatcher import Dispatcher
-from bot.domain import Platform
-from bot.errors import ConfigError
-from bot.ports import Clock, SystemClock
-from bot.service import TicketService
-from bot.sla_keeper import SlaKeeper
-from bot.sweeps import Sweeps
+from bot.core.delivery import DeliveryHandler, Lane
+from bot.core.dispatcher import Dispatcher
+from bot.core.domain import Platform
+from bot.core.errors import ConfigError
+from bot.core.ports import Clock, SystemClock
+from bot.core.service import TicketService
+from bot.core.sla_keeper import SlaKeeper
+from bot.core.sweeps import Sweeps
 from integrations.discord.runtime import DiscordSide
 from integrations.http import HealthCheck, HttpServer
 from integrations.slack.runtime import SlackSide

@@ -16,8 +16,8 @@ import click
 from bot import app, cli_text, report
 from bot.cli_events import events
 from bot.config import Settings, load_policy, load_settings
-from bot.domain import Platform, Status, TicketNumber
-from bot.errors import DomainError, ThreadlineError
+from bot.core.domain import Platform, Status, TicketNumber
+from bot.core.errors import DomainError, ThreadlineError
 
 T = TypeVar("T")
 EXIT_USAGE = 2

@@ -11,7 +11,7 @@ import click
 
 from bot import app
 from bot.config import Settings, load_settings
-from bot.inbound import InboundEvent, InboundId
+from bot.core.inbound import InboundEvent, InboundId
 
 
 @click.group()

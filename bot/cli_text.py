@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.sla import ClockState, SlaClock
+from bot.core.sla import ClockState, SlaClock
 
 HIDDEN = "set (hidden)"
 MASK = "***"

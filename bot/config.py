@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.domain import MAX_TIER, MIN_TIER, Priority
-from bot.errors import ConfigError
-from bot.sla_policy import Duration, SlaPolicy
-from bot.text_seen import visible
+from bot.core.domain import MAX_TIER, MIN_TIER, Priority
+from bot.core.errors import ConfigError
+from bot.core.sla_policy import Duration, SlaPolicy
+from bot.core.text_seen import visible
 
 DEFAULT_POLICY_FILE = Path("threadline.toml")
 

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.domain import Direction, Message, Ticket, TicketEvent
+from bot.core.domain import Direction, Message, Ticket, TicketEvent
 
 if TYPE_CHECKING:
     from bot.app import Migration
-    from bot.service import TicketDetail
+    from bot.core.service import TicketDetail
 
 
 def migration(m: Migration) -> str:

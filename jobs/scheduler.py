@@ -25,9 +25,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
 from apscheduler.triggers.interval import IntervalTrigger  # type: ignore[import-untyped]
 
-from bot.ports import Clock
-from bot.sla_policy import Jobs
-from bot.sweeps import Sweeps
+from bot.core.ports import Clock
+from bot.core.sla_policy import Jobs
+from bot.core.sweeps import Sweeps
 from jobs import autoclose, csat, digest, sla
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,12 @@ class JobScheduler:
         """No new runs; the ones under way finish."""
         self._stopping = True
         if self._scheduler.running:
+            # Runs APScheduler has handed to the loop but that have not started yet would be
+            # cancelled by its shutdown, which logs each as an error: let them start (they
+            # return at once) before shutting it down.
+            self._scheduler.pause()
+            for _ in range(3):
+                await asyncio.sleep(0)
             self._scheduler.shutdown(wait=False)
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)

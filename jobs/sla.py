@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.sweeps import Sweeps
+from bot.core.sweeps import Sweeps
 
 
 async def run(sweeps: Sweeps, now: datetime) -> int:

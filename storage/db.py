@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bot.errors import ConfigError, StorageError
+from bot.core.errors import ConfigError, StorageError
 from storage.sqlite_inline import inline_creator
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, sele
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain import Customer, Direction, Platform, Status
-from bot.inbound import GatewayCheckpoint, InboundEvent, InboundId
+from bot.core.domain import Customer, Direction, Platform, Status
+from bot.core.inbound import GatewayCheckpoint, InboundEvent, InboundId
 from storage import models as m
 from storage.rows import customer_row
 

@@ -15,9 +15,9 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.domain import CustomerId, Status, TicketId
-from bot.sla import ClockState, Metric, NotificationKey, SlaClock
-from bot.survey import Survey, SurveyOutcome
+from bot.core.domain import CustomerId, Status, TicketId
+from bot.core.sla import ClockState, Metric, NotificationKey, SlaClock
+from bot.core.survey import Survey, SurveyOutcome
 from storage import models as m
 
 

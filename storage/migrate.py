@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 from storage.db import begin, describe
 
 log = logging.getLogger(__name__)

@@ -28,10 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from bot.delivery import DeliveryKind, DeliveryStatus, Lane
-from bot.domain import Action, Direction, Platform, Priority, Status
-from bot.sla import ClockState, Metric
-from bot.survey import SurveyOutcome
+from bot.core.delivery import DeliveryKind, DeliveryStatus, Lane
+from bot.core.domain import Action, Direction, Platform, Priority, Status
+from bot.core.sla import ClockState, Metric
+from bot.core.survey import SurveyOutcome
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -218,7 +218,7 @@ gateway_sessions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
-# The outbox: every outbound send is a row before it is sent (bot/delivery.py).
+# The outbox: every outbound send is a row before it is sent (bot/core/delivery.py).
 deliveries = Table(
     "deliveries",
     metadata,
@@ -244,7 +244,7 @@ deliveries = Table(
     Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
 )
 
-# SLA clocks (bot/sla.py): one row per ticket and metric. The sweep reads them by
+# SLA clocks (bot/core/sla.py): one row per ticket and metric. The sweep reads them by
 # next_action_at, so a sweep with nothing due touches no row at all.
 sla_clocks = Table(
     "sla_clocks",

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.delivery import (
+from bot.core.delivery import (
     Delivery,
     DeliveryId,
     DeliveryJob,
@@ -23,7 +23,7 @@ from bot.delivery import (
     Lane,
     NewDelivery,
 )
-from bot.domain import (
+from bot.core.domain import (
     Action,
     Actor,
     ActorKind,
@@ -48,7 +48,7 @@ from bot.domain import (
     TicketOrder,
     TicketQuery,
 )
-from bot.errors import ConcurrentUpdate, OpenTicketExists
+from bot.core.errors import ConcurrentUpdate, OpenTicketExists
 from storage import models as m
 from storage.db import begin
 from storage.inbound_repository import InboundRows

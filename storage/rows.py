@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from bot.domain import Customer, CustomerId, Platform
+from bot.core.domain import Customer, CustomerId, Platform
 
 
 def customer_row(row: Row[Any]) -> Customer:

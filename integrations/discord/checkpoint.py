@@ -19,8 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.inbound import GatewayCheckpoint
-from bot.service import TicketService
+from bot.core.inbound import GatewayCheckpoint
+from bot.core.service import TicketService
 
 log = logging.getLogger(__name__)
 

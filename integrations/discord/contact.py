@@ -15,9 +15,9 @@ from typing import Final
 
 import discord
 
-from bot.domain import Customer, Platform, TicketNumber
-from bot.errors import PlatformError
-from bot.service import TicketService
+from bot.core.domain import Customer, Platform, TicketNumber
+from bot.core.errors import PlatformError
+from bot.core.service import TicketService
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 import discord
 
-from bot.errors import PlatformError
+from bot.core.errors import PlatformError
 
 CANNOT_MESSAGE_USER = 50007  # DMs closed, or no server shared with the bot any more
 

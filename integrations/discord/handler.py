@@ -9,11 +9,11 @@ from collections.abc import Awaitable, Callable
 
 import discord
 
-from bot.delivery import DeliveryJob, DeliveryKind
-from bot.dispatcher import joined
-from bot.domain import Attachment, Message, Platform
-from bot.errors import PlatformError
-from bot.text import split_message
+from bot.core.delivery import DeliveryJob, DeliveryKind
+from bot.core.dispatcher import joined
+from bot.core.domain import Attachment, Message, Platform
+from bot.core.errors import PlatformError
+from bot.core.text import split_message
 from integrations.discord.contact import Contacts, Conversation
 from integrations.discord.errors import CANNOT_MESSAGE_USER, platform_error
 from integrations.discord.survey import survey_text, survey_view

@@ -22,10 +22,10 @@ from typing import Any
 
 import discord
 
-from bot.domain import Attachment, MessageRef, Platform
-from bot.errors import CustomerRefused, StorageError
-from bot.events import CustomerMessage
-from bot.service import TicketService
+from bot.core.domain import Attachment, MessageRef, Platform
+from bot.core.errors import CustomerRefused, StorageError
+from bot.core.events import CustomerMessage
+from bot.core.service import TicketService
 from integrations.discord.checkpoint import GatewayCheckpoints
 from integrations.discord.contact import Contacts
 from integrations.discord.set_aside import (

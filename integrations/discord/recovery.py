@@ -21,10 +21,10 @@ from datetime import timedelta
 
 import discord
 
-from bot.domain import Customer, Platform
-from bot.errors import ThreadlineError
-from bot.inbound import GatewayCheckpoint
-from bot.service import TicketService
+from bot.core.domain import Customer, Platform
+from bot.core.errors import ThreadlineError
+from bot.core.inbound import GatewayCheckpoint
+from bot.core.service import TicketService
 from integrations.discord.checkpoint import HISTORY_OWED, NAME, GatewayCheckpoints
 from integrations.discord.contact import Contacts, Conversation
 from integrations.discord.intake import DiscordIntake, is_from_customer

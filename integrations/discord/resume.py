@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import yarl
 
-from bot.inbound import GatewayCheckpoint
+from bot.core.inbound import GatewayCheckpoint
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ import logging
 import discord
 
 from bot.config import Policy, Settings
-from bot.errors import ConfigError
-from bot.service import TicketService
+from bot.core.errors import ConfigError
+from bot.core.service import TicketService
 from integrations.discord.checkpoint import GatewayCheckpoints
 from integrations.discord.client import point_at_settings
 from integrations.discord.handler import DiscordDeliveryHandler, Fetch

@@ -17,11 +17,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Attachment, MessageRef, Platform
-from bot.errors import CustomerRefused, StorageError
-from bot.events import CustomerMessage
-from bot.inbound import InboundState
-from bot.service import TicketService
+from bot.core.domain import Attachment, MessageRef, Platform
+from bot.core.errors import CustomerRefused, StorageError
+from bot.core.events import CustomerMessage
+from bot.core.inbound import InboundState
+from bot.core.service import TicketService
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.domain import Customer, Platform, TicketNumber
-from bot.errors import CustomerRefused, DomainError, ThreadlineError
-from bot.events import CustomerMessage
-from bot.service import TicketService
+from bot.core.domain import Customer, Platform, TicketNumber
+from bot.core.errors import CustomerRefused, DomainError, ThreadlineError
+from bot.core.events import CustomerMessage
+from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
 from integrations.discord.errors import CANNOT_MESSAGE_USER
 

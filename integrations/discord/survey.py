@@ -9,10 +9,10 @@ from typing import Any
 
 import discord
 
-from bot.csat import comment, rate
-from bot.domain import TicketNumber
-from bot.errors import DomainError
-from bot.service import TicketService
+from bot.core.csat import comment, rate
+from bot.core.domain import TicketNumber
+from bot.core.errors import DomainError
+from bot.core.service import TicketService
 
 log = logging.getLogger(__name__)
 

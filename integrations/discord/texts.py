@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Message, Ticket
+from bot.core.domain import Message, Ticket
 
 
 def notice(ticket: Ticket, payload: Mapping[str, Any], team_name: str | None = None) -> str:

@@ -9,9 +9,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.domain import Actor, Platform, TicketNumber
-from bot.errors import DomainError
-from bot.service import TicketService
+from bot.core.domain import Actor, Platform, TicketNumber
+from bot.core.errors import DomainError
+from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
 from integrations.discord.support import add_support_command
 from integrations.discord.survey import RatingButton

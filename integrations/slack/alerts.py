@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain import Customer, Ticket
+from bot.core.domain import Customer, Ticket
 from integrations.slack.blocks import date_token, escape, stars
 
 LABELS = {

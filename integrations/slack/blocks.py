@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from bot.domain import Action, Customer, Priority, Status, Ticket, legal_actions
+from bot.core.domain import Action, Customer, Priority, Status, Ticket, legal_actions
 
 Block = dict[str, Any]
 

@@ -17,10 +17,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain import Action, Actor, Priority, TicketNumber
-from bot.errors import AlreadyClaimed, DomainError
-from bot.events import AgentMessage
-from bot.service import TicketService
+from bot.core.domain import Action, Actor, Priority, TicketNumber
+from bot.core.errors import AlreadyClaimed, DomainError
+from bot.core.events import AgentMessage
+from bot.core.service import TicketService
 from integrations.slack import modals
 from integrations.slack.blocks import ACTION_PREFIX, ASSIGN_ACTION, PRIORITY_ACTION, TAKE_OVER
 from integrations.slack.refs import ref_of, split_ref

@@ -22,12 +22,12 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 
 from bot.config import Policy
-from bot.domain import Attachment, Direction, MessageRef, Platform
-from bot.errors import DomainError, ThreadlineError
-from bot.events import AgentMessage
-from bot.inbound import MAX_ATTEMPTS, InboundState
-from bot.replies import Outgoing, classify
-from bot.service import TicketService
+from bot.core.domain import Attachment, Direction, MessageRef, Platform
+from bot.core.errors import DomainError, ThreadlineError
+from bot.core.events import AgentMessage
+from bot.core.inbound import MAX_ATTEMPTS, InboundState
+from bot.core.replies import Outgoing, classify
+from bot.core.service import TicketService
 from integrations.slack.mrkdwn import slack_user_ids, to_discord
 from integrations.slack.ordering import KeyedLocks
 from integrations.slack.payloads import EventEnvelope, problem

@@ -7,7 +7,7 @@ import asyncio
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.errors import PlatformError
+from bot.core.errors import PlatformError
 
 # Errors that say "not now" rather than "never".
 TRANSIENT = frozenset(

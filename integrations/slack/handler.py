@@ -13,10 +13,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import SlackPolicy
-from bot.delivery import DeliveryJob, DeliveryKind
-from bot.domain import Attachment, Direction, Message, Platform, TicketId
-from bot.errors import PlatformError
-from bot.text import split_message
+from bot.core.delivery import DeliveryJob, DeliveryKind
+from bot.core.domain import Attachment, Direction, Message, Platform, TicketId
+from bot.core.errors import PlatformError
+from bot.core.text import split_message
 from integrations.slack.alerts import csat_text, sla_text
 from integrations.slack.blocks import card_text, date_token, escape, ticket_card
 from integrations.slack.errors import platform_error

@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.domain import Platform
-from bot.service import TicketService
+from bot.core.domain import Platform
+from bot.core.service import TicketService
 from integrations.slack.ordering import KeyedLocks
 from integrations.slack.payloads import (
     BlockActions,

@@ -13,11 +13,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.csat import csat_since
-from bot.domain import AgentId, Ticket, TicketNumber
-from bot.errors import DomainError, EventNotFound
-from bot.inbound import InboundEvent, InboundId
-from bot.service import TicketService
+from bot.core.csat import csat_since
+from bot.core.domain import AgentId, Ticket, TicketNumber
+from bot.core.errors import DomainError, EventNotFound
+from bot.core.inbound import InboundEvent, InboundId
+from bot.core.service import TicketService
 from integrations.slack.blocks import PRIORITY_LABEL, STATUS_LABEL, date_token, escape
 from integrations.slack.refs import split_ref
 from integrations.slack.team import NOT_AN_AGENT, Team

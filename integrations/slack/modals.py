@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.domain import MAX_TIER, Ticket
+from bot.core.domain import MAX_TIER, Ticket
 
 View = dict[str, Any]
 

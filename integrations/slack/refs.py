@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.domain import Message, MessageRef, Platform
+from bot.core.domain import Message, MessageRef, Platform
 
 
 def ref_of(channel: str, ts: str) -> MessageRef:

@@ -17,8 +17,8 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Policy, Settings
-from bot.domain import Platform
-from bot.service import TicketService
+from bot.core.domain import Platform
+from bot.core.service import TicketService
 from integrations.http import HttpServer
 from integrations.slack.client import web_client
 from integrations.slack.controls import CardControls

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.domain import Actor, Agent, AgentId
+from bot.core.domain import Actor, Agent, AgentId
 from integrations.slack.errors import platform_error
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ import pytest
 
 from bot.app import runtime
 from bot.config import load_settings
-from bot.domain import Platform
-from bot.inbound import MAX_ATTEMPTS
+from bot.core.domain import Platform
+from bot.core.inbound import MAX_ATTEMPTS
 from tests.cli.test_cli import db, threadline
 
 __all__ = ["db"]

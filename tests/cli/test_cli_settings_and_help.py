@@ -14,8 +14,8 @@ import pytest
 from bot.app import runtime
 from bot.cli import main
 from bot.config import load_settings
-from bot.domain import Agent, AgentId, Platform
-from bot.events import AgentMessage, CustomerMessage
+from bot.core.domain import Agent, AgentId, Platform
+from bot.core.events import AgentMessage, CustomerMessage
 
 
 def threadline(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.delivery import DeliveryJob, DeliveryKind, Lane
-from bot.dispatcher import Dispatcher, joined, pieces_of
-from bot.domain import (
+from bot.core.delivery import DeliveryJob, DeliveryKind, Lane
+from bot.core.dispatcher import Dispatcher, joined, pieces_of
+from bot.core.domain import (
     Agent,
     AgentId,
     CustomerId,
@@ -19,8 +19,8 @@ from bot.domain import (
     TicketId,
     TicketNumber,
 )
-from bot.events import AgentMessage, CustomerMessage
-from bot.service import TicketService
+from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.service import TicketService
 from integrations.discord.texts import notice
 from storage.repository import SqlStorage
 from tests.support import FakeClock

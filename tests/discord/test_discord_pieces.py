@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.domain import (
+from bot.core.domain import (
     Actor,
     ActorKind,
     CustomerId,
@@ -19,8 +19,8 @@ from bot.domain import (
     TicketId,
     TicketNumber,
 )
-from bot.events import CustomerMessage
-from bot.service import TicketService
+from bot.core.events import CustomerMessage
+from bot.core.service import TicketService
 from integrations.discord.texts import notice, signed
 from integrations.discord.views import CLOSE_TEMPLATE, UNKNOWN_TEMPLATE, close_for
 from storage.repository import SqlStorage

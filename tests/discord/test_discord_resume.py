@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.inbound import GatewayCheckpoint
+from bot.core.inbound import GatewayCheckpoint
 from integrations.discord.resume import ResumeRefused, SessionResumer
 from integrations.sandbox.discord import DEMO, DiscordEmulator, demo_world
 from integrations.sandbox.discord.testing import running_client, sandbox_client

@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.domain import Status, TicketNumber
-from bot.ports import Clock
+from bot.core.domain import Status, TicketNumber
+from bot.core.ports import Clock
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import Interaction
 from integrations.sandbox.discord import Message as DiscordMessage

@@ -14,11 +14,11 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.domain import Platform
-from bot.errors import StorageError
-from bot.events import CustomerMessage, Intake
-from bot.inbound import GatewayCheckpoint, InboundEvent
-from bot.service import TicketService
+from bot.core.domain import Platform
+from bot.core.errors import StorageError
+from bot.core.events import CustomerMessage, Intake
+from bot.core.inbound import GatewayCheckpoint, InboundEvent
+from bot.core.service import TicketService
 from integrations.discord.checkpoint import HISTORY_OWED, NAME
 from integrations.sandbox.launch import Sandbox
 from storage.db import create_engine

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Bot
-from bot.domain import Status, TicketNumber
+from bot.core.domain import Status, TicketNumber
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
 from tests.loop.loop_support import ALICE, card, point_at_sandbox, running, ticket_is

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import Bot
-from bot.domain import Status, TicketNumber
+from bot.core.domain import Status, TicketNumber
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
 from integrations.sandbox.slack import Message as SlackMessage

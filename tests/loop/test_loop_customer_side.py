@@ -7,7 +7,7 @@ from __future__ import annotations
 import discord
 
 from bot.app import Bot
-from bot.domain import Status
+from bot.core.domain import Status
 from integrations.sandbox.discord import CallbackType
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import Platform, Status
+from bot.core.domain import Platform, Status
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import Channel, ChannelType
 from integrations.sandbox.discord import Message as DiscordMessage

@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.domain import Platform, Status, TicketNumber
+from bot.core.domain import Platform, Status, TicketNumber
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK

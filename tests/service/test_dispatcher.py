@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery import DeliveryJob, DeliveryKind, DeliveryStatus, Lane
-from bot.dispatcher import Dispatcher
-from bot.domain import Actor, Agent, AgentId, MessageRef, Platform, Priority, TicketNumber
-from bot.errors import PlatformError
-from bot.events import AgentMessage, CustomerMessage
-from bot.service import TicketService
+from bot.core.delivery import DeliveryJob, DeliveryKind, DeliveryStatus, Lane
+from bot.core.dispatcher import Dispatcher
+from bot.core.domain import Actor, Agent, AgentId, MessageRef, Platform, Priority, TicketNumber
+from bot.core.errors import PlatformError
+from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.service import TicketService
 from storage.repository import SqlStorage
 from tests.support import FakeClock
 

@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 import pytest
 from sqlalchemy import func, select
 
-from bot.delivery import DeliveryJob, Lane
-from bot.dispatcher import Dispatcher
-from bot.domain import Platform
-from bot.ports import SystemClock
-from bot.service import TicketService
+from bot.core.delivery import DeliveryJob, Lane
+from bot.core.dispatcher import Dispatcher
+from bot.core.domain import Platform
+from bot.core.ports import SystemClock
+from bot.core.service import TicketService
 from storage import models as m
 from storage.repository import SqlStorage
 from tests.service.test_dispatcher import ANN, Recorder, say

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from bot.config import Policy
-from bot.csat import comment, rate, satisfaction
-from bot.delivery import DeliveryKind
-from bot.domain import Action, Actor, Agent, AgentId, Platform, Status, Ticket, TicketNumber
-from bot.errors import DomainError
-from bot.events import AgentMessage, CustomerMessage
-from bot.service import TicketService
-from bot.sla_keeper import SlaKeeper
-from bot.sweeps import Sweeps
+from bot.core.csat import comment, rate, satisfaction
+from bot.core.delivery import DeliveryKind
+from bot.core.domain import Action, Actor, Agent, AgentId, Platform, Status, Ticket, TicketNumber
+from bot.core.errors import DomainError
+from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.service import TicketService
+from bot.core.sla_keeper import SlaKeeper
+from bot.core.sweeps import Sweeps
 from storage.repository import SqlStorage
 from tests.support import FakeClock
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import CustomerPolicy
-from bot.domain import (
+from bot.core.domain import (
     Action,
     Actor,
     Agent,
@@ -21,15 +21,15 @@ from bot.domain import (
     Status,
     TicketNumber,
 )
-from bot.errors import (
+from bot.core.errors import (
     AlreadyClaimed,
     CustomerRefused,
     DomainError,
     IllegalTransition,
     TicketNotFound,
 )
-from bot.events import AgentMessage, CustomerMessage
-from bot.service import TicketService, subject_of
+from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.service import TicketService, subject_of
 from storage.repository import SqlStorage
 from tests.support import FakeClock
 

@@ -18,11 +18,11 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Policy, SlackPolicy, load_settings
-from bot.delivery import DeliveryJob, DeliveryKind, Lane
-from bot.dispatcher import Dispatcher
-from bot.domain import Platform, Ticket, TicketNumber
-from bot.events import CustomerMessage
-from bot.service import TicketDetail, TicketService
+from bot.core.delivery import DeliveryJob, DeliveryKind, Lane
+from bot.core.dispatcher import Dispatcher
+from bot.core.domain import Platform, Ticket, TicketNumber
+from bot.core.events import CustomerMessage
+from bot.core.service import TicketDetail, TicketService
 from integrations.sandbox.slack import (
     DEMO,
     Message,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.domain import Platform
-from bot.inbound import MAX_ATTEMPTS, InboundState
+from bot.core.domain import Platform
+from bot.core.inbound import MAX_ATTEMPTS, InboundState
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 from tests.slack.test_slack_lookups import ask

@@ -9,12 +9,12 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import load_settings
-from bot.delivery import Lane
-from bot.dispatcher import Dispatcher
-from bot.domain import Agent, AgentId, Attachment, MessageRef, Platform, TicketNumber
-from bot.errors import PlatformError
-from bot.events import AgentMessage, CustomerMessage
-from bot.service import TicketService
+from bot.core.delivery import Lane
+from bot.core.dispatcher import Dispatcher
+from bot.core.domain import Agent, AgentId, Attachment, MessageRef, Platform, TicketNumber
+from bot.core.errors import PlatformError
+from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.service import TicketService
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import DiscordEmulator, demo_world
 from integrations.sandbox.slack import DEMO, SlackEmulator, Timing, demo_workspace

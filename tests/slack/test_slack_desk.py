@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from bot.domain import Direction, Priority, Status, TicketNumber
+from bot.core.domain import Direction, Priority, Status, TicketNumber
 from integrations.sandbox.slack import DEMO, group_mention, mention
 from storage.repository import SqlStorage
 from tests.slack.conftest import Desk

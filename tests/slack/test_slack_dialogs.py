@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Direction, Status, Ticket, TicketNumber
+from bot.core.domain import Direction, Status, Ticket, TicketNumber
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 from tests.support import eventually

@@ -13,9 +13,9 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.domain import Actor, Platform
-from bot.events import CustomerMessage
-from bot.inbound import MAX_ATTEMPTS, InboundState
+from bot.core.domain import Actor, Platform
+from bot.core.events import CustomerMessage
+from bot.core.inbound import MAX_ATTEMPTS, InboundState
 from integrations.sandbox.slack import DEMO, SlackEmulator
 from integrations.slack.desk import SlackDesk
 from integrations.slack.refs import split_ref

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Policy, ReplyPolicy
-from bot.delivery import DeliveryJob
-from bot.domain import Direction, TicketNumber
+from bot.core.delivery import DeliveryJob
+from bot.core.domain import Direction, TicketNumber
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 from tests.support import eventually

@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Policy
-from bot.csat import rate
-from bot.domain import Actor, Agent, AgentId, Ticket
-from bot.events import AgentMessage
-from bot.sweeps import Sweeps
+from bot.core.csat import rate
+from bot.core.domain import Actor, Agent, AgentId, Ticket
+from bot.core.events import AgentMessage
+from bot.core.sweeps import Sweeps
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import SlackPolicy
-from bot.delivery import DeliveryJob
-from bot.domain import Platform, Ticket
-from bot.events import CustomerMessage
+from bot.core.delivery import DeliveryJob
+from bot.core.domain import Platform, Ticket
+from bot.core.events import CustomerMessage
 from integrations.sandbox.slack import DEMO, mention, special
 from integrations.sandbox.slack.limits import Rate
 from tests.slack.conftest import Desk

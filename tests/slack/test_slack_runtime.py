@@ -15,9 +15,9 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.domain import Direction, Platform
-from bot.events import CustomerMessage
-from bot.service import TicketService
+from bot.core.domain import Direction, Platform
+from bot.core.events import CustomerMessage
+from bot.core.service import TicketService
 from integrations.sandbox.slack import DEMO, SlackEmulator, Timing, demo_workspace
 from integrations.slack.refs import split_ref
 from tests.support import eventually

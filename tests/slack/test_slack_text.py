@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Policy, ReplyPolicy
-from bot.domain import Direction, Platform
-from bot.events import CustomerMessage
+from bot.core.domain import Direction, Platform
+from bot.core.events import CustomerMessage
 from integrations.sandbox.slack import DEMO, link
 from tests.slack.conftest import Desk
 from tests.slack.test_slack_desk import ephemeral_to, reached_customer

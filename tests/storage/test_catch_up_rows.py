@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import (
+from bot.core.domain import (
     Actor,
     Direction,
     MessageRef,
@@ -17,7 +17,7 @@ from bot.domain import (
     Status,
     TicketId,
 )
-from bot.inbound import GatewayCheckpoint
+from bot.core.inbound import GatewayCheckpoint
 from storage.repository import SqlStorage, SqlTransaction
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

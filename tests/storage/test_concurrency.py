@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain import Action, Agent, AgentId, Platform, Status, Ticket, TicketNumber
-from bot.errors import AlreadyClaimed
-from bot.events import CustomerMessage
-from bot.service import TicketService
+from bot.core.domain import Action, Agent, AgentId, Platform, Status, Ticket, TicketNumber
+from bot.core.errors import AlreadyClaimed
+from bot.core.events import CustomerMessage
+from bot.core.service import TicketService
 from storage.repository import SqlStorage, SqlTransaction
 from tests.support import FakeClock
 

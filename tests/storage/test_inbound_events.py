@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import Platform
-from bot.inbound import InboundState
+from bot.core.domain import Platform
+from bot.core.inbound import InboundState
 from storage.repository import SqlStorage
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

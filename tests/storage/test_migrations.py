@@ -13,7 +13,7 @@ from sqlalchemy import CheckConstraint, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 from storage.migrate import alembic_config, current_revision, ensure_current, head, upgrade
 from storage.models import metadata
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain import (
+from bot.core.domain import (
     Action,
     Actor,
     Agent,
@@ -29,7 +29,7 @@ from bot.domain import (
     TicketOrder,
     TicketQuery,
 )
-from bot.errors import ConcurrentUpdate, OpenTicketExists
+from bot.core.errors import ConcurrentUpdate, OpenTicketExists
 from storage.db import create_engine
 from storage.repository import SqlStorage, SqlTransaction
 

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 from storage import db
 from storage.db import begin, create_engine
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.calendar import (
+from bot.core.calendar import (
     END_OF_DAY,
     Calendar,
     CalendarError,
@@ -20,7 +20,7 @@ from bot.calendar import (
     business_default,
     parse_duration,
 )
-from bot.errors import ConfigError
+from bot.core.errors import ConfigError
 
 BERLIN = ZoneInfo("Europe/Berlin")
 H = timedelta(hours=1)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings, load_policy, load_settings
-from bot.domain import Priority
-from bot.errors import ConfigError
+from bot.core.domain import Priority
+from bot.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import ReplyPolicy
-from bot.replies import Outgoing, classify
+from bot.core.replies import Outgoing, classify
 
 PUBLIC = ReplyPolicy()
 INTERNAL = ReplyPolicy(reply_mode="internal")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import ReplyPolicy
-from bot.replies import Outgoing, classify
+from bot.core.replies import Outgoing, classify
 
 PUBLIC = ReplyPolicy()
 INTERNAL = ReplyPolicy(reply_mode="internal")

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sla_policy import Jobs
-from bot.sweeps import Sweeps
+from bot.core.sla_policy import Jobs
+from bot.core.sweeps import Sweeps
 from jobs.scheduler import MISFIRE_GRACE, JobScheduler, digest_trigger, run_once
 from tests.support import FakeClock, eventually
 
@@ -127,3 +127,20 @@ async def _ran(scheduler: JobScheduler, name: str, runs: int) -> bool:
 
 async def _under_way(scheduler: JobScheduler) -> bool:
     return bool(scheduler._running)
+
+
+async def _ran(scheduler: JobScheduler, name: str, runs: int) -> bool:
+    return scheduler.runs[name] >= runs
+
+
+async def _under_way(scheduler: JobScheduler) -> bool:
+    return bool(scheduler._running)
+
+
+async def test_stopping_right_after_start_logs_no_error(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    scheduler = JobScheduler(cast(Sweeps, Recording()), HOURLY, FakeClock())
+    scheduler.start()
+    await asyncio.sleep(0)  # the first runs are handed to the loop, not started yet
+    await scheduler.stop()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from bot.calendar import Calendar, business_default
-from bot.domain import (
+from bot.core.calendar import Calendar, business_default
+from bot.core.domain import (
     CustomerId,
     Priority,
     Status,
@@ -14,7 +14,7 @@ from bot.domain import (
     TicketId,
     TicketNumber,
 )
-from bot.sla import (
+from bot.core.sla import (
     Change,
     ClockState,
     Metric,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_policy
-from bot.domain import Priority
-from bot.errors import ConfigError
+from bot.core.domain import Priority
+from bot.core.errors import ConfigError
 
 EXAMPLE = """
 [sla]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import (
+from bot.core.domain import (
     Agent,
     AgentId,
     Customer,

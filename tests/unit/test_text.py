@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import split_message
+from bot.core.text import split_message
 
 
 def test_short_text_is_one_piece() -> None:

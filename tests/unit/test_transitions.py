@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import (
+from bot.core.domain import (
     MAX_TIER,
     Action,
     Actor,
@@ -23,7 +23,7 @@ from bot.domain import (
     apply,
     legal_actions,
 )
-from bot.errors import AlreadyClaimed, DomainError, IllegalTransition
+from bot.core.errors import AlreadyClaimed, DomainError, IllegalTransition
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 T1 = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final, NewType
 
-from bot.errors import AlreadyClaimed, DomainError, IllegalTransition
+from bot.core.errors import AlreadyClaimed, DomainError, IllegalTransition
 
 TicketId = NewType("TicketId", int)
 TicketNumber = NewType("TicketNumber", int)

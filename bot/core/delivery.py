@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NewType, Protocol
 
-from bot.domain import Customer, Message, MessageId, Ticket, TicketId
-from bot.errors import PlatformError
+from bot.core.domain import Customer, Message, MessageId, Ticket, TicketId
+from bot.core.errors import PlatformError
 
 log = logging.getLogger(__name__)
 

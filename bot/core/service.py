@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from statistics import median
 from typing import Any, TypeVar
 
-from bot import domain
 from bot.config import CustomerPolicy
-from bot.delivery import DeliveryKind, Lane, NewDelivery
-from bot.domain import (
+from bot.core import domain
+from bot.core.delivery import DeliveryKind, Lane, NewDelivery
+from bot.core.domain import (
     ACTIVE_STATUSES,
     Action,
     Actor,
@@ -41,7 +41,7 @@ from bot.domain import (
     TicketOrder,
     TicketQuery,
 )
-from bot.errors import (
+from bot.core.errors import (
     ConcurrentUpdate,
     CustomerRefused,
     DomainError,
@@ -50,8 +50,8 @@ from bot.errors import (
     OpenTicketExists,
     TicketNotFound,
 )
-from bot.events import AgentMessage, CustomerMessage, Intake
-from bot.inbound import (
+from bot.core.events import AgentMessage, CustomerMessage, Intake
+from bot.core.inbound import (
     MAX_ATTEMPTS,
     GatewayCheckpoint,
     InboundEvent,
@@ -59,9 +59,9 @@ from bot.inbound import (
     InboundState,
     backoff,
 )
-from bot.ports import Clock, Storage, Transaction
-from bot.sla import NO_CHANGE, Change, SlaClock
-from bot.sla_keeper import SlaKeeper
+from bot.core.ports import Clock, Storage, Transaction
+from bot.core.sla import NO_CHANGE, Change, SlaClock
+from bot.core.sla_keeper import SlaKeeper
 
 log = logging.getLogger(__name__)
 
@@ -681,7 +681,7 @@ class TicketService:
             clocks = await tx.get_clocks(ticket.id)
         return TicketDetail(ticket, customer, messages, events, clocks)
 
-    # --- for the scheduled jobs (bot/sweeps.py) --------------------------------------
+    # --- for the scheduled jobs (bot/core/sweeps.py) --------------------------------------
 
     def now(self) -> datetime:
         return self._clock.now()

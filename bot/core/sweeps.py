@@ -15,13 +15,13 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Policy
-from bot.csat import satisfaction
-from bot.delivery import DeliveryKind
-from bot.domain import Action, Actor, Platform, Status, Ticket, TicketId
-from bot.errors import ConcurrentUpdate, DomainError
-from bot.ports import Transaction
-from bot.service import TicketService
-from bot.sla import (
+from bot.core.csat import satisfaction
+from bot.core.delivery import DeliveryKind
+from bot.core.domain import Action, Actor, Platform, Status, Ticket, TicketId
+from bot.core.errors import ConcurrentUpdate, DomainError
+from bot.core.ports import Transaction
+from bot.core.service import TicketService
+from bot.core.sla import (
     Notice,
     NoticeKind,
     NotificationKey,
@@ -30,7 +30,7 @@ from bot.sla import (
     late_by,
     step,
 )
-from bot.survey import SurveyOutcome
+from bot.core.survey import SurveyOutcome
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from bot.delivery import (
+from bot.core.delivery import (
     Backoff,
     Delivery,
     DeliveryHandler,
@@ -21,9 +21,9 @@ from bot.delivery import (
     Progress,
     wait_or_timeout,
 )
-from bot.domain import MessageRef, Platform
-from bot.errors import PlatformError
-from bot.ports import Clock, Storage, Transaction
+from bot.core.domain import MessageRef, Platform
+from bot.core.errors import PlatformError
+from bot.core.ports import Clock, Storage, Transaction
 
 log = logging.getLogger(__name__)
 

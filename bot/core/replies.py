@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from itertools import islice
 
 from bot.config import ReplyPolicy
-from bot.text_seen import invisible as _invisible
+from bot.core.text_seen import invisible as _invisible
 
 _ENTITY = re.compile(r"&(amp|lt|gt);")
 _DECODED = {"amp": "&", "lt": "<", "gt": ">"}

@@ -15,8 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from bot.calendar import Calendar, CalendarError, business_default, parse_duration
-from bot.domain import Priority
+from bot.core.calendar import Calendar, CalendarError, business_default, parse_duration
+from bot.core.domain import Priority
 
 ALWAYS_OPEN = "24x7"
 BUSINESS = "business"

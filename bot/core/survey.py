@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
-from bot.domain import CustomerId, TicketId
+from bot.core.domain import CustomerId, TicketId
 
 RATINGS: Final = range(1, 6)
 SATISFIED: Final = 4  # ratings from here up count as satisfied

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NewType
 
-from bot.domain import Platform
+from bot.core.domain import Platform
 
 InboundId = NewType("InboundId", int)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.delivery import DeliveryKind
-from bot.domain import Customer, Platform, Ticket, TicketNumber
-from bot.errors import DomainError, TicketNotFound
-from bot.ports import Transaction
-from bot.service import TicketService
-from bot.sla import NotificationKey
-from bot.survey import RATINGS, UNHAPPY, Survey, SurveyOutcome
-from bot.survey import satisfaction as share_satisfied
+from bot.core.delivery import DeliveryKind
+from bot.core.domain import Customer, Platform, Ticket, TicketNumber
+from bot.core.errors import DomainError, TicketNotFound
+from bot.core.ports import Transaction
+from bot.core.service import TicketService
+from bot.core.sla import NotificationKey
+from bot.core.survey import RATINGS, UNHAPPY, Survey, SurveyOutcome
+from bot.core.survey import satisfaction as share_satisfied
 
 COMMENT_LIMIT = 1000
 

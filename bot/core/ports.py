@@ -11,8 +11,8 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from bot.delivery import Delivery, DeliveryId, DeliveryJob, DeliveryStatus, Lane, NewDelivery
-from bot.domain import (
+from bot.core.delivery import Delivery, DeliveryId, DeliveryJob, DeliveryStatus, Lane, NewDelivery
+from bot.core.domain import (
     Customer,
     CustomerId,
     Direction,
@@ -29,9 +29,9 @@ from bot.domain import (
     TicketNumber,
     TicketQuery,
 )
-from bot.inbound import GatewayCheckpoint, InboundEvent, InboundId
-from bot.sla import Metric, NotificationKey, SlaClock
-from bot.survey import Survey, SurveyOutcome
+from bot.core.inbound import GatewayCheckpoint, InboundEvent, InboundId
+from bot.core.sla import Metric, NotificationKey, SlaClock
+from bot.core.survey import Survey, SurveyOutcome
 
 
 class Clock(Protocol):

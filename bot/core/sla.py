@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.calendar import Calendar
-from bot.domain import MAX_TIER, Status, Ticket, TicketId
+from bot.core.calendar import Calendar
+from bot.core.domain import MAX_TIER, Status, Ticket, TicketId
 
 ZERO = timedelta(0)
 

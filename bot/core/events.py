@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.domain import Agent, Attachment, Customer, Message, MessageRef, Platform, Ticket
+from bot.core.domain import Agent, Attachment, Customer, Message, MessageRef, Platform, Ticket
 
 
 @dataclass(frozen=True, slots=True)

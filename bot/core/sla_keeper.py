@@ -5,11 +5,20 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
-from bot.calendar import Calendar
-from bot.domain import Priority, Ticket
-from bot.ports import Transaction
-from bot.sla import NO_CHANGE, Change, Metric, Rules, can_escalate, earliest_due, planned, reconcile
-from bot.sla_policy import SlaPolicy
+from bot.core.calendar import Calendar
+from bot.core.domain import Priority, Ticket
+from bot.core.ports import Transaction
+from bot.core.sla import (
+    NO_CHANGE,
+    Change,
+    Metric,
+    Rules,
+    can_escalate,
+    earliest_due,
+    planned,
+    reconcile,
+)
+from bot.core.sla_policy import SlaPolicy
 
 
 class SlaKeeper:

@@ -116,6 +116,9 @@ class Recovery:
             self._intake.hold(c.external_id for c, _ in self._marks)
         finally:
             self._intake.release_all()
+        if not self._marks:
+            log.info("No recently active Discord customers: no history to read")
+            return
         log.warning(
             "Catching up from Discord history for %d customer(s) active in the last %d days. "
             "Messages from anyone who had never written before, sent while Threadline was "

@@ -4,43 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
-from bot import app, cli_text, report
+from bot import app, cli_support, cli_text, report
 from bot.cli_events import events
-from bot.config import Settings, load_policy, load_settings
+from bot.config import Settings, load_policy
 from bot.core.domain import Platform, Status, TicketNumber
 from bot.core.errors import DomainError, ThreadlineError
 
-T = TypeVar("T")
 EXIT_USAGE = 2
 # Discord ids (snowflakes) are 17 to 20 digits today; 15 to 21 leaves room either side.
 SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
-
-
-def _settings() -> Settings:
-    settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Alembic narrates every step at INFO, and APScheduler every run of every job (thousands of
-    # lines a day); our own log lines say what matters.
-    quiet = max(logging.WARNING, logging.getLevelName(settings.log_level))
-    logging.getLogger("alembic").setLevel(quiet)
-    logging.getLogger("apscheduler").setLevel(quiet)
-    return settings
-
-
-def _run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    return asyncio.run(make())
 
 
 class TicketNumberType(click.ParamType[TicketNumber, str]):
@@ -72,14 +52,14 @@ cli.add_command(events)
 @cli.command()
 def run() -> None:
     """Migrate the database and start the bot for every configured platform."""
-    settings = _settings()
-    migration = _run(lambda: app.migrate(settings))
+    settings = cli_support.settings()
+    migration = cli_support.run(lambda: app.migrate(settings))
     click.echo(report.migration(migration))
     click.echo(report.platforms(settings))
     if settings.missing_for_slack() and settings.missing_for_discord():
         click.echo(report.nothing_to_run(settings), err=True)
         sys.exit(EXIT_USAGE)
-    _run(lambda: _serve(settings))
+    cli_support.run(lambda: _serve(settings))
 
 
 async def _serve(settings: Settings) -> None:
@@ -110,8 +90,8 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations (creates the schema on an empty database)."""
-    settings = _settings()
-    click.echo(report.migration(_run(lambda: app.migrate(settings))))
+    settings = cli_support.settings()
+    click.echo(report.migration(cli_support.run(lambda: app.migrate(settings))))
 
 
 @cli.group()
@@ -123,13 +103,13 @@ def jobs() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def jobs_run_once(as_json: bool) -> None:
     """Run every job once, now. What they queue is sent by the running bot."""
-    settings = _settings()
+    settings = cli_support.settings()
 
     async def sweep() -> dict[str, int]:
         async with app.runtime(settings) as rt:
             return await app.run_jobs(rt)
 
-    done = _run(sweep)
+    done = cli_support.run(sweep)
     if as_json:
         click.echo(json.dumps(done))
     else:
@@ -153,13 +133,13 @@ def tickets() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def tickets_list(status: str | None, limit: int, as_json: bool) -> None:
     """List tickets, newest first."""
-    settings = _settings()
+    settings = cli_support.settings()
 
     async def fetch() -> list[Any]:
         async with app.runtime(settings) as rt:
             return await rt.service.list_tickets(Status(status) if status else None, limit)
 
-    found = _run(fetch)
+    found = cli_support.run(fetch)
     if as_json:
         click.echo(json.dumps([report.ticket_json(t) for t in found], indent=2))
     else:
@@ -171,13 +151,13 @@ def tickets_list(status: str | None, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def tickets_show(number: TicketNumber, as_json: bool) -> None:
     """Show one ticket (NUMBER as 1042 or #1042): its messages and its history."""
-    settings = _settings()
+    settings = cli_support.settings()
 
     async def fetch() -> Any:
         async with app.runtime(settings) as rt:
             return await rt.service.ticket_detail(number)
 
-    detail = _run(fetch)
+    detail = cli_support.run(fetch)
     if as_json:
         click.echo(json.dumps(report.detail_json(detail), indent=2))
     else:
@@ -210,7 +190,7 @@ def customers_unblock(customer_id: str, platform: str) -> None:
 def _set_blocked(customer_id: str, platform: Platform, *, blocked: bool) -> None:
     """Only a customer Threadline knows, or (to block) a Discord user id that can be one: a
     mistyped id must not quietly become a customer."""
-    settings = _settings()
+    settings = cli_support.settings()
 
     async def change() -> tuple[Any, bool]:
         async with app.runtime(settings) as rt:
@@ -222,7 +202,7 @@ def _set_blocked(customer_id: str, platform: Platform, *, blocked: bool) -> None
                 )
             return await rt.service.set_blocked(platform, customer_id, blocked), known
 
-    customer, known = _run(change)
+    customer, known = cli_support.run(change)
     state = "blocked" if blocked else "no longer blocked"
     unseen = "" if known else " They have not written yet."
     click.echo(f"{customer.display_name} ({platform} {customer_id}) is {state}.{unseen}")
@@ -254,14 +234,14 @@ def sandbox(slack_port: int, discord_port: int, no_limits: bool) -> None:
     """
     from bot import sandbox_cli  # noqa: PLC0415  (loads the emulators only when asked)
 
-    _run(lambda: sandbox_cli.serve(slack_port, discord_port, rate_limits=not no_limits))
+    cli_support.run(lambda: sandbox_cli.serve(slack_port, discord_port, rate_limits=not no_limits))
 
 
 @cli.command("check-config")
 def check_config() -> None:
     """Say what is set and what is missing for Slack, Discord and AI (never prints secrets),
     and check the policy file (threadline.toml)."""
-    settings = _settings()
+    settings = cli_support.settings()
     click.echo("\n".join([*cli_text.settings_lines(settings), "", report.platforms(settings)]))
     path = settings.policy_path()
     load_policy(path)  # a ConfigError names the file and what is wrong in it

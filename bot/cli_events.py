@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import click
 
-from bot import app
-from bot.config import Settings, load_settings
+from bot import app, cli_support
 from bot.core.inbound import InboundEvent, InboundId
+from bot.core.service import TicketService
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -25,13 +26,7 @@ def events() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def events_list(pending: bool, limit: int, as_json: bool) -> None:
     """List dead letters (or, with --pending, events not processed yet), oldest first."""
-    settings = _settings()
-
-    async def fetch() -> list[InboundEvent]:
-        async with app.runtime(settings) as rt:
-            return await rt.service.inbound_events(dead=not pending, limit=limit)
-
-    found = _run(fetch)
+    found = _with_service(lambda service: service.inbound_events(dead=not pending, limit=limit))
     if as_json:
         click.echo(json.dumps([_summary(e) for e in found], indent=2))
         return
@@ -52,13 +47,7 @@ def events_list(pending: bool, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def events_show(event: int, as_json: bool) -> None:
     """Show one stored event by its ID, payload included."""
-    settings = _settings()
-
-    async def fetch() -> InboundEvent:
-        async with app.runtime(settings) as rt:
-            return await rt.service.inbound_event(InboundId(event))
-
-    found = _run(fetch)
+    found = _with_service(lambda service: service.inbound_event(InboundId(event)))
     if as_json:
         click.echo(json.dumps({**_summary(found), "payload": found.payload}, indent=2))
         return
@@ -73,13 +62,7 @@ def events_show(event: int, as_json: bool) -> None:
 @click.argument("event", type=click.IntRange(min=1))
 def events_retry(event: int) -> None:
     """Put a dead letter back in line: the running bot processes it at its next retry pass."""
-    settings = _settings()
-
-    async def retry() -> InboundEvent:
-        async with app.runtime(settings) as rt:
-            return await rt.service.retry_dead_letter(InboundId(event))
-
-    found = _run(retry)
+    found = _with_service(lambda service: service.retry_dead_letter(InboundId(event)))
     click.echo(
         f"Event {found.id} ({found.platform.value} {found.event_id}) is back in line; "
         "the running bot processes it at its next retry pass (within seconds)."
@@ -90,27 +73,19 @@ def events_retry(event: int) -> None:
 @click.argument("event", type=click.IntRange(min=1))
 def events_drop(event: int) -> None:
     """Set a dead letter aside for good (it stays on record; a redelivery is dropped too)."""
-    settings = _settings()
-
-    async def drop() -> InboundEvent:
-        async with app.runtime(settings) as rt:
-            return await rt.service.drop_dead_letter(InboundId(event))
-
-    found = _run(drop)
+    found = _with_service(lambda service: service.drop_dead_letter(InboundId(event)))
     click.echo(f"Event {found.id} ({found.platform.value} {found.event_id}) is dropped.")
 
 
-def _settings() -> Settings:
-    # As bot/cli.py does it (that module registers this one, so it cannot be imported here).
-    settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    return settings
+def _with_service(call: Callable[[TicketService], Awaitable[T]]) -> T:
+    """Run `call` against the ticket service on the configured database."""
+    settings = cli_support.settings()
 
+    async def work() -> T:
+        async with app.runtime(settings) as rt:
+            return await call(rt.service)
 
-def _run(make: Any) -> Any:
-    return asyncio.run(make())
+    return cli_support.run(work)
 
 
 def _summary(e: InboundEvent) -> dict[str, Any]:

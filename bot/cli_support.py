@@ -1,0 +1,31 @@
+"""What every `threadline` subcommand starts with: the settings (and logging set up from them),
+and one event loop to run its work in."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from bot.config import Settings, load_settings
+
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    found = load_settings()
+    logging.basicConfig(
+        level=found.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic narrates every step at INFO, and APScheduler every run of every job (thousands of
+    # lines a day); our own log lines say what matters.
+    quiet = max(logging.WARNING, logging.getLevelName(found.log_level))
+    logging.getLogger("alembic").setLevel(quiet)
+    logging.getLogger("apscheduler").setLevel(quiet)
+    return found
+
+
+def run(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    return asyncio.run(make())

@@ -17,6 +17,7 @@ from bot.core.domain import Platform
 InboundId = NewType("InboundId", int)
 
 MAX_ATTEMPTS = 5
+RETRY_EVERY = 2.0  # seconds between the running bot's looks for failed events due again
 FIRST_BACKOFF = timedelta(seconds=2)
 LAST_BACKOFF = timedelta(minutes=5)
 

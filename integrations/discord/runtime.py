@@ -116,7 +116,7 @@ class DiscordSide:
             self._running.result()  # raises what stopped it (a bad token, refused intents)
         if not self.client.is_ready():
             raise ConfigError("Discord did not become ready in time; is DISCORD_GATEWAY_URL right?")
-        self.set_aside.start()
+        self.set_aside.retries.start()
         log.info("Discord: connected as %s", self.client.user)
 
     async def on_ready(self) -> None:
@@ -139,7 +139,7 @@ class DiscordSide:
         return "connected" if up else "disconnected"
 
     async def stop(self) -> None:
-        await self.set_aside.stop()
+        await self.set_aside.retries.stop()
         await self.checkpoints.close()
         await self.recovery.close()
         await self.client.close()

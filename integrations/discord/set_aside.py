@@ -8,8 +8,6 @@ needs, not the discord.py object, so a retry needs no Discord call.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -20,12 +18,12 @@ from typing import Any
 from bot.core.domain import Attachment, MessageRef, Platform
 from bot.core.errors import CustomerRefused, StorageError
 from bot.core.events import CustomerMessage
-from bot.core.inbound import InboundState
+from bot.core.inbound import RETRY_EVERY, InboundState
 from bot.core.service import TicketService
+from integrations.repeating import Repeating
 
 log = logging.getLogger(__name__)
 
-RETRY_SECONDS = 2.0
 MOST_UNSAVED = 10_000  # failures held in memory while the database is away
 
 Payload = dict[str, Any]
@@ -65,12 +63,11 @@ class Deferred(Exception):
 
 
 class SetAside:
-    """Keeps failed Discord events and retries them in the background."""
+    """Keeps failed Discord events; `retries` runs `retry_pass` in the background."""
 
     def __init__(self, service: TicketService) -> None:
         self._service = service
-        self._retrier: asyncio.Task[None] | None = None
-        self._stopping = asyncio.Event()
+        self.retries = Repeating("discord-retries", RETRY_EVERY, self.retry_pass)
         # Failures that could not be stored (the database was away), held here until it is
         # back; `kept` is told once each is stored. A crash loses these, but the gateway
         # checkpoint waits for them, so Discord replays them at the next start.
@@ -146,23 +143,3 @@ class SetAside:
         for event_id, stored in due:
             await self.process(event_id, dict(stored))
         return len(due)
-
-    def start(self) -> None:
-        if self._retrier is None:
-            self._retrier = asyncio.create_task(self._retrying(), name="discord-retries")
-
-    async def _retrying(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.retry_pass()
-            except Exception:
-                log.exception("Discord: a pass over failed events failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), RETRY_SECONDS)
-
-    async def stop(self) -> None:
-        """Let the pass under way finish (a transaction is never cut off), then stop."""
-        self._stopping.set()
-        if self._retrier is not None:
-            await self._retrier
-            self._retrier = None

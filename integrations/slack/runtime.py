@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import aiohttp
@@ -18,8 +15,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Policy, Settings
 from bot.core.domain import Platform
+from bot.core.inbound import RETRY_EVERY
 from bot.core.service import TicketService
 from integrations.http import HttpServer
+from integrations.repeating import Repeating
 from integrations.slack.client import web_client
 from integrations.slack.controls import CardControls
 from integrations.slack.desk import SlackDesk
@@ -29,14 +28,13 @@ from integrations.slack.intake import Intake, shape_problem
 from integrations.slack.lookups import Lookups
 from integrations.slack.payloads import Malformed, request_body
 from integrations.slack.team import Team
-from integrations.slack.work import ShuttingDown, WorkInProgress
+from integrations.slack.work import WorkInProgress
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 # Events younger than this may still be in a listener's hands; older unprocessed ones were lost.
 RECOVERY_AGE = timedelta(seconds=30)
-RETRY_SECONDS = 2.0  # how often failed events due for a retry are looked for
 
 
 def install(
@@ -81,8 +79,7 @@ class SlackSide:
         )
         self._socket: AsyncSocketModeHandler | None = None
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
-        self._retrier: asyncio.Task[None] | None = None
-        self.retry_seconds = RETRY_SECONDS
+        self.retries = Repeating("slack-retries", RETRY_EVERY, self.retry_pass)
         assert settings.slack_bot_token is not None
         # Discord's default upload limit is 10 MiB: larger files are linked instead.
         self.files = SlackFiles(settings.slack_bot_token.get_secret_value(), 10 * 1024 * 1024)
@@ -134,9 +131,9 @@ class SlackSide:
             return False
 
     async def start(self) -> None:
-        # Leftovers first, so that a thread's older events go before its live ones; recover()
+        # Leftovers first, so that a thread's older events go before its live ones. recover()
         # never raises, so start-up never depends on any one event.
-        await _survived(self.recover)
+        await self.recover()
         token = self._settings.slack_app_token
         if token is not None:
             self._socket = AsyncSocketModeHandler(self.app, app_token=token.get_secret_value())
@@ -144,34 +141,23 @@ class SlackSide:
             log.info("Slack: connected in Socket Mode")
         else:
             log.info("Slack: HTTP mode, expecting events at %s", EVENTS_PATH)
-        # Retries in the background: start-up never waits on any one event.
-        self._retrier = asyncio.create_task(self._retrying(), name="slack-retries")
-
-    async def _retrying(self) -> None:
-        while True:
-            await asyncio.sleep(self.retry_seconds)
-            if not await _survived(self.retry_pass):
-                return
+        self.retries.start()  # in the background: start-up never waits on any one event
 
     async def recover(self) -> None:
         """Process events that were stored and acknowledged but never processed (a crash),
-        and failed ones long due. Never raises for an event's failure, nor a database's."""
+        and failed ones long due. Never raises: a failure is counted against its event, and a
+        database that does not answer leaves the leftovers to the retry passes."""
         try:
             leftovers = await self._service.unprocessed(Platform.SLACK, RECOVERY_AGE)
+            for event_id, body in leftovers:
+                log.info("Slack: processing event %s left over from before a restart", event_id)
+                await self.desk.process_stored(event_id, body)
         except Exception as exc:
-            log.warning("Slack: could not look for leftover events: %r", exc)
-            return
-        for event_id, body in leftovers:
-            log.info("Slack: processing event %s left over from before a restart", event_id)
-            await self.desk.process_stored(event_id, body)
+            log.warning("Slack: could not process leftover events: %r", exc)
 
     async def retry_pass(self) -> int:
         """Process the failed events whose retry is due; returns how many were tried."""
-        try:
-            due = await self._service.retry_due(Platform.SLACK)
-        except Exception as exc:
-            log.warning("Slack: could not look for events to retry: %r", exc)
-            return 0
+        due = await self._service.retry_due(Platform.SLACK)
         for event_id, body in due:
             log.info("Slack: retrying event %s", event_id)
             await self.desk.process_stored(event_id, body)
@@ -184,11 +170,7 @@ class SlackSide:
         return "connected" if await client.is_connected() else "disconnected"
 
     async def stop(self) -> None:
-        if self._retrier is not None:
-            self._retrier.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._retrier
-            self._retrier = None
+        await self.retries.stop()
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
             self._socket = None
@@ -199,15 +181,3 @@ class SlackSide:
 def _refused(status: int, why: str) -> web.Response:
     log.warning("Slack: refused a request with %s: %s", status, why[:200])
     return web.Response(status=status, text=why[:200])
-
-
-async def _survived(work: Callable[[], Awaitable[object]]) -> bool:
-    """Run one pass of background work; False once shutdown has begun. A failure is logged
-    and the next pass tries again: the loop itself never dies of one."""
-    try:
-        await work()
-    except ShuttingDown:
-        return False
-    except Exception:
-        log.exception("Slack: a pass over stored events failed")
-    return True

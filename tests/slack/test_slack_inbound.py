@@ -202,7 +202,7 @@ async def test_a_failed_event_is_retried_by_the_running_bot_with_backoff(
     try:
         assert bot.slack is not None
         assert bot.service is not None
-        bot.slack.retry_seconds = 0.01  # the background pass, often: it waits on the clock
+        bot.slack.retries.seconds = 0.01  # the background pass, often: it waits on the clock
         channel, root = await card_of(bot)
         reply = thread_event("EvFlaky", channel, root, DEMO.agent1, "On it", "1900000000.7")
         assert await post(bot, reply, signed(slack.signing_secret, reply, int(time.time()))) == 200

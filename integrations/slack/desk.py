@@ -114,8 +114,9 @@ class SlackDesk:
         key = _thread_key(event) if isinstance(event, Mapping) else ""
         async with self._work.counted(), self._in_order.hold(key):
             # Still wanted? A redelivery may have been processed meanwhile, or a person may
-            # have dropped it. (record_inbound only says so for an event stored before.)
-            if await self._service.record_inbound(Platform.SLACK, event_id, body):
+            # have dropped it.
+            stored = await self._service.stored_event(Platform.SLACK, event_id)
+            if stored is not None and stored.state is InboundState.PENDING:
                 await self._attempt(event_id, body)
 
     async def _attempt(self, event_id: str, body: Json) -> None:
@@ -272,14 +273,17 @@ class SlackDesk:
         )
         if outgoing.internal:
             return outgoing
-        names = {user: await self._team.name(user) for user in slack_user_ids(outgoing.body)}
-        return Outgoing(False, to_discord(outgoing.body, names).strip())
+        return Outgoing(False, await self._for_customer(outgoing.body))
+
+    async def _for_customer(self, text: str) -> str:
+        """Slack text as the customer reads it on Discord, mentions shown as names."""
+        names = {user: await self._team.name(user) for user in slack_user_ids(text)}
+        return to_discord(text, names).strip()
 
     async def as_customer_reads(self, text: str) -> str:
         """A note's Slack text as the customer will read it, for the "Reply to customer"
         shortcut: converted like any reply, and refused (DomainError) past the cap."""
-        names = {user: await self._team.name(user) for user in slack_user_ids(text)}
-        body = to_discord(text, names).strip()
+        body = await self._for_customer(text)
         limit = self._policy.replies.max_reply_chars
         if len(body) > limit:
             raise DomainError(NOTE_TOO_LONG.format(size=len(body), limit=limit))

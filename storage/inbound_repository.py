@@ -168,38 +168,38 @@ class InboundRows:
     ) -> list[tuple[Customer, str | None]]:
         """Customers on `platform` with a ticket open or changed since `active_since`, most
         recently active first, each with the platform id of the last message recorded from
-        them (None if none has a copy there)."""
-        t, c = m.tickets, m.customers
+        them (None if none has a copy there). One query."""
+        t, c, msg, r = m.tickets, m.customers, m.messages, m.message_refs
         recent = (
             select(t.c.customer_id, func.max(t.c.updated_at).label("active_at"))
             .where((t.c.status != Status.CLOSED) | (t.c.updated_at >= active_since))
             .group_by(t.c.customer_id)
             .subquery()
         )
-        q = (
-            select(c)
-            .join(recent, recent.c.customer_id == c.c.id)
-            .where(c.c.platform == platform)
-            .order_by(recent.c.active_at.desc())
-            .limit(limit)
-        )
-        customers = [customer_row(row) for row in await self._conn.execute(q)]
-        return [(customer, await self._last_from(customer, platform)) for customer in customers]
-
-    async def _last_from(self, customer: Customer, platform: Platform) -> str | None:
-        t, msg, r = m.tickets, m.messages, m.message_refs
-        q = (
+        mine = t.alias("mine")
+        last_from = (
             select(r.c.external_id)
-            .select_from(t.join(msg, msg.c.ticket_id == t.c.id).join(r, r.c.message_id == msg.c.id))
+            .select_from(
+                mine.join(msg, msg.c.ticket_id == mine.c.id).join(r, r.c.message_id == msg.c.id)
+            )
             .where(
-                (t.c.customer_id == customer.id)
+                (mine.c.customer_id == c.c.id)
                 & (msg.c.direction == Direction.FROM_CUSTOMER)
                 & (r.c.platform == platform)
             )
             .order_by(msg.c.id.desc())
             .limit(1)
+            .correlate(c)
+            .scalar_subquery()
         )
-        return (await self._conn.execute(q)).scalar()
+        q = (
+            select(c, last_from.label("last_from"))
+            .join(recent, recent.c.customer_id == c.c.id)
+            .where(c.c.platform == platform)
+            .order_by(recent.c.active_at.desc())
+            .limit(limit)
+        )
+        return [(customer_row(row), row.last_from) for row in await self._conn.execute(q)]
 
     # --- gateway checkpoints -----------------------------------------------------------
 

@@ -12,9 +12,7 @@ from bot.app import runtime
 from bot.config import load_settings
 from bot.core.domain import Platform
 from bot.core.inbound import MAX_ATTEMPTS
-from tests.cli.test_cli import db, threadline
-
-__all__ = ["db"]
+from tests.cli.cli_support import threadline
 
 
 async def _dead_letter() -> None:

@@ -12,27 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.app import runtime
-from bot.cli import main
 from bot.config import load_settings
 from bot.core.domain import Agent, AgentId, Platform
 from bot.core.events import AgentMessage, CustomerMessage
-
-
-def threadline(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def db(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = workdir / "cli.db"
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{path}")
-    return path
+from tests.cli.cli_support import threadline
 
 
 def test_check_config_masks_the_database_password(

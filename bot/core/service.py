@@ -505,6 +505,18 @@ class TicketService:
         async with self._storage.transaction() as tx:
             return await tx.record_inbound_event(platform, event_id, payload, self._clock.now())
 
+    async def first_time(
+        self, platform: Platform, event_id: str, payload: Mapping[str, Any]
+    ) -> bool:
+        """Record an event that is acted on now or never (a click): True the first time, False
+        for a replay. Recorded and marked in one transaction, so of two copies racing (two
+        replicas, say) only one is ever True: the unique key decides."""
+        async with self._storage.transaction() as tx:
+            if not await tx.record_inbound_event(platform, event_id, payload, self._clock.now()):
+                return False
+            await tx.mark_inbound_processed(platform, event_id, self._clock.now())
+            return True
+
     async def mark_processed(self, platform: Platform, event_id: str) -> None:
         async with self._storage.transaction() as tx:
             await tx.mark_inbound_processed(platform, event_id, self._clock.now())

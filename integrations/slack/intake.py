@@ -21,7 +21,6 @@ from slack_bolt.response import BoltResponse
 
 from bot.core.domain import Platform
 from bot.core.service import TicketService
-from integrations.slack.ordering import KeyedLocks
 from integrations.slack.payloads import (
     BlockActions,
     HomeOpened,
@@ -47,7 +46,6 @@ INTERACTIONS: dict[str, type[BaseModel]] = {
 class Intake:
     def __init__(self, service: TicketService) -> None:
         self._service = service
-        self._keys = KeyedLocks()  # a replay racing its original waits for it, then is seen
 
     def register(self, app: AsyncApp) -> None:
         app.middleware(self._checked)
@@ -67,16 +65,10 @@ class Intake:
         return None
 
     async def _first_time(self, key: str, body: Json) -> bool:
-        """Record the interaction; False when it was recorded before (a replay).
-
-        It is marked processed at once: an interaction is applied now or never (its trigger
-        expires in seconds, and Slack never redelivers one), so nothing would retry it.
-        """
-        async with self._keys.hold(key):
-            if not await self._service.record_inbound(Platform.SLACK, key, body):
-                return False
-            await self._service.mark_processed(Platform.SLACK, key)
-            return True
+        """Record the interaction; False when it was recorded before (a replay). It is an
+        interaction applied now or never (its trigger expires in seconds, and Slack never
+        redelivers one), so it is recorded as processed at once."""
+        return await self._service.first_time(Platform.SLACK, key, body)
 
 
 def shape_problem(body: Json) -> str | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.core.domain import Platform
 from bot.core.inbound import InboundState
+from bot.core.service import TicketService
 from storage.repository import SqlStorage
+from tests.support import FakeClock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = T0 + timedelta(minutes=1)
@@ -65,3 +68,16 @@ async def test_a_dead_letter_waits_for_a_person_then_is_revived_or_dropped(
         found = await tx.find_inbound(Platform.SLACK, "Ev2")
         assert found is not None
         assert found.id == dead[1].id
+
+
+async def test_an_interaction_is_first_only_once_even_when_copies_race(
+    storage: SqlStorage,
+) -> None:
+    service = TicketService(storage, FakeClock(T0))
+    body = {"type": "block_actions"}
+    firsts = await asyncio.gather(
+        *(service.first_time(Platform.SLACK, "action:U1:123.4", body) for _ in range(5))
+    )
+    assert sorted(firsts) == [False, False, False, False, True]
+    assert not await service.first_time(Platform.SLACK, "action:U1:123.4", body)
+    assert await service.first_time(Platform.SLACK, "action:U1:123.5", body)

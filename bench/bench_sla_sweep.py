@@ -215,7 +215,7 @@ DUE_QUERY = "SELECT * FROM sla_clocks WHERE next_action_at <= :now ORDER BY next
 
 
 def due_query(prefix: str) -> Any:
-    """The due-clocks read of `JobRows.due_clocks`, written out, behind an EXPLAIN."""
+    """The due-clocks read of `SlaRows.due_clocks`, written out, behind an EXPLAIN."""
     return text(f"{prefix} {DUE_QUERY}").bindparams(
         bindparam("now", type_=m.UTCDateTime()), bindparam("n", type_=Integer())
     )

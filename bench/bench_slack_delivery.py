@@ -2,7 +2,7 @@
 
 Run: `python bench/bench_slack_delivery.py [--rate 50] [--tickets 100] [--seconds 10]`.
 The real path runs: TicketService on SQLite (a file in a temporary folder), the delivery queue,
-the Slack handler and the real slack_sdk client, against the Slack emulator (limits off) in a
+the Slack workspace and the real slack_sdk client, against the Slack emulator (limits off) in a
 child process, as Slack is another machine in production. It is set up as `threadline run` is
 (start-up objects kept out of the garbage collector's sight: `bot.app.settle_heap`). Messages
 arrive at `--rate` per second, spread over `--tickets` open tickets whose cards are posted
@@ -31,14 +31,16 @@ from slack_child import Served, SlackInChild
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import settle_heap
-from bot.core.delivery import Lane
+from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Platform, TicketNumber
 from bot.core.events import CustomerMessage
+from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
 from bot.core.ports import SystemClock
+from bot.core.routes import Routes
 from bot.core.service import TicketService
 from integrations.sandbox.slack import DEMO
-from integrations.slack.handler import SlackDeliveryHandler
+from integrations.slack.workspace import SlackWorkspace
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStorage
@@ -47,7 +49,36 @@ from storage.repository import SqlStorage
 class Nowhere:
     """The customer's side, not measured here: it takes what is sent and answers at once."""
 
-    async def deliver(self, job: object) -> str | None:
+    surveys = False
+
+    async def send_reply(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
+        return None
+
+    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
+        return None
+
+    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
+        return None
+
+    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
+        return None
+
+    async def ticket_closed(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def copy_edited(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def copy_deleted(self, job: DeliveryJob) -> str | None:
         return None
 
 
@@ -131,11 +162,11 @@ async def measure(
     storage, clock = SqlStorage(engine), SystemClock()
     async with aiohttp.ClientSession() as session:
         client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, session=session)
-        handler = SlackDeliveryHandler(client, DEMO.support)
+        handler = SlackWorkspace(client, DEMO.support)
         dispatcher = Dispatcher(
             storage,
             clock,
-            {Lane.AGENTS: (Platform.SLACK, handler), Lane.CUSTOMER: (Platform.DISCORD, Nowhere())},
+            Routes(handler, {Platform.DISCORD: Nowhere()}),
             idle_poll_seconds=0.5,
         )
         service = TicketService(storage, clock, on_enqueued=dispatcher.wake)

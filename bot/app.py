@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import Policy, Settings, load_policy
-from bot.core.delivery import DeliveryHandler, Lane
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Platform
 from bot.core.errors import ConfigError
-from bot.core.ports import Clock, SystemClock
+from bot.core.ports import AgentWorkspace, Clock, CustomerChannel, SystemClock
+from bot.core.routes import Routes
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import Sweeps
+from integrations.discord.customer_channel import DiscordCustomerChannel
 from integrations.discord.runtime import DiscordSide
 from integrations.http import HealthCheck, HttpServer
 from integrations.slack.runtime import SlackSide
@@ -29,6 +30,9 @@ from storage.migrate import ensure_current, upgrade
 from storage.repository import SqlStorage
 
 log = logging.getLogger(__name__)
+
+# Customers on these platforms can be sent a satisfaction survey: their channel carries one.
+SURVEYABLE = frozenset({Platform.DISCORD} if DiscordCustomerChannel.surveys else ())
 
 
 @dataclass(frozen=True)
@@ -116,15 +120,16 @@ class Bot:
             runtime(self.settings, clock=self._clock, require_schema=False)
         )
         self.service = rt.service
-        handlers: dict[Lane, tuple[Platform, DeliveryHandler]] = {}
+        workspace: AgentWorkspace | None = None
+        customers: dict[Platform, CustomerChannel] = {}
         if not self.settings.missing_for_slack():
             self.slack = SlackSide(self.settings, rt.policy, rt.service)
-            handlers[Lane.AGENTS] = (Platform.SLACK, self.slack.deliveries)
+            workspace = self.slack.workspace
         if not self.settings.missing_for_discord():
             fetch = self.slack.files.fetch if self.slack else None  # agents' files
             self.discord = DiscordSide(self.settings, rt.policy, rt.service, fetch)
-            handlers[Lane.CUSTOMER] = (Platform.DISCORD, self.discord.deliveries)
-        dispatcher = Dispatcher(rt.storage, self._clock, handlers)
+            customers[Platform.DISCORD] = self.discord.channel
+        dispatcher = Dispatcher(rt.storage, self._clock, Routes(workspace, customers))
         rt.service.on_enqueued(dispatcher.wake)
         self.server = HttpServer(
             self.settings.http_host,
@@ -207,8 +212,9 @@ async def run_jobs(rt: Runtime) -> dict[str, int]:
 
 
 def sweeps_for(rt: Runtime, slack: SlackSide | None = None) -> Sweeps:
-    digest = slack.deliveries.send_digest if slack is not None else None
-    return Sweeps(rt.service, rt.policy, digest)
+    digest = slack.workspace.send_digest if slack is not None else None
+    # Surveys are queued whether or not the platform is connected now: they wait in the queue.
+    return Sweeps(rt.service, rt.policy, digest, surveyable=SURVEYABLE)
 
 
 def _database_check(service: TicketService) -> HealthCheck:

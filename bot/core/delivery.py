@@ -12,14 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, NewType, Protocol
+from typing import NewType
 
 from bot.core.domain import Customer, Message, MessageId, Ticket, TicketId
 from bot.core.errors import PlatformError
+from bot.core.outbound import OutboundEvent
 
 log = logging.getLogger(__name__)
 
@@ -33,29 +34,6 @@ class Lane(StrEnum):
     CUSTOMER = "customer"  # the customer's conversation
 
 
-class DeliveryKind(StrEnum):
-    TICKET_CARD = "ticket_card"  # create or refresh the ticket's card
-    CUSTOMER_MESSAGE = "customer_message"  # show a customer's message to the agents
-    AGENT_REPLY = "agent_reply"  # send an agent's reply to the customer
-    NOTICE = "notice"  # a line from Threadline itself (a failure, a status change)
-    REPLY_DELIVERED = "reply_delivered"  # mark the agent's message as delivered
-    COPY_EDIT = "copy_edit"  # apply an edit to the message's copy on this lane's side
-    COPY_DELETE = "copy_delete"  # remove the message's copy on this lane's side
-    CUSTOMER_NOTICE = "customer_notice"  # tell the customer where their ticket stands
-
-
-# Where each kind goes, unless the delivery names its lane (edits and deletes go to the side
-# that holds the copy).
-LANE_OF: Mapping[DeliveryKind, Lane] = {
-    DeliveryKind.TICKET_CARD: Lane.AGENTS,
-    DeliveryKind.CUSTOMER_MESSAGE: Lane.AGENTS,
-    DeliveryKind.NOTICE: Lane.AGENTS,
-    DeliveryKind.REPLY_DELIVERED: Lane.AGENTS,
-    DeliveryKind.AGENT_REPLY: Lane.CUSTOMER,
-    DeliveryKind.CUSTOMER_NOTICE: Lane.CUSTOMER,
-}
-
-
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
@@ -64,35 +42,27 @@ class DeliveryStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class NewDelivery:
+    """An event to queue for one side of a ticket (`message`: the message it is about)."""
+
     ticket_id: TicketId
-    kind: DeliveryKind
+    lane: Lane
+    event: OutboundEvent
     created_at: datetime
     message_id: MessageId | None = None
-    payload: Mapping[str, Any] = field(default_factory=dict)
-    to_lane: Lane | None = None
-
-    @property
-    def lane(self) -> Lane:
-        if self.to_lane is not None:
-            return self.to_lane
-        try:
-            return LANE_OF[self.kind]
-        except KeyError:
-            raise ValueError(f"a {self.kind} delivery must name its lane") from None
 
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
     id: DeliveryId
     ticket_id: TicketId
-    kind: DeliveryKind
     lane: Lane
+    event: OutboundEvent
     status: DeliveryStatus
     created_at: datetime
     next_attempt_at: datetime
     attempts: int = 0
     message_id: MessageId | None = None
-    payload: Mapping[str, Any] = field(default_factory=dict)
+    steps: tuple[str, ...] = ()  # platform ids of the parts sent so far (a split message)
     last_error: str | None = None
     delivered_at: datetime | None = None
     external_id: str | None = None
@@ -112,26 +82,19 @@ class DeliveryJob:
     progress: Progress | None = None
 
     @property
+    def event(self) -> OutboundEvent:
+        return self.delivery.event
+
+    @property
     def steps_done(self) -> list[str]:
         """Platform ids of the parts a previous attempt already sent (a split message)."""
-        return [str(s) for s in self.delivery.payload.get("steps", [])]
+        return list(self.delivery.steps)
 
     async def step_done(self, steps: list[str], total: int) -> None:
         """Remember the parts sent so far, so that a retry does not send them again. Nothing
         is written for a single part or after the last one: success is recorded anyway."""
         if self.progress is not None and len(steps) < total:
             await self.progress(steps)
-
-
-class DeliveryHandler(Protocol):
-    """An adapter's side of the queue: carry out one delivery.
-
-    Returns the platform id of what was created (a message copy, the card), or None. Raises
-    PlatformError(retryable=True, retry_after=…) for what may succeed later, and
-    PlatformError(retryable=False) for what never will.
-    """
-
-    async def deliver(self, job: DeliveryJob) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)

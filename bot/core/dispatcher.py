@@ -11,10 +11,8 @@ from datetime import timedelta
 from bot.core.delivery import (
     Backoff,
     Delivery,
-    DeliveryHandler,
     DeliveryId,
     DeliveryJob,
-    DeliveryKind,
     DeliveryStatus,
     Lane,
     NewDelivery,
@@ -23,15 +21,23 @@ from bot.core.delivery import (
 )
 from bot.core.domain import MessageRef, Platform
 from bot.core.errors import PlatformError
+from bot.core.outbound import (
+    AgentReplied,
+    CardChanged,
+    CopyEdited,
+    CustomerWrote,
+    DeliveryFailed,
+    ReplyDelivered,
+    UnreadableEvent,
+)
 from bot.core.ports import Clock, Storage, Transaction
+from bot.core.routes import Routes
 
 log = logging.getLogger(__name__)
 
-# The kinds whose platform ids are copies of the delivery's message: new copies, and the pieces
+# The events whose platform ids are copies of the delivery's message: new copies, and the pieces
 # an edit of a split copy sent or kept (an edit that made the text longer needs more of them).
-COPIES = frozenset(
-    {DeliveryKind.CUSTOMER_MESSAGE, DeliveryKind.AGENT_REPLY, DeliveryKind.COPY_EDIT}
-)
+COPIES = (CustomerWrote, AgentReplied, CopyEdited)
 # A delivery that became several platform messages (a reply split to fit a length limit) is
 # reported as their ids joined by this: platform ids never hold whitespace. Each piece gets a
 # MessageRef of its own, in order, so that edits and deletes later reach every piece.
@@ -61,7 +67,7 @@ class Dispatcher:
         self,
         storage: Storage,
         clock: Clock,
-        handlers: Mapping[Lane, tuple[Platform, DeliveryHandler]],
+        routes: Routes,
         *,
         batch: int = 100,
         concurrency: int = 16,
@@ -72,7 +78,7 @@ class Dispatcher:
     ) -> None:
         self._storage = storage
         self._clock = clock
-        self._handlers = dict(handlers)
+        self._routes = routes
         self._batch = batch
         self._concurrency = concurrency
         self._lease_seconds = lease_seconds
@@ -80,12 +86,12 @@ class Dispatcher:
         self._backoff = backoff or Backoff()
         self._wake = asyncio.Event()
         self._in_flight: dict[Lane, dict[DeliveryId, asyncio.Task[bool]]] = {
-            lane: {} for lane in self._handlers
+            lane: {} for lane in routes.lanes
         }
         # Lanes whose last claim took all it was allowed to: more may be due there. Other lanes
         # need no claim until something is enqueued or a send leaves its successor due, which
         # keeps empty claims (write transactions that find nothing) off a busy database.
-        self._more: dict[Lane, bool] = {lane: True for lane in self._handlers}
+        self._more: dict[Lane, bool] = {lane: True for lane in routes.lanes}
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -116,8 +122,8 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Send every lane head that is due now and wait for them; returns how many."""
-        jobs = await self._claim({lane: self._batch for lane in self._handlers})
-        gates = {lane: asyncio.Semaphore(self._concurrency) for lane in self._handlers}
+        jobs = await self._claim({lane: self._batch for lane in self._routes.lanes})
+        gates = {lane: asyncio.Semaphore(self._concurrency) for lane in self._routes.lanes}
         started = [self._start(job, gates[job.delivery.lane]) for job in jobs]
         await asyncio.gather(*(task for task in started if task is not None))
         return len(jobs)
@@ -197,45 +203,59 @@ class Dispatcher:
 
     def _progress(self, job: DeliveryJob) -> Progress:
         async def record(steps: list[str]) -> None:
-            payload = {**job.delivery.payload, "steps": steps}
             async with self._storage.transaction() as tx:
-                await tx.set_delivery_payload(job.delivery.id, payload)
+                await tx.set_delivery_steps(job.delivery.id, steps)
 
         return record
 
     async def _attempt(self, job: DeliveryJob) -> bool:
         """Send one delivery and record the outcome; True if there may be more to send now."""
         delivery = job.delivery
-        platform, handler = self._handlers[delivery.lane]
+        event = delivery.event
         try:
-            external_id = await handler.deliver(job)
+            if isinstance(event, UnreadableEvent):
+                # Queued by a build that knows more event types, or damaged: loud, never lost.
+                problem = f"cannot read the queued event: {event.problem}"
+                raise PlatformError(problem, retryable=False)
+            external_id = await self._routes.carry(job)
         except PlatformError as error:
             await self._failed(delivery, error)
         except Exception as error:
-            log.exception("Delivery %s (%s) crashed", delivery.id, delivery.kind)
+            log.exception("Delivery %s (%s) crashed", delivery.id, event.type)
             await self._failed(
                 delivery, PlatformError(f"internal error: {error!r}", retryable=False)
             )
         else:
-            return await self._done(delivery, platform, external_id)
+            return await self._done(job, external_id)
         return True  # a failure may have queued a notice, or let the lane's next one go first
 
-    async def _done(self, delivery: Delivery, platform: Platform, external_id: str | None) -> bool:
+    def _platform(self, job: DeliveryJob) -> Platform | None:
+        """The platform whose ids a delivery's copies have."""
+        if job.delivery.lane is Lane.CUSTOMER:
+            return job.customer.platform
+        workspace = self._routes.workspace
+        return workspace.platform if workspace is not None else None
+
+    async def _done(self, job: DeliveryJob, external_id: str | None) -> bool:
+        delivery = job.delivery
         now = self._clock.now()
         pieces = pieces_of(external_id)
         first = pieces[0] if pieces else None  # the row's column is short; the refs hold all
+        platform = self._platform(job)
         async with self._storage.transaction() as tx:
             await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=first)
-            if delivery.message_id is not None and delivery.kind in COPIES:
+            copies = isinstance(delivery.event, COPIES)
+            if delivery.message_id is not None and copies and platform is not None:
                 for piece in pieces:  # a piece recorded before is kept once (a unique key)
                     await tx.add_message_ref(delivery.message_id, MessageRef(platform, piece))
-            if first and delivery.kind is DeliveryKind.TICKET_CARD:
+            if first and isinstance(delivery.event, CardChanged):
                 await tx.set_workspace_ref(delivery.ticket_id, first)
-            if delivery.kind is DeliveryKind.AGENT_REPLY:
+            if isinstance(delivery.event, AgentReplied):
                 await tx.add_delivery(
                     NewDelivery(
                         ticket_id=delivery.ticket_id,
-                        kind=DeliveryKind.REPLY_DELIVERED,
+                        lane=Lane.AGENTS,
+                        event=ReplyDelivered(),
                         created_at=now,
                         message_id=delivery.message_id,
                     )
@@ -243,7 +263,7 @@ class Dispatcher:
                 more = True
             else:
                 more = await tx.lane_has_pending(delivery.ticket_id, delivery.lane)
-        log.debug("Delivered %s %s as %s", delivery.kind, delivery.id, external_id)
+        log.debug("Delivered %s %s as %s", delivery.event.type, delivery.id, external_id)
         return more
 
     async def _failed(self, delivery: Delivery, error: PlatformError) -> None:
@@ -258,18 +278,22 @@ class Dispatcher:
                 return
             await tx.finish_delivery(delivery.id, DeliveryStatus.FAILED, now, error=str(error))
             await self._tell_agents(tx, delivery, str(error))
-        log.error("Delivery %s (%s) failed: %s", delivery.id, delivery.kind, error)
+        log.error("Delivery %s (%s) failed: %s", delivery.id, delivery.event.type, error)
 
     async def _tell_agents(self, tx: Transaction, delivery: Delivery, reason: str) -> None:
-        """Nothing fails silently: a send that failed for good is shown in the ticket's thread."""
-        if delivery.lane is Lane.AGENTS:
+        """Nothing fails silently: a send that failed for good is shown in the ticket's thread.
+        An event that could not be read is shown even when it was the agents' own."""
+        unreadable = isinstance(delivery.event, UnreadableEvent)
+        if delivery.lane is Lane.AGENTS and not unreadable:
             return  # the agents' own side is what failed; the log is all that is left
+        if isinstance(delivery.event, DeliveryFailed):
+            return  # never a notice about a notice
         await tx.add_delivery(
             NewDelivery(
                 ticket_id=delivery.ticket_id,
-                kind=DeliveryKind.NOTICE,
+                lane=Lane.AGENTS,
+                event=DeliveryFailed(delivery_id=delivery.id, reason=reason),
                 created_at=self._clock.now(),
                 message_id=delivery.message_id,  # the message that did not get through
-                payload={"failed_delivery": delivery.id, "reason": reason, "warning": True},
             )
         )

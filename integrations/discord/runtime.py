@@ -13,7 +13,7 @@ from bot.core.errors import ConfigError
 from bot.core.service import TicketService
 from integrations.discord.checkpoint import GatewayCheckpoints
 from integrations.discord.client import point_at_settings
-from integrations.discord.handler import DiscordDeliveryHandler, Fetch
+from integrations.discord.customer_channel import DiscordCustomerChannel, Fetch
 from integrations.discord.intake import DiscordIntake
 from integrations.discord.recovery import Recovery
 from integrations.discord.set_aside import SetAside
@@ -94,7 +94,7 @@ class DiscordSide:
         self._connected = False
         replies = policy.replies
         team = replies.team_name if replies.anonymous_replies else None
-        self.deliveries = DiscordDeliveryHandler(contacts, team, fetch)
+        self.channel = DiscordCustomerChannel(contacts, team, fetch)
         self._running: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -9,8 +9,7 @@ from typing import Any
 
 import discord
 
-from bot.core.csat import comment, rate
-from bot.core.domain import TicketNumber
+from bot.core.domain import Platform, TicketNumber
 from bot.core.errors import DomainError
 from bot.core.service import TicketService
 
@@ -61,7 +60,7 @@ class RatingButton(
         # recorded before it: a refused one (expired, someone else's) is answered instead of
         # opening a form for nothing.
         try:
-            await rate(service, self.number, str(interaction.user.id), self.rating)
+            await service.rate(self.number, Platform.DISCORD, str(interaction.user.id), self.rating)
         except DomainError as refused:
             await interaction.response.send_message(str(refused), ephemeral=True)
             return
@@ -86,7 +85,9 @@ class CommentForm(discord.ui.Modal, title="Anything to add?"):
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)  # the write may take long
         try:
-            await comment(self._service, self._number, str(interaction.user.id), self.text.value)
+            await self._service.comment(
+                self._number, Platform.DISCORD, str(interaction.user.id), self.text.value
+            )
         except DomainError as refused:
             await interaction.followup.send(str(refused), ephemeral=True)
             return

@@ -15,6 +15,7 @@ from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
 from integrations.discord.support import add_support_command
 from integrations.discord.survey import RatingButton
+from integrations.discord.texts import ticket_closed
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ async def close_for(service: TicketService, number: TicketNumber, user_id: str) 
         await service.close(number, Actor.of_customer(customer), "Closed by the customer.")
     except DomainError as refused:
         return str(refused)
-    return f"Your ticket #{number} is closed. Write here any time to open a new one."
+    return ticket_closed(number)
 
 
 def close_view(number: int) -> discord.ui.View:

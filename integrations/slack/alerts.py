@@ -1,13 +1,12 @@
 """What the jobs tell agents and leads in Slack: SLA reminders and breaches, satisfaction
-ratings. Pure: a ticket and a delivery's payload in, mrkdwn out."""
+ratings. Pure: a ticket and an event in, mrkdwn out."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
 from bot.core.domain import Customer, Ticket
+from bot.core.outbound import SlaBreached, SlaReminder, SurveyAnswered
 from integrations.slack.blocks import date_token, escape, stars
 
 LABELS = {
@@ -17,16 +16,17 @@ LABELS = {
 }
 
 
-def sla_text(ticket: Ticket, customer: Customer, info: Mapping[str, Any], link: str | None) -> str:
+def sla_text(
+    ticket: Ticket, customer: Customer, event: SlaReminder | SlaBreached, link: str | None
+) -> str:
     """A reminder before a deadline, or a breach notice after it."""
-    metric = LABELS.get(str(info.get("metric")), str(info.get("metric")))
-    due_raw = info.get("due")
-    due = date_token(datetime.fromisoformat(due_raw)) if isinstance(due_raw, str) else "?"
+    metric = LABELS.get(event.metric, event.metric)
+    due = date_token(event.due_at) if event.due_at is not None else "?"
     holder = f"<@{ticket.assignee.id}>" if ticket.assignee else "nobody"
     ref = f"<{link}|#{ticket.number}>" if link else f"#{ticket.number}"
     about = f"{ref} ({escape(ticket.subject)}) from {escape(customer.display_name)}"
-    if info.get("kind") == "breach":
-        late = late_text(int(info.get("late_seconds") or 0))
+    if isinstance(event, SlaBreached):
+        late = late_text(event.late_seconds)
         return (
             f":rotating_light: SLA breached: the {metric} target of ticket {about} was due "
             f"{due} and is {late} late. Assignee: {holder}."
@@ -45,12 +45,11 @@ def late_text(seconds: int) -> str:
     return f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
 
-def csat_text(ticket: Ticket, info: Mapping[str, Any], link: str | None) -> str:
+def csat_text(ticket: Ticket, event: SurveyAnswered, link: str | None) -> str:
     """A customer's rating (and comment) as the team reads it."""
-    rating = info.get("rating")
-    who = escape(str(info.get("customer", "The customer")))
+    who = escape(event.customer)
     ref = f"<{link}|#{ticket.number}>" if link else f"#{ticket.number}"
-    said = f": “{escape(str(info['comment']))}”" if info.get("comment") else ""
-    if isinstance(rating, int):
-        return f":star: {who} rated ticket {ref} {stars(rating)}{said}"
+    said = f": “{escape(event.comment)}”" if event.comment else ""
+    if event.rating is not None:
+        return f":star: {who} rated ticket {ref} {stars(event.rating)}{said}"
     return f":speech_balloon: {who} commented on ticket {ref}{said}"

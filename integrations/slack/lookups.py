@@ -13,7 +13,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.csat import csat_since
 from bot.core.domain import AgentId, Ticket, TicketNumber
 from bot.core.errors import DomainError, EventNotFound
 from bot.core.inbound import InboundEvent, InboundId
@@ -143,7 +142,7 @@ class Lookups:
         stats = await self._service.stats(BREACH_WINDOW)
         median = stats.median_first_response
         first = f"{_duration(median)}" if median is not None else "no replies yet"
-        share, rated = await csat_since(self._service, self._service.now() - CSAT_WINDOW)
+        share, rated = await self._service.csat_since(self._service.now() - CSAT_WINDOW)
         csat = f"{share:.0%} satisfied of {rated} rating(s)" if share is not None else "no ratings"
         return (
             f"Open: {stats.open} ({stats.unassigned} unassigned) · "

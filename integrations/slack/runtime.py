@@ -23,12 +23,12 @@ from integrations.slack.client import web_client
 from integrations.slack.controls import CardControls
 from integrations.slack.desk import SlackDesk
 from integrations.slack.files import SlackFiles
-from integrations.slack.handler import SlackDeliveryHandler
 from integrations.slack.intake import Intake, shape_problem
 from integrations.slack.lookups import Lookups
 from integrations.slack.payloads import Malformed, request_body
 from integrations.slack.team import Team
 from integrations.slack.work import WorkInProgress
+from integrations.slack.workspace import SlackWorkspace
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class SlackSide:
             signing_secret=secret.get_secret_value() if secret else None,
         )
         self.desk, self._work = install(self.app, service, settings, policy, self.client)
-        self.deliveries = SlackDeliveryHandler(
+        self.workspace = SlackWorkspace(
             self.client,
             settings.slack_support_channel,
             settings.slack_escalation_channel,

@@ -5,23 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.core.delivery import DeliveryJob, DeliveryKind, Lane
+from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher, joined, pieces_of
-from bot.core.domain import (
-    Agent,
-    AgentId,
-    CustomerId,
-    MessageRef,
-    Platform,
-    Priority,
-    Status,
-    Ticket,
-    TicketId,
-    TicketNumber,
-)
+from bot.core.domain import Agent, AgentId, MessageRef, Platform, Ticket
 from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.outbound import (
+    AgentReplied,
+    TicketClaimed,
+    TicketOpened,
+    TicketReopened,
+    TicketResolved,
+)
+from bot.core.routes import Routes
 from bot.core.service import TicketService
-from integrations.discord.texts import notice
 from storage.repository import SqlStorage
 from tests.support import FakeClock
 
@@ -30,21 +26,43 @@ ANN = Agent(AgentId("U0ANN"), "Ann")
 
 
 class Pieces:
-    """A customer-side handler that sends every reply as three platform messages."""
+    """A customer's channel that sends every reply as three platform messages."""
+
+    surveys = True
 
     def __init__(self) -> None:
         self.count = 0
 
-    async def deliver(self, job: DeliveryJob) -> str | None:
-        if job.delivery.kind is not DeliveryKind.AGENT_REPLY:
-            return None
+    async def send_reply(self, job: DeliveryJob) -> str | None:
         ids = [str(9000 + self.count + i) for i in range(3)]
         self.count += 3
         return joined(ids)
 
+    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
+        return None
 
-class Nothing:
-    async def deliver(self, job: DeliveryJob) -> str | None:
+    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
+        return None
+
+    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
+        return None
+
+    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
+        return None
+
+    async def ticket_closed(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def copy_edited(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def copy_deleted(self, job: DeliveryJob) -> str | None:
         return None
 
 
@@ -81,20 +99,15 @@ async def test_every_piece_of_a_split_reply_is_recorded(
         ticket.number,
         AgentMessage(ANN, "A long answer", False, SENT, MessageRef(Platform.SLACK, "C1:1.1")),
     )
-    dispatcher = Dispatcher(
-        storage,
-        clock,
-        {Lane.AGENTS: (Platform.SLACK, Nothing()), Lane.CUSTOMER: (Platform.DISCORD, Pieces())},
-    )
+    # Only the customer's lane runs: the agents' side plays no part in what is recorded here.
+    dispatcher = Dispatcher(storage, clock, Routes(None, {Platform.DISCORD: Pieces()}))
     while await dispatcher.run_once():
         pass
     reply = (await service.ticket_detail(ticket.number)).messages[-1]
     discord_refs = [r.external_id for r in reply.refs if r.platform is Platform.DISCORD]
     assert discord_refs == ["9000", "9001", "9002"]
     async with storage.reading() as tx:
-        sent = [
-            d for d in await tx.list_deliveries(ticket.id) if d.kind is DeliveryKind.AGENT_REPLY
-        ]
+        sent = [d for d in await tx.list_deliveries(ticket.id) if isinstance(d.event, AgentReplied)]
     assert [d.external_id for d in sent] == ["9000"]  # the row keeps the first
 
 
@@ -125,22 +138,3 @@ async def test_a_deletion_of_what_is_not_the_customer_s_changes_nothing(
     assert deleted.deleted_at is not None
     messages = (await service.ticket_detail(ticket.number)).messages
     assert [m.deleted_at is None for m in messages] == [False, True]
-
-
-def test_anonymous_notices_name_the_team_not_the_agent() -> None:
-    ticket = Ticket(
-        TicketId(1),
-        TicketNumber(1042),
-        CustomerId(1),
-        "Printer",
-        Status.CLAIMED,
-        Priority.NORMAL,
-        1,
-        SENT,
-        SENT,
-    )
-    claimed = {"event": "claimed", "agent": "Alex"}
-    assert notice(ticket, claimed, "Acme Support") == (
-        "Acme Support is looking into your ticket #1042."
-    )
-    assert notice(ticket, claimed) == "Alex is looking into your ticket #1042."

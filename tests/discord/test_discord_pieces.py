@@ -1,27 +1,13 @@
-"""Discord pieces on their own: who may close a ticket, how replies are signed."""
+"""Discord pieces on their own: who may close a ticket, which button is whose."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
 
-from bot.core.domain import (
-    Actor,
-    ActorKind,
-    CustomerId,
-    Direction,
-    Message,
-    MessageId,
-    Platform,
-    Priority,
-    Status,
-    Ticket,
-    TicketId,
-    TicketNumber,
-)
+from bot.core.domain import Platform, Status, TicketNumber
 from bot.core.events import CustomerMessage
 from bot.core.service import TicketService
-from integrations.discord.texts import notice, signed
 from integrations.discord.views import CLOSE_TEMPLATE, UNKNOWN_TEMPLATE, close_for
 from storage.repository import SqlStorage
 from tests.support import FakeClock
@@ -47,37 +33,6 @@ async def test_only_the_ticket_s_customer_can_close_it(
     )
     assert (await service.get_ticket(number)).status is Status.CLOSED
     assert "is closed; it cannot be closed" in await close_for(service, number, "111")
-
-
-def test_replies_are_signed_by_the_agent_or_the_team() -> None:
-    message = Message(
-        MessageId(1),
-        TicketId(1),
-        Direction.TO_CUSTOMER,
-        Actor(ActorKind.AGENT, "U1", "Alex"),
-        "On it",
-        SENT,
-    )
-    assert signed(message, None) == "**Alex:** On it"
-    assert signed(message, "Acme Support") == "**Acme Support:** On it"
-
-
-def test_notices_name_the_ticket() -> None:
-    ticket = Ticket(
-        TicketId(1),
-        TicketNumber(1042),
-        CustomerId(1),
-        "Printer",
-        Status.CLAIMED,
-        Priority.NORMAL,
-        1,
-        SENT,
-        SENT,
-    )
-    assert notice(ticket, {"event": "claimed", "agent": "Alex"}) == (
-        "Alex is looking into your ticket #1042."
-    )
-    assert "#1042" in notice(ticket, {"event": "resolved"})
 
 
 def test_every_button_id_is_answered_by_exactly_one_handler() -> None:

@@ -10,14 +10,15 @@ from contextlib import asynccontextmanager
 import pytest
 from sqlalchemy import func, select
 
-from bot.core.delivery import DeliveryJob, Lane
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Platform
 from bot.core.ports import SystemClock
+from bot.core.routes import Routes
 from bot.core.service import TicketService
 from storage import models as m
 from storage.repository import SqlStorage
-from tests.service.test_dispatcher import ANN, Recorder, say
+from tests.fakes import RecordingChannel, RecordingWorkspace
+from tests.service.test_dispatcher import ANN, say
 from tests.support import FakeClock, eventually
 
 
@@ -26,17 +27,11 @@ def service(storage: SqlStorage, clock: FakeClock) -> TicketService:
     return TicketService(storage, clock)
 
 
-class Gate:
-    """A handler whose sends wait until the test opens the gate; it counts every start."""
-
-    def __init__(self) -> None:
-        self.open = asyncio.Event()
-        self.started: list[DeliveryJob] = []
-
-    async def deliver(self, job: DeliveryJob) -> str | None:
-        self.started.append(job)
-        await self.open.wait()
-        return f"copy-{job.delivery.id}"
+def held() -> RecordingWorkspace:
+    """An agents' side whose sends wait until the test releases them; it counts every start."""
+    workspace = RecordingWorkspace()
+    workspace.hold()
+    return workspace
 
 
 @asynccontextmanager
@@ -68,8 +63,8 @@ async def leased_count(storage: SqlStorage) -> int:
 async def test_only_as_many_are_leased_as_can_be_sent(
     service: TicketService, storage: SqlStorage, clock: FakeClock
 ) -> None:
-    slack = Gate()
-    dispatcher = Dispatcher(storage, clock, {Lane.AGENTS: (Platform.SLACK, slack)}, concurrency=3)
+    slack = held()
+    dispatcher = Dispatcher(storage, clock, Routes(slack, {}), concurrency=3)
     for i in range(8):
         await say(service, f"c{i}", f"m{i}", f"hello {i}")  # 8 cards are due at once
     async with running(dispatcher):
@@ -77,47 +72,47 @@ async def test_only_as_many_are_leased_as_can_be_sent(
         await asyncio.sleep(0.2)  # time for the loop to lease more, were it to
         assert len(slack.started) == 3
         assert await leased_count(storage) == 3  # the other five stay free for another replica
-        slack.open.set()
-        await until(lambda: len(slack.started) == 16)  # every card, then every message
+        slack.release()
+        await until(lambda: len(slack.seen) == 16)  # every card, then every message
+    assert len(slack.started) == 16  # none twice
 
 
 async def test_a_backlog_on_one_side_does_not_hold_up_the_other(
     service: TicketService, storage: SqlStorage, clock: FakeClock
 ) -> None:
-    slack, discord = Gate(), Recorder(Platform.DISCORD)
+    slack, discord = held(), RecordingChannel()
     dispatcher = Dispatcher(
-        storage,
-        clock,
-        {Lane.AGENTS: (Platform.SLACK, slack), Lane.CUSTOMER: (Platform.DISCORD, discord)},
-        concurrency=2,
+        storage, clock, Routes(slack, {Platform.DISCORD: discord}), concurrency=2
     )
     for i in range(6):
         await say(service, f"c{i}", f"m{i}", f"hello {i}")
     async with running(dispatcher):
         # Slack is stuck on its first two cards; every customer still hears at once.
-        await discord.wait_for_count(6)
+        await discord.wait_for(6)
         assert len(slack.started) == 2
-        assert {job.delivery.payload["event"] for job in discord.sent} == {"opened"}
-        slack.open.set()
+        assert slack.seen == []
+        assert sorted(line.split(" (")[0] for line in discord.lines()) == [
+            f"told: #{number} opened" for number in range(1001, 1007)
+        ]
+        slack.release()
 
 
 async def test_a_send_outliving_its_lease_is_not_started_again(
     service: TicketService, storage: SqlStorage, clock: FakeClock
 ) -> None:
-    slack = Gate()
-    dispatcher = Dispatcher(
-        storage, clock, {Lane.AGENTS: (Platform.SLACK, slack)}, idle_poll_seconds=0.02
-    )
-    await say(service, "alice", "a1", "help")
+    slack = held()
+    dispatcher = Dispatcher(storage, clock, Routes(slack, {}), idle_poll_seconds=0.02)
+    number = await say(service, "alice", "a1", "help")
     async with running(dispatcher):
         await until(lambda: len(slack.started) == 1)
         clock.advance(seconds=600)  # far past the lease, with the card still being sent
         dispatcher.wake()
         await asyncio.sleep(0.2)
         assert len(slack.started) == 1
-        slack.open.set()
+        slack.release()
         await until(lambda: len(slack.started) == 2)  # then the message, once
-    assert [job.delivery.kind for job in slack.started] == ["ticket_card", "customer_message"]
+    assert len(slack.started) == 2
+    assert slack.lines() == [f"card #{number}: new", "customer wrote: help"]
 
 
 async def test_leases_of_sends_in_flight_are_renewed(storage: SqlStorage, clock: FakeClock) -> None:
@@ -125,18 +120,19 @@ async def test_leases_of_sends_in_flight_are_renewed(storage: SqlStorage, clock:
     # a whole second under load still keeps it.
     real = SystemClock()
     service = TicketService(storage, real)
-    slack, other = Gate(), Recorder(Platform.SLACK)
-    first = Dispatcher(storage, real, {Lane.AGENTS: (Platform.SLACK, slack)}, lease_seconds=1.5)
-    second = Dispatcher(storage, real, {Lane.AGENTS: (Platform.SLACK, other)}, lease_seconds=1.5)
+    slack, other = held(), RecordingWorkspace()
+    first = Dispatcher(storage, real, Routes(slack, {}), lease_seconds=1.5)
+    second = Dispatcher(storage, real, Routes(other, {}), lease_seconds=1.5)
     number = await say(service, "alice", "a1", "help")
     async with running(first):
         await until(lambda: len(slack.started) == 1)
         for _ in range(20):  # a second replica keeps looking for twice the lease and more
             await second.run_once()
             await asyncio.sleep(0.2)
-        assert other.sent == []  # the card is still held by the first
-        slack.open.set()
-        await until(lambda: len(slack.started) == 2)
-    assert other.sent == []
+        assert other.seen == []  # the card is still held by the first
+        slack.release()
+        await until(lambda: len(slack.seen) == 2)
+    assert other.seen == []
     await service.claim(number, ANN)  # and the queue still moves on afterwards
     assert await second.run_once() == 1
+    assert other.lines() == [f"card #{number}: claimed (Ann)"]

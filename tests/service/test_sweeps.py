@@ -1,25 +1,27 @@
 """The jobs' sweeps on both databases, driven by a chosen `now`: reminders, breaches,
-escalations, surveys and auto-close, each notification exactly once."""
+escalations, surveys and auto-close, each notification exactly once, read as what the agents'
+side and the customer's side are shown (tests/fakes.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from bot.config import Policy
-from bot.core.csat import comment, rate, satisfaction
-from bot.core.delivery import DeliveryKind
+from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Action, Actor, Agent, AgentId, Platform, Status, Ticket, TicketNumber
-from bot.core.errors import DomainError
+from bot.core.errors import DomainError, PlatformError
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import Sweeps
 from storage.repository import SqlStorage
+from tests.fakes import RecordingChannel, RecordingWorkspace
+from tests.service.test_dispatcher import drain
 from tests.support import FakeClock
 
 ANN = Agent(AgentId("U0ANN"), "Ann")
@@ -46,9 +48,15 @@ def service(storage: SqlStorage, clock: FakeClock) -> TicketService:
     return TicketService(storage, clock, sla=SlaKeeper(POLICY))
 
 
+SURVEYABLE = frozenset({Platform.DISCORD})
+# What the jobs tell each side, besides cards and messages.
+ALERTS = ("sla_reminder", "sla_breached", "survey_answered", "ticket_escalated")
+ASKED = ("awaiting_customer", "ask_for_rating")
+
+
 @pytest.fixture
 def sweeps(service: TicketService) -> Sweeps:
-    return Sweeps(service, POLICY)
+    return Sweeps(service, POLICY, surveyable=SURVEYABLE)
 
 
 async def open_ticket(service: TicketService, clock: FakeClock, who: str = "1001") -> Ticket:
@@ -60,16 +68,27 @@ async def open_ticket(service: TicketService, clock: FakeClock, who: str = "1001
     return intake.ticket
 
 
-async def notices(storage: SqlStorage, ticket: Ticket) -> list[Mapping[str, Any]]:
-    """Payloads of the jobs' notices queued for the ticket, oldest first."""
-    async with storage.transaction() as tx:
-        queued = await tx.list_deliveries(ticket.id)
-    return [
-        d.payload
-        for d in queued
-        if d.kind in (DeliveryKind.NOTICE, DeliveryKind.CUSTOMER_NOTICE)
-        and ({"sla", "csat"} & set(d.payload) or d.payload.get("event") in ("survey", "nudge"))
-    ]
+@dataclass(frozen=True, slots=True)
+class Told:
+    """What each side was shown of the jobs' work on a ticket (cards and messages left out),
+    once everything queued was sent."""
+
+    dispatcher: Dispatcher
+    workspace: RecordingWorkspace
+    channel: RecordingChannel
+
+    async def agents(self, ticket: Ticket) -> list[str]:
+        await drain(self.dispatcher)
+        return self.workspace.lines(ticket.number, intents=ALERTS)
+
+    async def customer(self, ticket: Ticket) -> list[str]:
+        await drain(self.dispatcher)
+        return self.channel.lines(ticket.number, intents=ASKED)
+
+
+@pytest.fixture
+def told(dispatcher: Dispatcher, workspace: RecordingWorkspace, channel: RecordingChannel) -> Told:
+    return Told(dispatcher, workspace, channel)
 
 
 async def reply(service: TicketService, clock: FakeClock, ticket: Ticket, internal: bool) -> None:
@@ -79,60 +98,59 @@ async def reply(service: TicketService, clock: FakeClock, ticket: Ticket, intern
 
 
 async def test_a_reminder_goes_to_the_channel_when_nobody_holds_the_ticket(
-    service: TicketService, sweeps: Sweeps, storage: SqlStorage, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:
     ticket = await open_ticket(service, clock)
     assert await sweeps.sla(clock.advance(minutes=44)) == 0
     assert await sweeps.sla(clock.advance(minutes=1)) == 1
     assert await sweeps.sla(clock.now()) == 0  # once
-    (sent,) = await notices(storage, ticket)
-    assert sent["to"] == "channel"
-    assert sent["sla"]["metric"] == "first_response"
-    assert sent["sla"]["kind"] == "reminder"
+    assert await told.agents(ticket) == ["reminder to the queue: first_response due 10:00"]
 
 
 async def test_a_reminder_goes_to_the_assignee(
-    service: TicketService, sweeps: Sweeps, storage: SqlStorage, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:
     ticket = await open_ticket(service, clock)
     await service.claim(ticket.number, ANN)
     assert await sweeps.sla(clock.advance(minutes=46)) == 1
-    (sent,) = await notices(storage, ticket)
-    assert (sent["to"], sent["user"]) == ("agent", ANN.id)
+    assert await told.agents(ticket) == [f"reminder to {ANN.id}: first_response due 10:00"]
 
 
 async def test_the_breach_tells_the_leads_once(
-    service: TicketService, sweeps: Sweeps, storage: SqlStorage, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, storage: SqlStorage, clock: FakeClock
 ) -> None:
     ticket = await open_ticket(service, clock)
     await reply(service, clock, ticket, internal=True)  # a note does not stop the clock
     assert await sweeps.sla(clock.advance(hours=1, seconds=20)) == 1  # breach; reminder moot
     assert await sweeps.sla(clock.advance(seconds=30)) == 0
-    sent = await notices(storage, ticket)
-    assert [(n.get("to"), n["sla"]["kind"]) for n in sent] == [
-        ("leads", "breach"),
-        (None, "breach"),  # and a line in the thread
+    assert await told.agents(ticket) == [
+        "to leads: breached: first_response due 10:00, 20s late",
+        "breached: first_response due 10:00, 20s late",  # and a line in the thread
     ]
-    assert sent[0]["sla"]["late_seconds"] == 20
+    assert await told.customer(ticket) == []
     async with storage.transaction() as tx:
         assert await tx.count_notifications(ticket.id, "breach") == 1
 
 
 async def test_a_reply_in_time_means_no_reminder_and_no_breach(
-    service: TicketService, sweeps: Sweeps, storage: SqlStorage, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:
     ticket = await open_ticket(service, clock)
     clock.advance(minutes=30)
     await reply(service, clock, ticket, internal=False)
     assert await sweeps.sla(clock.advance(hours=3)) == 0
-    assert await notices(storage, ticket) == []
+    assert await told.agents(ticket) == []
     stored = await service.get_ticket(ticket.number)
     assert stored.first_response_at is not None
     assert stored.due_at == ticket.created_at + timedelta(hours=8)  # resolution is next
 
 
 async def test_an_unmet_breach_escalates_one_tier_after_an_hour(
-    service: TicketService, sweeps: Sweeps, storage: SqlStorage, clock: FakeClock
+    service: TicketService,
+    sweeps: Sweeps,
+    told: Told,
+    workspace: RecordingWorkspace,
+    clock: FakeClock,
 ) -> None:
     ticket = await open_ticket(service, clock)
     await sweeps.sla(clock.advance(hours=1))  # breach
@@ -145,43 +163,47 @@ async def test_an_unmet_breach_escalates_one_tier_after_an_hour(
     assert last.action is Action.ESCALATE
     assert last.actor.name == "Threadline SLA"
     assert "first response target breached" in (last.reason or "")
-    async with storage.transaction() as tx:
-        queued = await tx.list_deliveries(ticket.id)
-    assert any(d.payload.get("to") == "escalations" for d in queued)
+    await told.agents(ticket)
+    why = "first response target breached, unmet 1h after its due time"
+    assert workspace.to_escalations(ticket.number) == [
+        f"escalated by Threadline SLA (tier 1 → 2): {why}"
+    ]
     await sweeps.sla(clock.advance(hours=1))
     assert (await service.get_ticket(ticket.number)).tier == 3
     assert await sweeps.sla(clock.advance(hours=1)) == 0  # the top tier: the ladder ends
 
 
 async def test_a_restart_in_the_middle_of_a_sweep_loses_and_repeats_nothing(
-    service: TicketService, storage: SqlStorage, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+    service: TicketService, told: Told, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tickets = [await open_ticket(service, clock, who=str(1000 + i)) for i in range(3)]
     now = clock.advance(hours=1, minutes=5)
     crashing = Sweeps(service, POLICY)
     calls = 0
-    original = service.enqueue_in
+    original = service._queue
 
-    async def crash_on_the_third(*args: Any, **kwargs: Any) -> None:
+    async def crash_on_the_fourth(*args: Any, **kwargs: Any) -> None:
         nonlocal calls
         calls += 1
         if calls == 4:  # the second ticket's breach is half queued: the process dies
             raise KeyboardInterrupt
         await original(*args, **kwargs)
 
-    monkeypatch.setattr(service, "enqueue_in", crash_on_the_third)
+    monkeypatch.setattr(service, "_queue", crash_on_the_fourth)
     with pytest.raises(KeyboardInterrupt):
         await crashing.sla(now)
-    monkeypatch.setattr(service, "enqueue_in", original)
+    monkeypatch.setattr(service, "_queue", original)
     restarted = Sweeps(service, POLICY)
     assert await restarted.sla(now) == 2
     for ticket in tickets:
-        sent = await notices(storage, ticket)
-        assert [n.get("to") for n in sent] == ["leads", None], ticket.number
+        assert await told.agents(ticket) == [
+            "to leads: breached: first_response due 10:00, 300s late",
+            "breached: first_response due 10:00, 300s late",
+        ], ticket.number
 
 
 async def test_two_replicas_sweeping_at_once_send_each_notification_once(
-    storage: SqlStorage, clock: FakeClock
+    storage: SqlStorage, clock: FakeClock, told: Told
 ) -> None:
     one = TicketService(storage, clock, sla=SlaKeeper(POLICY))
     tickets = [await open_ticket(one, clock, who=str(2000 + i)) for i in range(20)]
@@ -193,10 +215,15 @@ async def test_two_replicas_sweeping_at_once_send_each_notification_once(
     async with storage.transaction() as tx:
         for ticket in tickets:
             assert await tx.count_notifications(ticket.id, "breach") == 1
+    for ticket in tickets:
+        assert await told.agents(ticket) == [
+            "to leads: breached: first_response due 10:00, 60s late",
+            "breached: first_response due 10:00, 60s late",
+        ]
 
 
 async def test_a_survey_after_resolution_and_its_answer(
-    service: TicketService, sweeps: Sweeps, storage: SqlStorage, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:
     ticket = await open_ticket(service, clock)
     await reply(service, clock, ticket, internal=False)
@@ -204,30 +231,43 @@ async def test_a_survey_after_resolution_and_its_answer(
     assert await sweeps.csat(clock.advance(minutes=59)) == 0
     assert await sweeps.csat(clock.advance(minutes=1)) == 1
     assert await sweeps.csat(clock.advance(minutes=1)) == 0  # one survey per ticket
-    assert (await notices(storage, ticket))[-1] == {"event": "survey"}
+    assert await told.customer(ticket) == ["asked for a rating"]
     with pytest.raises(DomainError, match="someone else's"):
-        await rate(service, ticket.number, "999", 5)
-    await rate(service, ticket.number, "1001", 2)
-    await rate(service, ticket.number, "1001", 1)  # changed their mind
-    await comment(service, ticket.number, "1001", "Took ages")
-    answers = [n for n in await notices(storage, ticket) if "csat" in n]
-    assert [(n.get("to"), n["csat"]["rating"]) for n in answers] == [
-        (None, 2),
-        ("leads", 2),  # a low rating is brought to the leads, once
-        (None, 1),
-        (None, 1),
-        ("leads", 1),  # with the comment
+        await service.rate(ticket.number, Platform.DISCORD, "999", 5)
+    with pytest.raises(DomainError, match="someone else's"):
+        await service.rate(ticket.number, Platform.SLACK, "1001", 5)  # same id, elsewhere
+    await service.rate(ticket.number, Platform.DISCORD, "1001", 2)
+    await service.rate(ticket.number, Platform.DISCORD, "1001", 1)  # changed their mind
+    await service.comment(ticket.number, Platform.DISCORD, "1001", "Took ages")
+    assert await told.agents(ticket) == [
+        "Alice rated 2",
+        "to leads: Alice rated 2",  # a low rating is brought to the leads, once
+        "Alice rated 1",
+        "Alice rated 1: Took ages",
+        "to leads: Alice rated 1: Took ages",  # with the comment
     ]
-    assert answers[-1]["csat"]["comment"] == "Took ages"
     assert (await service.get_ticket(ticket.number)).csat_rating == 1
-    assert await satisfaction(service, clock.now() - timedelta(days=1)) == 0.0
+    assert await service.satisfaction(clock.now() - timedelta(days=1)) == 0.0
+    assert await service.csat_since(clock.now() - timedelta(days=1)) == (0.0, 1)
     clock.advance(days=8)
     with pytest.raises(DomainError, match="expired"):
-        await rate(service, ticket.number, "1001", 5)
+        await service.rate(ticket.number, Platform.DISCORD, "1001", 5)
+
+
+async def test_no_survey_where_the_customers_channel_cannot_carry_one(
+    service: TicketService, told: Told, clock: FakeClock
+) -> None:
+    ticket = await open_ticket(service, clock)
+    await service.resolve(ticket.number, service_actor())
+    elsewhere = Sweeps(service, POLICY, surveyable=frozenset({Platform.SLACK}))
+    assert await elsewhere.csat(clock.advance(hours=1)) == 0
+    assert await told.customer(ticket) == []
+    with pytest.raises(DomainError, match="no survey"):
+        await service.rate(ticket.number, Platform.DISCORD, "1001", 5)
 
 
 async def test_no_survey_for_a_reopened_ticket_until_it_is_resolved_again(
-    service: TicketService, sweeps: Sweeps, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:
     ticket = await open_ticket(service, clock)
     await service.resolve(ticket.number, service_actor())
@@ -237,10 +277,11 @@ async def test_no_survey_for_a_reopened_ticket_until_it_is_resolved_again(
     await service.resolve(ticket.number, service_actor())
     assert await sweeps.csat(clock.advance(minutes=30)) == 0
     assert await sweeps.csat(clock.advance(minutes=30)) == 1
+    assert await told.customer(ticket) == ["asked for a rating"]
 
 
 async def test_no_survey_within_the_cooldown_of_the_last_one(
-    service: TicketService, sweeps: Sweeps, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:
     first = await open_ticket(service, clock)
     await service.resolve(first.number, service_actor())
@@ -249,8 +290,9 @@ async def test_no_survey_within_the_cooldown_of_the_last_one(
     second = await open_ticket(service, clock)
     await service.resolve(second.number, service_actor())
     assert await sweeps.csat(clock.advance(hours=1)) == 0  # surveyed an hour ago
+    assert await told.customer(second) == []
     with pytest.raises(DomainError, match="no survey"):
-        await rate(service, second.number, "1001", 5)
+        await service.rate(second.number, Platform.DISCORD, "1001", 5)
 
 
 async def test_resolved_tickets_close_after_four_quiet_days(
@@ -265,21 +307,21 @@ async def test_resolved_tickets_close_after_four_quiet_days(
 
 
 async def test_a_quiet_pending_ticket_is_nudged_once_then_resolved(
-    service: TicketService, sweeps: Sweeps, storage: SqlStorage, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:
     ticket = await open_ticket(service, clock)
     await service.claim(ticket.number, ANN)
     await service.wait_on_customer(ticket.number, service_actor())
     assert await sweeps.autoclose(clock.advance(days=2)) == 1
     assert await sweeps.autoclose(clock.advance(hours=1)) == 0
-    assert [n for n in await notices(storage, ticket)] == [{"event": "nudge"}]
+    assert await told.customer(ticket) == ["nudged: we are waiting on you"]
     assert await sweeps.autoclose(clock.advance(days=3)) == 1
     resolved = await service.get_ticket(ticket.number)
     assert resolved.status is Status.RESOLVED
 
 
 async def test_waiting_on_the_customer_does_not_breach_resolution(
-    service: TicketService, sweeps: Sweeps, storage: SqlStorage, clock: FakeClock
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:
     ticket = await open_ticket(service, clock)
     clock.advance(minutes=10)
@@ -288,6 +330,7 @@ async def test_waiting_on_the_customer_does_not_breach_resolution(
     await service.wait_on_customer(ticket.number, service_actor())
     assert (await service.get_ticket(ticket.number)).due_at is None
     assert await sweeps.sla(clock.advance(hours=20)) == 0
+    assert await told.agents(ticket) == []
     await service.receive_customer_message(
         CustomerMessage(Platform.DISCORD, "late", "1001", "Alice", "Back!", clock.now())
     )
@@ -295,6 +338,24 @@ async def test_waiting_on_the_customer_does_not_breach_resolution(
     assert woke.status is Status.CLAIMED
     # 10 minutes of resolution time were used before the wait; the next response is due first.
     assert woke.due_at == clock.now() + timedelta(hours=1)
+
+
+async def test_the_leads_digest_goes_once_a_day_and_again_after_a_failed_send(
+    service: TicketService, workspace: RecordingWorkspace, clock: FakeClock
+) -> None:
+    ticket = await open_ticket(service, clock)  # at 09:00, the digest's time; due at 10:00
+    sweeps = Sweeps(service, POLICY, workspace.send_digest, surveyable=SURVEYABLE)
+    workspace.fail(PlatformError("Slack is down", retryable=True))
+    with pytest.raises(PlatformError):
+        await sweeps.digest(clock.advance(minutes=10))
+    assert workspace.digests == []
+    assert await sweeps.digest(clock.advance(minutes=1)) == 1  # the day's claim was given back
+    assert await sweeps.digest(clock.advance(hours=1)) == 0  # once a day
+    (digest,) = workspace.digests
+    assert "At risk within 1h: 1" in digest
+    assert f"#{ticket.number} Help (unassigned)" in digest
+    assert await sweeps.digest(clock.advance(hours=23)) == 1  # the next day's
+    assert len(workspace.digests) == 2
 
 
 def service_actor() -> Actor:

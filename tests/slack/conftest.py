@@ -18,10 +18,13 @@ from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Policy, SlackPolicy, load_settings
-from bot.core.delivery import DeliveryJob, DeliveryKind, Lane
+from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher
+from bot.core.domain import Message as TicketMessage
 from bot.core.domain import Platform, Ticket, TicketNumber
 from bot.core.events import CustomerMessage
+from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
+from bot.core.routes import Routes
 from bot.core.service import TicketDetail, TicketService
 from integrations.sandbox.slack import (
     DEMO,
@@ -32,39 +35,85 @@ from integrations.sandbox.slack import (
     payloads,
 )
 from integrations.slack.client import web_client
-from integrations.slack.handler import SlackDeliveryHandler
 from integrations.slack.refs import split_ref
 from integrations.slack.runtime import install
+from integrations.slack.workspace import SlackWorkspace
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStorage
 from tests.support import FakeClock, eventually
 
 
-class CustomerInbox:
-    """The customer lane's handler: records what reached the customer."""
+@dataclass(frozen=True)
+class Sent:
+    """One thing the customer's side was asked to do: `what` names it ("reply", "edited",
+    "deleted", or the news: "opened", "claimed", "resolved", "reopened", "closed", "nudge",
+    "survey")."""
 
-    def __init__(self) -> None:
-        self.received: list[DeliveryJob] = []
-
-    async def deliver(self, job: DeliveryJob) -> str | None:
-        self.received.append(job)
-        return f"dm-{len(self.received)}"
+    what: str
+    job: DeliveryJob
 
     @property
-    def changes(self) -> list[DeliveryJob]:
+    def message(self) -> TicketMessage | None:
+        return self.job.message
+
+
+# What changes the customer's conversation itself, as against news about their ticket.
+CHANGES = frozenset({"reply", "edited", "deleted"})
+
+
+class CustomerInbox:
+    """The customer's side (a CustomerChannel): records what reached the customer."""
+
+    surveys = True
+
+    def __init__(self) -> None:
+        self.received: list[Sent] = []
+
+    def _got(self, what: str, job: DeliveryJob) -> str:
+        self.received.append(Sent(what, job))
+        return f"dm-{len(self.received)}"
+
+    async def send_reply(self, job: DeliveryJob) -> str | None:
+        return self._got("reply", job)
+
+    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
+        return self._got("opened", job)
+
+    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
+        return self._got("claimed", job)
+
+    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
+        return self._got("resolved", job)
+
+    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
+        return self._got("reopened", job)
+
+    async def ticket_closed(self, job: DeliveryJob) -> str | None:
+        return self._got("closed", job)
+
+    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
+        return self._got("nudge", job)
+
+    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
+        return self._got("survey", job)
+
+    async def copy_edited(self, job: DeliveryJob) -> str | None:
+        return self._got("edited", job)
+
+    async def copy_deleted(self, job: DeliveryJob) -> str | None:
+        return self._got("deleted", job)
+
+    @property
+    def changes(self) -> list[Sent]:
         """What reached the customer's conversation, less Threadline's status notices."""
-        return [j for j in self.received if j.delivery.kind is not DeliveryKind.CUSTOMER_NOTICE]
+        return [s for s in self.received if s.what in CHANGES]
 
     def bodies(self) -> list[str]:
-        return [j.message.body for j in self.changes if j.message is not None]
+        return [s.message.body for s in self.changes if s.message is not None]
 
     def notices(self) -> list[str]:
-        return [
-            str(j.delivery.payload.get("event"))
-            for j in self.received
-            if j.delivery.kind is DeliveryKind.CUSTOMER_NOTICE
-        ]
+        return [s.what for s in self.received if s.what not in CHANGES]
 
 
 @dataclass
@@ -199,16 +248,11 @@ async def desk(
         client = web_client(settings)
         inbox = CustomerInbox()
         storage = desk_storage
+        workspace = SlackWorkspace(client, DEMO.support, DEMO.escalations, slack_pacing)
         dispatcher = Dispatcher(
             storage,
             clock,
-            {
-                Lane.AGENTS: (
-                    Platform.SLACK,
-                    SlackDeliveryHandler(client, DEMO.support, DEMO.escalations, slack_pacing),
-                ),
-                Lane.CUSTOMER: (Platform.DISCORD, inbox),
-            },
+            Routes(workspace, {Platform.DISCORD: inbox}),
             idle_poll_seconds=0.05,
         )
         service = TicketService(storage, clock, on_enqueued=dispatcher.wake)

@@ -9,19 +9,21 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import load_settings
-from bot.core.delivery import Lane
+from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Agent, AgentId, Attachment, MessageRef, Platform, TicketNumber
 from bot.core.errors import PlatformError
 from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
+from bot.core.routes import Routes
 from bot.core.service import TicketService
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import DiscordEmulator, demo_world
 from integrations.sandbox.slack import DEMO, SlackEmulator, Timing, demo_workspace
 from integrations.sandbox.slack.limits import Rate
 from integrations.slack.client import web_client
-from integrations.slack.handler import SlackDeliveryHandler
 from integrations.slack.refs import split_ref
+from integrations.slack.workspace import SlackWorkspace
 from storage.repository import SqlStorage
 from tests.support import FakeClock
 
@@ -30,15 +32,47 @@ ANN = Agent(AgentId(DEMO.agent1), "Alice Agent")
 
 
 class NoCustomerSide:
-    """The customer lane, delivered nowhere (the Discord side is not under test here)."""
+    """The customer's channel, delivering nowhere (the Discord side is not under test here)."""
+
+    surveys = False
 
     def __init__(self) -> None:
         self.fail_with: PlatformError | None = None
 
-    async def deliver(self, job: object) -> str | None:
+    def _sent(self) -> str:
         if self.fail_with:
             raise self.fail_with
         return "discord-copy"
+
+    async def send_reply(self, job: DeliveryJob) -> str | None:
+        return self._sent()
+
+    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
+        return self._sent()
+
+    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
+        return self._sent()
+
+    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
+        return self._sent()
+
+    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
+        return self._sent()
+
+    async def ticket_closed(self, job: DeliveryJob) -> str | None:
+        return self._sent()
+
+    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
+        return self._sent()
+
+    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
+        return self._sent()
+
+    async def copy_edited(self, job: DeliveryJob) -> str | None:
+        return self._sent()
+
+    async def copy_deleted(self, job: DeliveryJob) -> str | None:
+        return self._sent()
 
 
 @pytest.fixture
@@ -74,14 +108,8 @@ def dispatcher(
     monkeypatch.setenv("SLACK_API_URL", slack.api_url)
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
     client = web_client(load_settings())
-    return Dispatcher(
-        storage,
-        clock,
-        {
-            Lane.AGENTS: (Platform.SLACK, SlackDeliveryHandler(client, DEMO.support)),
-            Lane.CUSTOMER: (Platform.DISCORD, customer_side),
-        },
-    )
+    workspace = SlackWorkspace(client, DEMO.support)
+    return Dispatcher(storage, clock, Routes(workspace, {Platform.DISCORD: customer_side}))
 
 
 @pytest.fixture

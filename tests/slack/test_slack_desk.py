@@ -154,13 +154,13 @@ async def test_agent_edits_and_deletes_reach_the_customer_copy(desk: Desk) -> No
     await agent.delete(channel, ts)
 
     async def both() -> list[str] | None:
-        kinds = [j.delivery.kind.value for j in desk.inbox.changes]
+        kinds = [s.what for s in desk.inbox.changes]
         return kinds if len(kinds) >= 3 else None
 
     assert await eventually(both, what="the edit and the delete") == [
-        "agent_reply",
-        "copy_edit",
-        "copy_delete",
+        "reply",
+        "edited",
+        "deleted",
     ]
     assert desk.inbox.changes[1].message is not None
     assert desk.inbox.changes[1].message.body == "Try restarting"
@@ -234,7 +234,7 @@ async def test_a_reply_edited_into_a_note_is_not_sent_and_the_agent_is_told(desk
         "Your refund is on its way.",
         "Your refund is on its way (3-5 days).",
     ]
-    assert [j.delivery.kind.value for j in desk.inbox.changes] == ["agent_reply", "copy_edit"]
+    assert [s.what for s in desk.inbox.changes] == ["reply", "edited"]
 
 
 async def test_an_edited_note_stays_a_note(desk: Desk) -> None:
@@ -255,7 +255,7 @@ async def test_an_edited_note_stays_a_note(desk: Desk) -> None:
     # A reply posted after the edit reaches the customer alone (so the edit went nowhere).
     await agent.post(channel, "Upgraded, enjoy!", thread_ts=root)
     assert await reached_customer(desk, 1) == ["Upgraded, enjoy!"]
-    assert [j.delivery.kind.value for j in desk.inbox.changes] == ["agent_reply"]
+    assert [s.what for s in desk.inbox.changes] == ["reply"]
     assert desk.slack.ephemerals(DEMO.agent1) == []
 
 
@@ -270,7 +270,7 @@ async def test_a_file_alone_reaches_the_customer(desk: Desk) -> None:
         return list(desk.inbox.changes) or None
 
     (job,) = await eventually(delivered, what="the file to reach the customer")
-    assert job.delivery.kind.value == "agent_reply"
+    assert job.what == "reply"
     assert job.message is not None
     assert job.message.body == ""
     assert [(a.filename, a.size) for a in job.message.attachments] == [("manual.pdf", 19)]

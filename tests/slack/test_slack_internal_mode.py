@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Policy, ReplyPolicy
-from bot.core.delivery import DeliveryJob
 from bot.core.domain import Direction, TicketNumber
 from integrations.sandbox.slack import DEMO
-from tests.slack.conftest import Desk
+from tests.slack.conftest import Desk, Sent
 from tests.support import eventually
 
 
@@ -73,7 +72,7 @@ async def test_a_file_stays_a_note_unless_sent_on_purpose(desk: Desk) -> None:
     agent = desk.slack.user(DEMO.agent1)
     await agent.post(channel, "", thread_ts=root, files=[("trace.txt", b"stack trace")])
     await agent.post(channel, ">>", thread_ts=root, files=[("fix.sh", b"#!/bin/sh")])
-    (sent,) = await eventually(lambda: _jobs(desk, 1), what="the >> file")
+    (sent,) = await eventually(lambda: _sent(desk, 1), what="the >> file")
     assert sent.message is not None
     assert (sent.message.body, [a.filename for a in sent.message.attachments]) == (
         "",
@@ -88,7 +87,7 @@ async def _bodies(desk: Desk, count: int) -> list[str] | None:
     return desk.inbox.bodies() if len(desk.inbox.bodies()) >= count else None
 
 
-async def _jobs(desk: Desk, count: int) -> list[DeliveryJob] | None:
+async def _sent(desk: Desk, count: int) -> list[Sent] | None:
     return desk.inbox.changes if len(desk.inbox.changes) >= count else None
 
 

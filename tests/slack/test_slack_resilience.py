@@ -13,12 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import SlackPolicy
-from bot.core.delivery import DeliveryJob
 from bot.core.domain import Platform, Ticket
 from bot.core.events import CustomerMessage
 from integrations.sandbox.slack import DEMO, mention, special
 from integrations.sandbox.slack.limits import Rate
-from tests.slack.conftest import Desk
+from tests.slack.conftest import Desk, Sent
 from tests.support import eventually
 
 SLACK_RATE = Rate(20, 1.0, 3)  # Slack's shape (per channel, short bursts), sped up twentyfold
@@ -189,14 +188,12 @@ async def test_whatever_a_reply_is_edited_into_if_it_is_a_note_it_never_reaches_
     # once a later reply has arrived anything the edit queued would have arrived before it.
     await agent.post(channel, f"After {len(before)}", thread_ts=root)
     arrived = await eventually(lambda: _arrived(desk, len(before) + 2), what="the next reply")
-    assert [
-        (j.delivery.kind.value, j.message and j.message.body) for j in arrived[len(before) :]
-    ] == [
-        ("agent_reply", reply),
-        ("agent_reply", f"After {len(before)}"),
+    assert [(s.what, s.message and s.message.body) for s in arrived[len(before) :]] == [
+        ("reply", reply),
+        ("reply", f"After {len(before)}"),
     ]
 
 
-async def _arrived(desk: Desk, count: int) -> list[DeliveryJob] | None:
+async def _arrived(desk: Desk, count: int) -> list[Sent] | None:
     changes = desk.inbox.changes
     return changes if len(changes) >= count else None

@@ -96,7 +96,7 @@ async def test_an_edit_past_the_limit_is_not_sent(desk: Desk) -> None:
     # have arrived first.
     await agent.post(channel, "Next.", thread_ts=root)
     assert await reached_customer(desk, 2) == ["Short answer.", "Next."]
-    assert [j.delivery.kind.value for j in desk.inbox.changes] == ["agent_reply", "agent_reply"]
+    assert [s.what for s in desk.inbox.changes] == ["reply", "reply"]
 
 
 async def test_a_long_note_is_still_a_note(desk: Desk) -> None:

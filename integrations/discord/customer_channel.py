@@ -1,4 +1,5 @@
-"""The customer's side of the delivery queue on Discord: replies, notices, edits, deletes."""
+"""The customer's side on Discord: replies and news of their ticket, edits and deletes of
+what they were sent; in their DMs, or their private thread once their DMs are closed."""
 
 from __future__ import annotations
 
@@ -6,32 +7,37 @@ import contextlib
 import io
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import discord
 
-from bot.core.delivery import DeliveryJob, DeliveryKind
+from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import joined
 from bot.core.domain import Attachment, Message, Platform
 from bot.core.errors import PlatformError
+from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
 from bot.core.text import split_message
+from integrations.discord import texts
 from integrations.discord.contact import Contacts, Conversation
 from integrations.discord.errors import CANNOT_MESSAGE_USER, platform_error
 from integrations.discord.survey import survey_text, survey_view
-from integrations.discord.texts import notice, signed
 from integrations.discord.views import close_view
 
 log = logging.getLogger(__name__)
 
 CONTENT_LIMIT = 2000  # Discord's limit on a message's content
 UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default limit on an upload
-Fetch = Callable[[str], Awaitable[bytes]]
-# What the customer is sent anew; edits and deletes act on what was sent before.
-SENDS = frozenset({DeliveryKind.AGENT_REPLY, DeliveryKind.CUSTOMER_NOTICE})
 UNKNOWN_CHANNEL = 10003  # Discord's code for a channel that does not exist (any more)
+Fetch = Callable[[str], Awaitable[bytes]]
+# One action on the customer's conversation, carried out wherever they are reached.
+Carry = Callable[[Conversation], Awaitable[str | None]]
+T = TypeVar("T")
 
 
-class DiscordDeliveryHandler:
+class DiscordCustomerChannel:
     """Carries out the customer's lane: messages to the customer, in DMs or their thread."""
+
+    surveys = True  # the survey's rating buttons work in DMs and threads alike
 
     def __init__(
         self,
@@ -43,70 +49,84 @@ class DiscordDeliveryHandler:
         self._fetch = fetch  # how to get the bytes of an agent's file (None: link them)
         self._team_name = team_name  # set: agents reply under the team's name
 
-    async def deliver(self, job: DeliveryJob) -> str | None:
-        try:
-            return await self._deliver(job)
-        except PlatformError:
-            raise
-        except Exception as exc:
-            raise platform_error(exc) from exc
+    async def send_reply(self, job: DeliveryJob) -> str | None:
+        return await self._send(job, lambda to: self._reply(to, job))
 
-    async def _deliver(self, job: DeliveryJob) -> str | None:
+    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
+        number = job.ticket.number
+        text = texts.ticket_opened(number, event.due_at)
+        return await self._send(job, lambda to: _post(to, text, close_view(number)))
+
+    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
+        text = texts.ticket_claimed(job.ticket.number, event.agent, self._team_name)
+        return await self._send(job, lambda to: _post(to, text))
+
+    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
+        text = texts.ticket_resolved(job.ticket.number)
+        return await self._send(job, lambda to: _post(to, text))
+
+    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
+        text = texts.ticket_reopened(job.ticket.number)
+        return await self._send(job, lambda to: _post(to, text))
+
+    async def ticket_closed(self, job: DeliveryJob) -> str | None:
+        text = texts.ticket_closed(job.ticket.number)
+        return await self._send(job, lambda to: _post(to, text))
+
+    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
+        text = texts.awaiting_customer(job.ticket.number)
+        return await self._send(job, lambda to: _post(to, text))
+
+    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
+        number = job.ticket.number
+        return await self._send(job, lambda to: _post(to, survey_text(number), survey_view(number)))
+
+    async def copy_edited(self, job: DeliveryJob) -> str | None:
+        return await self._amend(job, lambda to: self._edit(to, job))
+
+    async def copy_deleted(self, job: DeliveryJob) -> str | None:
+        return await self._amend(job, lambda to: self._delete(to, _required(job)))
+
+    async def _send(self, job: DeliveryJob, carry: Carry) -> str | None:
+        """Send the customer something new: with their DMs closed it goes to a private thread
+        (when support threads are on), where they are answered from then on."""
+        return await _translated(self._reach(job, carry, moves=True))
+
+    async def _amend(self, job: DeliveryJob, carry: Carry) -> str | None:
+        """Act on what the customer was sent before, where it was sent: a thread opened now
+        would not hold it."""
+        return await _translated(self._reach(job, carry, moves=False))
+
+    async def _reach(self, job: DeliveryJob, carry: Carry, moves: bool) -> str | None:
         channel = await self._contacts.conversation(job.customer)
         try:
-            return await self._carry_anew(channel, job)
+            return await self._carry_anew(channel, job, carry)
         except discord.Forbidden as exc:
-            if not self._can_move(channel, job, exc):
+            if not (moves and self._can_move(channel, exc)):
                 raise
         # Their DMs are closed: from now on they are answered in a private thread.
         thread = await self._contacts.open_thread(job.customer, job.ticket.number)
-        return await self._carry(thread, job)
+        return await carry(thread)
 
-    async def _carry_anew(self, channel: Conversation, job: DeliveryJob) -> str | None:
-        """Carry the job; a DM channel Discord no longer knows (a stale cached one) is replaced
-        by a freshly opened one, and the job carried there."""
+    async def _carry_anew(
+        self, channel: Conversation, job: DeliveryJob, carry: Carry
+    ) -> str | None:
+        """Carry the action; a DM channel Discord no longer knows (a stale cached one) is
+        replaced by a freshly opened one, and the action carried there."""
         try:
-            return await self._carry(channel, job)
+            return await carry(channel)
         except discord.NotFound as exc:
             if not isinstance(channel, discord.DMChannel) or exc.code != UNKNOWN_CHANNEL:
                 raise
         fresh = await self._contacts.fresh_dm(channel, int(job.customer.external_id))
-        return await self._carry(fresh, job)
+        return await carry(fresh)
 
-    def _can_move(self, channel: Conversation, job: DeliveryJob, exc: discord.Forbidden) -> bool:
+    def _can_move(self, channel: Conversation, exc: discord.Forbidden) -> bool:
         return (
             self._contacts.opens_threads
             and isinstance(channel, discord.DMChannel)
             and exc.code == CANNOT_MESSAGE_USER
-            and job.delivery.kind in SENDS
         )
-
-    async def _carry(self, channel: Conversation, job: DeliveryJob) -> str | None:
-        match job.delivery.kind:
-            case DeliveryKind.AGENT_REPLY:
-                return await self._reply(channel, job)
-            case DeliveryKind.CUSTOMER_NOTICE:
-                return await self._notice(channel, job)
-            case DeliveryKind.COPY_EDIT:
-                return await self._edit(channel, job)
-            case DeliveryKind.COPY_DELETE:
-                await self._delete(channel, _required(job))
-                return None
-            case other:
-                raise PlatformError(f"Discord cannot carry a {other} delivery", retryable=False)
-
-    async def _notice(self, channel: Conversation, job: DeliveryJob) -> str:
-        payload = job.delivery.payload
-        number = job.ticket.number
-        match payload.get("event"):
-            case "opened":
-                text = notice(job.ticket, payload, self._team_name)
-                sent = await channel.send(text, view=close_view(number))
-            case "survey":
-                sent = await channel.send(survey_text(number), view=survey_view(number))
-            case _:
-                sent = await channel.send(notice(job.ticket, payload, self._team_name))
-        return str(sent.id)
 
     async def _reply(self, channel: Conversation, job: DeliveryJob) -> str | None:
         """Every piece of a long reply; all their ids, so edits and deletes reach each one."""
@@ -171,6 +191,24 @@ class DiscordDeliveryHandler:
             await _remove(channel, copy)
 
 
+async def _translated(work: Awaitable[T]) -> T:
+    """What went wrong as a PlatformError: retryable or not, as Discord's answer says."""
+    try:
+        return await work
+    except PlatformError:
+        raise
+    except Exception as exc:
+        raise platform_error(exc) from exc
+
+
+async def _post(channel: Conversation, text: str, view: discord.ui.View | None = None) -> str:
+    if view is None:
+        sent = await channel.send(text)
+    else:
+        sent = await channel.send(text, view=view)
+    return str(sent.id)
+
+
 async def _edited(channel: Conversation, copy: int, text: str) -> bool:
     """Edit one piece; False if it is gone (removed by an earlier, shorter edit)."""
     try:
@@ -187,13 +225,13 @@ async def _remove(channel: Conversation, copy: int) -> None:
 
 def _required(job: DeliveryJob) -> Message:
     if job.message is None:
-        raise PlatformError(f"{job.delivery.kind} without a message", retryable=False)
+        raise PlatformError(f"{job.event.type} without a message", retryable=False)
     return job.message
 
 
 def _pieces(message: Message, team_name: str | None, linked: list[Attachment]) -> list[str]:
     files = [_file_line(a) for a in linked]
-    text = "\n".join([signed(message, team_name), *files])
+    text = "\n".join([texts.signed(message, team_name), *files])
     return split_message(text, CONTENT_LIMIT)
 
 

@@ -1,10 +1,12 @@
-"""The agents' side of the delivery queue: cards, thread posts, marks, edits and deletes."""
+"""The agent workspace in Slack: cards, thread posts, marks, edits and deletes, alerts to the
+agents and leads."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -13,20 +15,32 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import SlackPolicy
-from bot.core.delivery import DeliveryJob, DeliveryKind
-from bot.core.domain import Attachment, Direction, Message, Platform, TicketId
+from bot.core.delivery import DeliveryJob
+from bot.core.domain import Attachment, Message, Platform, TicketId
 from bot.core.errors import PlatformError
+from bot.core.outbound import (
+    Audience,
+    DeliveryFailed,
+    FollowsUp,
+    LegacyLine,
+    SlaBreached,
+    SlaReminder,
+    SurveyAnswered,
+    TicketAssigned,
+    TicketEscalated,
+    TicketReopened,
+    TicketResolved,
+)
 from bot.core.text import split_message
+from integrations.slack.activity import failed_line, follow_up_line, move_line
 from integrations.slack.alerts import csat_text, sla_text
-from integrations.slack.blocks import card_text, date_token, escape, ticket_card
+from integrations.slack.blocks import card_text, escape, ticket_card
+from integrations.slack.copies import TEXT_LIMIT, file_line, history, message_pieces
 from integrations.slack.errors import platform_error
-from integrations.slack.mrkdwn import to_slack
 from integrations.slack.refs import slack_copy, split_ref
 
 log = logging.getLogger(__name__)
 
-# Slack truncates text past 40,000 characters; stay clear of it and split instead.
-TEXT_LIMIT = 39_000
 DELIVERED_MARK = "white_check_mark"
 FAILED_MARK = "warning"
 DOWNLOAD_SECONDS = 30
@@ -39,8 +53,28 @@ THREAD_GONE: dict[str, str] = {
     "is_archived": "its channel was archived",
 }
 HARMLESS = frozenset({"already_reacted", "no_reaction", *THREAD_GONE})
-HISTORY = 20  # messages of a lost thread shown again in the new one
-HISTORY_LINE = 300  # characters of each
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _slack_errors(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Whatever goes wrong as the PlatformError the dispatcher understands: retryable or not."""
+
+    @functools.wraps(method)
+    async def translated(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except SlackApiError as exc:
+            raise platform_error(exc) from exc
+        except PlatformError:
+            raise
+        except Exception as exc:  # connection errors and timeouts from aiohttp
+            raise platform_error(exc) from exc
+
+    return translated
 
 
 class ThreadKeeper(Protocol):
@@ -51,8 +85,10 @@ class ThreadKeeper(Protocol):
     async def move_workspace(self, ticket_id: TicketId, workspace_ref: str) -> None: ...
 
 
-class SlackDeliveryHandler:
-    """Carries out the agents' lane in the support channel."""
+class SlackWorkspace:
+    """The agents' side of every ticket: its card and thread in the support channel."""
+
+    platform = Platform.SLACK  # whose message refs the copies made here are
 
     def __init__(
         self,
@@ -90,35 +126,97 @@ class SlackDeliveryHandler:
                 return await self._client.chat_postMessage(**args)
         return await self._client.chat_postMessage(**args)
 
-    async def deliver(self, job: DeliveryJob) -> str | None:
-        try:
-            return await self._deliver(job)
-        except SlackApiError as exc:
-            raise platform_error(exc) from exc
-        except PlatformError:
-            raise
-        except Exception as exc:  # connection errors and timeouts from aiohttp
-            raise platform_error(exc) from exc
+    # --- the AgentWorkspace port: one method per thing the agents are told ------------
 
-    async def _deliver(self, job: DeliveryJob) -> str | None:
-        match job.delivery.kind:
-            case DeliveryKind.TICKET_CARD:
-                return await self._card(job)
-            case DeliveryKind.CUSTOMER_MESSAGE:
-                return await self._customer_message(job)
-            case DeliveryKind.NOTICE:
-                return await self._notice(job)
-            case DeliveryKind.REPLY_DELIVERED:
-                await self._mark(job.message, DELIVERED_MARK)
-                return None
-            case DeliveryKind.COPY_EDIT:
-                await self._edit_copy(job)
-                return None
-            case DeliveryKind.COPY_DELETE:
-                await self._delete_copy(job)
-                return None
-            case other:
-                raise PlatformError(f"Slack cannot carry a {other} delivery", retryable=False)
+    @_slack_errors
+    async def show_card(self, job: DeliveryJob) -> str | None:
+        return await self._card(job)
+
+    @_slack_errors
+    async def show_customer_message(self, job: DeliveryJob) -> str | None:
+        return await self._customer_message(job)
+
+    @_slack_errors
+    async def show_follow_up(self, job: DeliveryJob, event: FollowsUp) -> str | None:
+        return await self._line(job, follow_up_line(event))
+
+    @_slack_errors
+    async def ticket_escalated(self, job: DeliveryJob, event: TicketEscalated) -> str | None:
+        if event.audience is Audience.ESCALATIONS:
+            return await self._escalation_notice(job, move_line(event))
+        return await self._line(job, move_line(event))
+
+    @_slack_errors
+    async def ticket_assigned(self, job: DeliveryJob, event: TicketAssigned) -> str | None:
+        return await self._line(job, move_line(event))
+
+    @_slack_errors
+    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
+        return await self._line(job, move_line(event))
+
+    @_slack_errors
+    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
+        return await self._line(job, move_line(event))
+
+    @_slack_errors
+    async def reply_delivered(self, job: DeliveryJob) -> str | None:
+        await self._mark(job.message, DELIVERED_MARK)
+        return None
+
+    @_slack_errors
+    async def delivery_failed(self, job: DeliveryJob, event: DeliveryFailed) -> str | None:
+        text = failed_line(job.customer, event)
+        await self._mark(job.message, FAILED_MARK)
+        return await self._line(job, text)
+
+    @_slack_errors
+    async def sla_reminder(self, job: DeliveryJob, event: SlaReminder) -> str | None:
+        if event.holder is not None:
+            text = sla_text(job.ticket, job.customer, event, await self._permalink(job))
+            return await self._direct(event.holder, text)
+        # Nobody holds the ticket: the reminder is broadcast to the whole channel.
+        text = sla_text(job.ticket, job.customer, event, None)
+        return await self._line(job, text, reply_broadcast=True)
+
+    @_slack_errors
+    async def sla_breached(self, job: DeliveryJob, event: SlaBreached) -> str | None:
+        if event.audience is Audience.LEADS:
+            text = sla_text(job.ticket, job.customer, event, await self._permalink(job))
+            return await self._to_leads(job, text)
+        return await self._line(job, sla_text(job.ticket, job.customer, event, None))
+
+    @_slack_errors
+    async def survey_answered(self, job: DeliveryJob, event: SurveyAnswered) -> str | None:
+        if event.audience is Audience.LEADS:
+            text = csat_text(job.ticket, event, await self._permalink(job))
+            return await self._to_leads(job, text)
+        return await self._line(job, csat_text(job.ticket, event, None))
+
+    @_slack_errors
+    async def legacy_line(self, job: DeliveryJob, event: LegacyLine) -> str | None:
+        if event.audience is Audience.ESCALATIONS:
+            return await self._escalation_notice(job, escape(event.text))
+        return await self._line(job, escape(event.text))
+
+    @_slack_errors
+    async def copy_edited(self, job: DeliveryJob) -> str | None:
+        await self._edit_copy(job)
+        return None
+
+    @_slack_errors
+    async def copy_deleted(self, job: DeliveryJob) -> str | None:
+        await self._delete_copy(job)
+        return None
+
+    @_slack_errors
+    async def send_digest(self, text: str) -> None:
+        """The leads' daily digest: to each lead, and to the leads' channel."""
+        for lead in self._leads:
+            await self._direct(lead, text)
+        if self._leads_channel:
+            await self._post(channel=self._leads_channel, text=text)
+
+    # --- how it is done in Slack ------------------------------------------------------
 
     async def _card(self, job: DeliveryJob) -> str:
         blocks = ticket_card(job.ticket, job.customer)
@@ -168,7 +266,8 @@ class SlackDeliveryHandler:
             # the dispatcher records it too, once the delivery is done.)
             await self._threads.move_workspace(ticket.id, ref)
         shown = await self._shown(job)
-        for piece in split_message(_history(reason, shown), TEXT_LIMIT):
+        why = THREAD_GONE.get(reason, "it could not be reached")
+        for piece in split_message(history(why, reason, shown), TEXT_LIMIT):
             await self._post(channel=reply["channel"], thread_ts=reply["ts"], text=piece)
         return ref
 
@@ -185,7 +284,7 @@ class SlackDeliveryHandler:
         uploadable = [a for a in message.attachments if a.size <= self._upload_limit]
         linked = [a for a in message.attachments if a.size > self._upload_limit]
         steps = job.steps_done
-        pieces = _pieces(message, linked)
+        pieces = message_pieces(message, linked)
         for piece in pieces[len(steps) :]:
             reply = await self._in_thread(
                 job,
@@ -215,39 +314,12 @@ class SlackDeliveryHandler:
             )
         except Exception as exc:
             log.warning("Could not re-upload %s (%s); linking it", attachment.filename, exc)
-            await self._post(**args, text=_file_line(attachment), unfurl_links=False)
+            await self._post(**args, text=file_line(attachment), unfurl_links=False)
 
-    async def _notice(self, job: DeliveryJob) -> str | None:
-        payload = job.delivery.payload
-        to = payload.get("to")
-        if to == "escalations":
-            return await self._escalation_notice(job)
-        if to == "leads":
-            return await self._to_leads(job)
-        if to == "agent":
-            text = await self._alert_text(job, with_link=True)
-            return await self._direct(str(payload["user"]), text)
-        if "sla" in payload or "csat" in payload:
-            text = await self._alert_text(job, with_link=False)
-            # Nobody holds the ticket: the reminder is broadcast to the whole channel.
-            broadcast = {"reply_broadcast": True} if to == "channel" else {}
-            reply = await self._in_thread(job, text=text, **broadcast)
-            return f"{reply['channel']}:{reply['ts']}"
-        if payload.get("warning"):
-            who = job.customer.display_name
-            text = f":warning: Not delivered to {escape(who)}: {escape(str(payload['reason']))}"
-            await self._mark(job.message, FAILED_MARK)
-        else:
-            text = escape(str(payload.get("text", "")))
-        reply = await self._in_thread(job, text=text)
+    async def _line(self, job: DeliveryJob, text: str, **args: Any) -> str:
+        """One line from Threadline in the ticket's thread."""
+        reply = await self._in_thread(job, text=text, **args)
         return f"{reply['channel']}:{reply['ts']}"
-
-    async def _alert_text(self, job: DeliveryJob, *, with_link: bool) -> str:
-        payload = job.delivery.payload
-        link = await self._permalink(job) if with_link else None
-        if "csat" in payload:
-            return csat_text(job.ticket, payload["csat"], link)
-        return sla_text(job.ticket, job.customer, payload["sla"], link)
 
     async def _permalink(self, job: DeliveryJob) -> str | None:
         if not job.ticket.workspace_ref:
@@ -268,9 +340,8 @@ class SlackDeliveryHandler:
         reply = await self._post(channel=channel, text=text)
         return f"{reply['channel']}:{reply['ts']}"
 
-    async def _to_leads(self, job: DeliveryJob) -> str | None:
+    async def _to_leads(self, job: DeliveryJob, text: str) -> str | None:
         """Each lead by DM, and the leads' channel; a retry skips those already told."""
-        text = await self._alert_text(job, with_link=True)
         targets = [*self._leads, *([self._leads_channel] if self._leads_channel else [])]
         steps = job.steps_done
         for target in targets[len(steps) :]:
@@ -284,19 +355,11 @@ class SlackDeliveryHandler:
             log.warning("No SLACK_LEADS or SLACK_LEADS_CHANNEL: a notice for leads was dropped")
         return steps[0] if steps else None
 
-    async def send_digest(self, text: str) -> None:
-        """The leads' daily digest: to each lead, and to the leads' channel."""
-        for lead in self._leads:
-            await self._direct(lead, text)
-        if self._leads_channel:
-            await self._post(channel=self._leads_channel, text=text)
-
-    async def _escalation_notice(self, job: DeliveryJob) -> str | None:
+    async def _escalation_notice(self, job: DeliveryJob, text: str) -> str | None:
         """A linked notice in the escalation channel, when one is configured."""
         if self._escalations is None:
             return None
-        line = f"Ticket #{job.ticket.number} ({escape(job.ticket.subject)}): "
-        line += escape(str(job.delivery.payload.get("text", "")))
+        line = f"Ticket #{job.ticket.number} ({escape(job.ticket.subject)}): {text}"
         link = await self._permalink(job)
         if link is not None:
             line += f"\n<{link}|Open the ticket's thread>"
@@ -320,7 +383,7 @@ class SlackDeliveryHandler:
         if where is None:
             return
         channel, ts = where
-        text = _pieces(message)[0] if message.body.strip() else "_(emptied)_"
+        text = message_pieces(message)[0] if message.body.strip() else "_(emptied)_"
         try:
             await self._client.chat_update(channel=channel, ts=ts, text=f"{text}\n_(edited)_")
         except SlackApiError as exc:
@@ -360,46 +423,8 @@ def _error_code(exc: SlackApiError) -> str:
 
 def _required(job: DeliveryJob) -> Message:
     if job.message is None:
-        raise PlatformError(f"{job.delivery.kind} without a message", retryable=False)
+        raise PlatformError(f"{job.event.type} without a message", retryable=False)
     return job.message
-
-
-def _pieces(message: Message, linked: list[Attachment] | None = None) -> list[str]:
-    text = to_slack(message.body)  # the customer's Discord Markdown, as Slack shows it
-    files = [_file_line(a) for a in (message.attachments if linked is None else linked)]
-    pieces = split_message("\n".join([text, *files]), TEXT_LIMIT)
-    if pieces:
-        return pieces
-    count = len(message.attachments)
-    return [f":paperclip: {count} attachment(s)" if count else "_(empty message)_"]
-
-
-def _history(reason: str, shown: list[Message]) -> str:
-    """The first message of a re-created thread: why, and what the lost one showed."""
-    why = THREAD_GONE.get(reason, "it could not be reached")
-    lines = [f":recycle: This ticket's thread was re-created: {why} (Slack said `{reason}`)."]
-    if shown:
-        recent = shown[-HISTORY:]
-        earlier = len(shown) - len(recent)
-        more = f", {earlier} earlier not shown" if earlier else ""
-        lines.append(f"*Recent history* (last {len(recent)} messages{more}):")
-        lines += [_history_line(m) for m in recent]
-    return "\n".join(lines)
-
-
-def _history_line(message: Message) -> str:
-    who = escape(message.author.name)
-    role = {
-        Direction.FROM_CUSTOMER: "customer",
-        Direction.TO_CUSTOMER: "reply",
-        Direction.NOTE: ":memo: internal note",
-    }[message.direction]
-    text = " ".join(message.body.split())
-    if len(text) > HISTORY_LINE:
-        text = text[: HISTORY_LINE - 1] + "…"
-    files = f" (+{len(message.attachments)} file(s))" if message.attachments else ""
-    when = date_token(message.created_at)
-    return f"• {when} *{who}* ({role}): {escape(text) or '_(no text)_'}{files}"
 
 
 async def _download(url: str, limit: int) -> bytes:
@@ -414,8 +439,3 @@ async def _download(url: str, limit: int) -> bytes:
     if len(data) > limit:
         raise ValueError(f"larger than {limit} bytes")
     return data
-
-
-def _file_line(attachment: Attachment) -> str:
-    size = f"{attachment.size / 1024:.0f} KB" if attachment.size >= 1024 else f"{attachment.size} B"
-    return f":paperclip: <{attachment.url}|{escape(attachment.filename)}> ({size})"

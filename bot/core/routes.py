@@ -1,0 +1,131 @@
+"""Which port method carries each event: the agents' lane to the workspace, the customer's lane
+to the channel of the customer's platform. An event a side has no method for is refused for
+good (a bug, not a platform hiccup): the dispatcher fails it where people see it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bot.core.delivery import DeliveryJob, Lane
+from bot.core.domain import Platform
+from bot.core.errors import PlatformError
+from bot.core.outbound import (
+    AgentReplied,
+    AwaitingCustomer,
+    CardChanged,
+    CopyDeleted,
+    CopyEdited,
+    CustomerWrote,
+    DeliveryFailed,
+    FollowsUp,
+    LegacyLine,
+    ReplyDelivered,
+    SlaBreached,
+    SlaReminder,
+    SurveyAnswered,
+    SurveyRequested,
+    TicketAssigned,
+    TicketClaimed,
+    TicketClosed,
+    TicketEscalated,
+    TicketOpened,
+    TicketReopened,
+    TicketResolved,
+)
+from bot.core.ports import AgentWorkspace, CustomerChannel
+
+
+class Routes:
+    """The registered adapters: one agent workspace, a channel per customers' platform."""
+
+    def __init__(
+        self, workspace: AgentWorkspace | None, customers: Mapping[Platform, CustomerChannel]
+    ) -> None:
+        self.workspace = workspace
+        self.customers = dict(customers)
+
+    @property
+    def lanes(self) -> list[Lane]:
+        """The lanes something is registered to carry."""
+        return [
+            lane
+            for lane, present in ((Lane.AGENTS, self.workspace), (Lane.CUSTOMER, self.customers))
+            if present
+        ]
+
+    async def carry(self, job: DeliveryJob) -> str | None:
+        if job.delivery.lane is Lane.AGENTS:
+            if self.workspace is None:
+                raise PlatformError("no agent workspace is connected", retryable=False)
+            return await to_agents(self.workspace, job)
+        channel = self.customers.get(job.customer.platform)
+        if channel is None:
+            where = job.customer.platform
+            raise PlatformError(f"no channel reaches customers on {where}", retryable=False)
+        return await to_customer(channel, job)
+
+
+# One case per event type, checked by mypy against each method's signature: a lookup table
+# would be shorter but would lose the event's type on the way to the method.
+async def to_agents(  # noqa: PLR0911, PLR0912
+    workspace: AgentWorkspace, job: DeliveryJob
+) -> str | None:
+    match job.event:
+        case CardChanged():
+            return await workspace.show_card(job)
+        case CustomerWrote():
+            return await workspace.show_customer_message(job)
+        case FollowsUp() as event:
+            return await workspace.show_follow_up(job, event)
+        case TicketEscalated() as event:
+            return await workspace.ticket_escalated(job, event)
+        case TicketAssigned() as event:
+            return await workspace.ticket_assigned(job, event)
+        case TicketResolved() as event:
+            return await workspace.ticket_resolved(job, event)
+        case TicketReopened() as event:
+            return await workspace.ticket_reopened(job, event)
+        case ReplyDelivered():
+            return await workspace.reply_delivered(job)
+        case DeliveryFailed() as event:
+            return await workspace.delivery_failed(job, event)
+        case SlaReminder() as event:
+            return await workspace.sla_reminder(job, event)
+        case SlaBreached() as event:
+            return await workspace.sla_breached(job, event)
+        case SurveyAnswered() as event:
+            return await workspace.survey_answered(job, event)
+        case LegacyLine() as event:
+            return await workspace.legacy_line(job, event)
+        case CopyEdited():
+            return await workspace.copy_edited(job)
+        case CopyDeleted():
+            return await workspace.copy_deleted(job)
+    raise PlatformError(f"the agents' side cannot carry {job.event.type}", retryable=False)
+
+
+async def to_customer(  # noqa: PLR0911
+    channel: CustomerChannel, job: DeliveryJob
+) -> str | None:
+    match job.event:
+        case AgentReplied():
+            return await channel.send_reply(job)
+        case TicketOpened() as event:
+            return await channel.ticket_opened(job, event)
+        case TicketClaimed() as event:
+            return await channel.ticket_claimed(job, event)
+        case TicketResolved() as event:
+            return await channel.ticket_resolved(job, event)
+        case TicketReopened() as event:
+            return await channel.ticket_reopened(job, event)
+        case TicketClosed():
+            return await channel.ticket_closed(job)
+        case AwaitingCustomer():
+            return await channel.awaiting_customer(job)
+        case SurveyRequested():
+            return await channel.ask_for_rating(job)
+        case CopyEdited():
+            return await channel.copy_edited(job)
+        case CopyDeleted():
+            return await channel.copy_deleted(job)
+    raise PlatformError(f"the customer's side cannot carry {job.event.type}", retryable=False)

@@ -1,0 +1,238 @@
+"""What every use case shares: the transaction and its retries, loading a ticket, applying a
+move, keeping the SLA clocks in line, and queueing outbound events for either side."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from bot.config import CustomerPolicy
+from bot.core import domain
+from bot.core.delivery import Lane, NewDelivery
+from bot.core.domain import (
+    Action,
+    Actor,
+    ActorKind,
+    Agent,
+    Message,
+    Priority,
+    Ticket,
+    TicketId,
+    TicketNumber,
+)
+from bot.core.errors import ConcurrentUpdate, TicketNotFound
+from bot.core.outbound import (
+    Audience,
+    CardChanged,
+    OutboundEvent,
+    TicketAssigned,
+    TicketClaimed,
+    TicketClosed,
+    TicketEscalated,
+    TicketReopened,
+    TicketResolved,
+)
+from bot.core.ports import Clock, Storage, Transaction
+from bot.core.sla import NO_CHANGE, Change
+from bot.core.sla_keeper import SlaKeeper
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+ATTEMPTS = 5  # a use case retried this often lost that many races in a row: report it
+
+
+@dataclass(frozen=True, slots=True)
+class MoveArgs:
+    reason: str | None = None
+    priority: Priority | None = None
+    assignee: Agent | None = None
+    tier: int | None = None
+
+
+class UseCaseBase:
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        default_priority: Priority = Priority.NORMAL,
+        default_tier: int = domain.MIN_TIER,
+        on_enqueued: Callable[[], None] | None = None,
+        reopen_window: timedelta = timedelta(days=7),
+        limits: CustomerPolicy | None = None,
+        sla: SlaKeeper | None = None,
+    ) -> None:
+        self.sla = sla or SlaKeeper()
+        self._reopen_window = reopen_window
+        self._limits = limits or CustomerPolicy()
+        self._storage = storage
+        self._clock = clock
+        self._on_enqueued = on_enqueued
+        self._default_priority = default_priority
+        self._default_tier = default_tier
+
+    def on_enqueued(self, wake: Callable[[], None]) -> None:
+        """Call `wake` after every commit that queued deliveries (the dispatcher's doorbell)."""
+        self._on_enqueued = wake
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    async def _retrying(self, use_case: Callable[[Transaction], Awaitable[T]]) -> T:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with self._storage.transaction() as tx:
+                    result = await use_case(tx)
+                self._wake()  # after commit, so the dispatcher sees the rows
+                return result
+            except ConcurrentUpdate:
+                if attempt == ATTEMPTS:
+                    raise
+                log.debug("Concurrent update, retrying (attempt %d)", attempt)
+        raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def _once(self) -> AsyncIterator[Transaction]:
+        """One transaction, not retried (a job's: the next sweep looks again); the dispatcher
+        is woken once it has committed."""
+        async with self._storage.transaction() as tx:
+            yield tx
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._on_enqueued is not None:
+            self._on_enqueued()
+
+    async def _load(self, tx: Transaction, number: TicketNumber) -> Ticket:
+        ticket = await tx.get_ticket(number)
+        if ticket is None:
+            raise TicketNotFound(number)
+        return ticket
+
+    async def _to_agents(
+        self, tx: Transaction, ticket: Ticket, event: OutboundEvent, message: Message | None = None
+    ) -> None:
+        await self._queue(tx, ticket.id, Lane.AGENTS, event, message)
+
+    async def _to_customer(
+        self, tx: Transaction, ticket: Ticket, event: OutboundEvent, message: Message | None = None
+    ) -> None:
+        await self._queue(tx, ticket.id, Lane.CUSTOMER, event, message)
+
+    async def _queue(
+        self,
+        tx: Transaction,
+        ticket_id: TicketId,
+        lane: Lane,
+        event: OutboundEvent,
+        message: Message | None,
+    ) -> None:
+        await tx.add_delivery(
+            NewDelivery(
+                ticket_id=ticket_id,
+                lane=lane,
+                event=event,
+                created_at=self._clock.now(),
+                message_id=message.id if message else None,
+            )
+        )
+
+    async def _refresh_sla(
+        self,
+        tx: Transaction,
+        ticket: Ticket,
+        change: Change = NO_CHANGE,
+        *,
+        card_queued: bool = False,
+    ) -> Ticket:
+        """Bring the ticket's clocks in line; when the due time its card shows moved, queue a
+        card update, unless this use case has queued one already (a card is drawn from the
+        database when it is sent, so one queued earlier in the transaction shows the change)."""
+        refreshed = await self.sla.refresh(tx, ticket, self._clock.now(), change)
+        if not card_queued and shown_due(refreshed) != shown_due(ticket):
+            await self._to_agents(tx, refreshed, CardChanged())
+        return refreshed
+
+    async def _move(
+        self,
+        tx: Transaction,
+        ticket: Ticket,
+        action: Action,
+        actor: Actor,
+        args: MoveArgs,
+    ) -> Ticket:
+        moved = domain.apply(
+            ticket,
+            action,
+            actor,
+            self._clock.now(),
+            reason=args.reason,
+            priority=args.priority,
+            assignee=args.assignee,
+            tier=args.tier,
+        )
+        saved = await tx.save_ticket(moved.ticket)
+        saved = await self._refresh_sla(tx, saved, card_queued=True)  # queued just below
+        await tx.add_event(moved.event)
+        await self._to_agents(tx, saved, CardChanged())
+        for event in agents_hear(moved.event):
+            await self._to_agents(tx, saved, event)
+        # A customer who closed their own ticket is answered right there, not told again.
+        if not (action is Action.CLOSE and actor.kind is ActorKind.CUSTOMER):
+            told = customer_hears(moved.event, saved)
+            if told is not None:
+                await self._to_customer(tx, saved, told)
+        log.info(
+            "Ticket #%s: %s by %s (%s → %s)",
+            ticket.number,
+            action,
+            actor.id,
+            moved.event.from_status,
+            moved.event.to_status,
+        )
+        return saved
+
+
+def shown_due(ticket: Ticket) -> datetime | None:
+    """The SLA due time a ticket's card shows: the next deadline, while the ticket is open."""
+    return ticket.due_at if ticket.status.is_open else None
+
+
+def agents_hear(event: domain.TicketEvent) -> list[OutboundEvent]:
+    """What the team is told of a move, besides the card: the moves worth a line in the
+    thread, and an escalation also to whoever takes escalations."""
+    by, detail, reason = event.actor.name, event.detail, event.reason
+    match event.action:
+        case Action.ESCALATE:
+            return [
+                TicketEscalated(by, detail, reason),
+                TicketEscalated(by, detail, reason, audience=Audience.ESCALATIONS),
+            ]
+        case Action.ASSIGN:
+            return [TicketAssigned(by, detail, reason)]
+        case Action.RESOLVE:
+            return [TicketResolved(by, reason)]
+        case Action.REOPEN:
+            return [TicketReopened(by, reason)]
+    return []
+
+
+def customer_hears(event: domain.TicketEvent, ticket: Ticket) -> OutboundEvent | None:
+    """What the customer is told of a move, if anything."""
+    holder = ticket.assignee.name if ticket.assignee else None
+    match event.action:
+        case Action.CLAIM | Action.ASSIGN:
+            return TicketClaimed(agent=holder)
+        case Action.RESOLVE:
+            return TicketResolved(by=holder or "", reason=None)
+        case Action.REOPEN:
+            return TicketReopened(by=holder or "", reason=None)
+        case Action.CLOSE:
+            return TicketClosed()
+    return None

@@ -1,0 +1,187 @@
+"""The conversation: agents' replies and internal notes, edits and deletions on either side
+(the copy on the other side follows), a note sent to the customer after all, and what a lost
+thread showed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+
+from bot.core.delivery import Lane
+from bot.core.domain import (
+    Actor,
+    Agent,
+    Direction,
+    Message,
+    MessageRef,
+    NewMessage,
+    Platform,
+    Status,
+    TicketId,
+    TicketNumber,
+)
+from bot.core.errors import DomainError, IllegalTransition
+from bot.core.events import AgentMessage
+from bot.core.outbound import AgentReplied, CopyDeleted, CopyEdited
+from bot.core.ports import Transaction
+from bot.core.sla import Change
+from bot.core.usecases.base import UseCaseBase
+
+log = logging.getLogger(__name__)
+
+# Where a message's relayed copy lives; notes have none.
+_OTHER_SIDE = {Direction.FROM_CUSTOMER: Lane.AGENTS, Direction.TO_CUSTOMER: Lane.CUSTOMER}
+
+
+class ConversationUseCases(UseCaseBase):
+    async def add_agent_message(self, number: TicketNumber, msg: AgentMessage) -> Message | None:
+        """Record an agent's reply (for the customer) or internal note on a ticket.
+
+        Returns None when this platform message was recorded before.
+        """
+        if not msg.body.strip() and not msg.attachments:
+            raise DomainError("An empty message cannot be recorded.")
+        return await self._retrying(lambda tx: self._agent_message(tx, number, msg))
+
+    async def _agent_message(
+        self, tx: Transaction, number: TicketNumber, msg: AgentMessage
+    ) -> Message | None:
+        if msg.ref is not None and await tx.find_message(msg.ref) is not None:
+            return None
+        ticket = await self._load(tx, number)
+        direction = Direction.NOTE if msg.internal else Direction.TO_CUSTOMER
+        if direction is Direction.TO_CUSTOMER and ticket.status is Status.CLOSED:
+            raise IllegalTransition(
+                number, ticket.status, "reply", "Closed tickets take notes only."
+            )
+        if direction is Direction.TO_CUSTOMER and ticket.first_response_at is None:
+            ticket = await tx.save_ticket(replace(ticket, first_response_at=msg.sent_at))
+        message = await tx.add_message(
+            NewMessage(
+                ticket_id=ticket.id,
+                direction=direction,
+                author=Actor.of_agent(msg.agent),
+                body=msg.body,
+                created_at=msg.sent_at,
+                attachments=msg.attachments,
+                refs=(msg.ref,) if msg.ref is not None else (),
+            )
+        )
+        if message is not None and direction is Direction.TO_CUSTOMER:
+            await self._refresh_sla(tx, ticket, Change(agent_replied_at=msg.sent_at))
+            await self._to_customer(tx, ticket, AgentReplied(), message)
+        return message
+
+    async def edit_message(
+        self, ref: MessageRef, body: str, at: datetime | None = None
+    ) -> Message | None:
+        """Someone edited a message we hold; the copy on the other side follows.
+
+        Returns None for a message Threadline never recorded (nothing to do).
+        """
+        when = at or self._clock.now()
+        return await self._retrying(lambda tx: self._change_message(tx, ref, when, body))
+
+    async def delete_message(self, ref: MessageRef, at: datetime | None = None) -> Message | None:
+        """Someone deleted a message we hold; the copy on the other side is removed."""
+        when = at or self._clock.now()
+        return await self._retrying(lambda tx: self._change_message(tx, ref, when, None))
+
+    async def delete_customer_message(
+        self, ref: MessageRef, at: datetime | None = None
+    ) -> Message | None:
+        """A customer deleted one of their own messages; the agents' copy follows.
+
+        A deletion at a ref that is not the customer's own message changes nothing: a platform
+        that reports deletions without saying whose message it was (Discord) also reports the
+        ones Threadline made itself, such as the pieces of a reply an edit made shorter.
+        """
+        when = at or self._clock.now()
+
+        async def attempt(tx: Transaction) -> Message | None:
+            found = await tx.find_message(ref)
+            if found is None or found.direction is not Direction.FROM_CUSTOMER:
+                return None
+            return await self._change_message(tx, ref, when, None)
+
+        return await self._retrying(attempt)
+
+    async def _change_message(
+        self, tx: Transaction, ref: MessageRef, at: datetime, body: str | None
+    ) -> Message | None:
+        message = await tx.find_message(ref)
+        if message is None or message.deleted_at is not None:
+            return None
+        if body is None:
+            await tx.mark_message_deleted(message.id, at)
+        elif body != message.body:
+            await tx.mark_message_edited(message.id, body, at)
+        else:
+            return message  # an edit that changed nothing we relay (an unfurl, say)
+        other_side = _OTHER_SIDE.get(message.direction)
+        if other_side is not None:
+            event = CopyDeleted() if body is None else CopyEdited()
+            await self._queue(tx, message.ticket_id, other_side, event, message)
+        return await tx.get_message(message.id)
+
+    async def send_note(
+        self, ref: MessageRef, agent: Agent, as_sent: Callable[[str], Awaitable[str]] | None = None
+    ) -> Message:
+        """Send a message recorded as an internal note to the customer after all (the agent's
+        explicit choice, for teams whose thread messages stay internal by default).
+        `as_sent` turns the note's text into what the customer will read (the workspace's
+        markup converted); that becomes the reply's recorded body."""
+        return await self._retrying(lambda tx: self._send_note(tx, ref, agent, as_sent))
+
+    async def _send_note(
+        self,
+        tx: Transaction,
+        ref: MessageRef,
+        agent: Agent,
+        as_sent: Callable[[str], Awaitable[str]] | None,
+    ) -> Message:
+        message = await tx.find_message(ref)
+        if message is None:
+            raise DomainError("That message is not part of any ticket.")
+        if message.direction is not Direction.NOTE or message.deleted_at is not None:
+            raise DomainError("Only an internal note can be sent to the customer this way.")
+        if message.author.id != agent.id:
+            raise DomainError("Only its author can send a note to the customer.")
+        ticket = await tx.get_ticket_by_id(message.ticket_id)
+        assert ticket is not None
+        if ticket.status is Status.CLOSED:
+            raise IllegalTransition(
+                ticket.number, ticket.status, "reply", "Closed tickets take notes only."
+            )
+        if ticket.first_response_at is None:
+            ticket = await tx.save_ticket(replace(ticket, first_response_at=self._clock.now()))
+        body = await as_sent(message.body) if as_sent is not None else None
+        await tx.set_message_direction(message.id, Direction.TO_CUSTOMER, body)
+        now = self._clock.now()
+        await self._refresh_sla(tx, ticket, Change(agent_replied_at=now))
+        sent = await tx.get_message(message.id)
+        assert sent is not None
+        await self._to_customer(tx, ticket, AgentReplied(), sent)
+        return sent
+
+    # --- the agents' workspace ---
+
+    async def messages_shown_on(self, ticket_id: TicketId, platform: Platform) -> list[Message]:
+        """The ticket's messages that have a copy (or their original) on `platform`, oldest
+        first, deleted ones left out: what a thread there showed, to show again if it is lost."""
+        async with self._storage.reading() as tx:
+            messages = await tx.list_messages(ticket_id)
+        return [
+            m
+            for m in messages
+            if m.deleted_at is None and any(r.platform is platform for r in m.refs)
+        ]
+
+    async def move_workspace(self, ticket_id: TicketId, workspace_ref: str) -> None:
+        """The ticket's card and thread now live at `workspace_ref` (the old ones were lost):
+        agents' replies there find the ticket, and later deliveries go there."""
+        async with self._storage.transaction() as tx:
+            await tx.set_workspace_ref(ticket_id, workspace_ref)
+        log.info("Ticket %s: its card and thread moved to %s", ticket_id, workspace_ref)

@@ -1,0 +1,89 @@
+"""Customers: one row per platform identity, with its block and the place it is reached.
+
+A mixin of `SqlTransaction` (storage/repository.py). Two replicas may meet the same new customer
+at once: creating one and claiming its contact place both let the first writer win and hand the
+loser what is stored. `count_tickets_opened` reads `tickets` but lives here: it answers a
+question about the customer (how many tickets they opened lately).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.domain import Customer, CustomerId, Platform
+from storage import models as m
+from storage.rows import Rows, customer_row
+
+
+class CustomerRows(Rows):
+    async def upsert_customer(
+        self,
+        platform: Platform,
+        external_id: str,
+        display_name: str,
+        seen_at: datetime,
+        avatar_url: str | None = None,
+    ) -> Customer:
+        key = (m.customers.c.platform == platform) & (m.customers.c.external_id == external_id)
+        row = (await self._conn.execute(select(m.customers).where(key))).first()
+        if row is None:
+            try:
+                async with self._conn.begin_nested():
+                    await self._conn.execute(
+                        insert(m.customers).values(
+                            platform=platform,
+                            external_id=external_id,
+                            display_name=display_name,
+                            avatar_url=avatar_url,
+                            created_at=seen_at,
+                        )
+                    )
+            except IntegrityError:
+                pass  # the same customer was created concurrently; read theirs
+        elif (row.display_name, row.avatar_url) != (display_name, avatar_url or row.avatar_url):
+            await self._conn.execute(
+                update(m.customers)
+                .where(key)
+                .values(display_name=display_name, avatar_url=avatar_url or row.avatar_url)
+            )
+        else:
+            return customer_row(row)  # the common case: known and unchanged, one query
+        row = (await self._conn.execute(select(m.customers).where(key))).one()
+        return customer_row(row)
+
+    async def set_customer_blocked(
+        self, customer_id: CustomerId, blocked_at: datetime | None
+    ) -> None:
+        await self._conn.execute(
+            update(m.customers).where(m.customers.c.id == customer_id).values(blocked_at=blocked_at)
+        )
+
+    async def claim_customer_contact(self, customer_id: CustomerId, channel: str) -> str | None:
+        c = m.customers
+        # Only where none is set: of two replicas opening a place at once, the first one wins.
+        await self._conn.execute(
+            update(c)
+            .where((c.c.id == customer_id) & c.c.contact_channel_id.is_(None))
+            .values(contact_channel_id=channel)
+        )
+        q = select(c.c.contact_channel_id).where(c.c.id == customer_id)
+        found: str | None = (await self._conn.execute(q)).scalar()
+        return found
+
+    async def count_tickets_opened(self, customer_id: CustomerId, since: datetime) -> int:
+        t = m.tickets
+        q = select(func.count()).where((t.c.customer_id == customer_id) & (t.c.created_at >= since))
+        return int((await self._conn.execute(q)).scalar_one())
+
+    async def find_customer(self, platform: Platform, external_id: str) -> Customer | None:
+        key = (m.customers.c.platform == platform) & (m.customers.c.external_id == external_id)
+        row = (await self._conn.execute(select(m.customers).where(key))).first()
+        return customer_row(row) if row else None
+
+    async def get_customer(self, customer_id: CustomerId) -> Customer | None:
+        q = select(m.customers).where(m.customers.c.id == customer_id)
+        row = (await self._conn.execute(q)).first()
+        return customer_row(row) if row else None

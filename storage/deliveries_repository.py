@@ -1,0 +1,223 @@
+"""The delivery queue: what is still to be sent to each side of a ticket, one lane per side.
+
+A mixin of `SqlTransaction` (storage/repository.py). A dispatcher takes deliveries by leasing
+them (`leased_until`), so several replicas can share the queue; a lane is sent in order, so only
+its oldest pending delivery (its head) can be claimed. The claim is one UPDATE … RETURNING,
+built once at import (`_CLAIM`). `jobs_for` reads tickets, customers and messages: a job
+carries everything its sender needs, loaded in one query per table rather than per delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, Row, Update, bindparam, insert, select, update
+
+from bot.core.delivery import (
+    Delivery,
+    DeliveryId,
+    DeliveryJob,
+    DeliveryStatus,
+    Lane,
+    NewDelivery,
+)
+from bot.core.domain import Message, MessageId, TicketId
+from bot.core.outbound import decode, encode
+from storage import models as m
+from storage.messages_repository import refs_of
+from storage.rows import Rows, customer_row, message_row, ticket_row
+
+
+def _claim_statement() -> Update:
+    """Lease the due heads of the lanes named (`lanes`), at most `most`, until `until`.
+
+    Built once: the claim runs after every send, and building this statement anew each time cost
+    more than running it. A head is the oldest pending delivery of its ticket's lane: a lane's
+    later deliveries wait for it, so each lane is sent in order.
+    """
+    d, earlier = m.deliveries, m.deliveries.alias("earlier")
+    now = bindparam("now", type_=d.c.next_attempt_at.type)
+    pending = DeliveryStatus.PENDING
+    free = d.c.leased_until.is_(None) | (d.c.leased_until < now)
+    blocked = (
+        select(earlier.c.id)
+        .where(
+            (earlier.c.ticket_id == d.c.ticket_id)
+            & (earlier.c.lane == d.c.lane)
+            & (earlier.c.status == pending)
+            & (earlier.c.id < d.c.id)
+        )
+        .exists()
+    )
+    heads = (
+        select(d.c.id)
+        .where(
+            (d.c.status == pending)
+            & d.c.lane.in_(bindparam("lanes", expanding=True))
+            & (d.c.next_attempt_at <= now)
+            & free
+            & ~blocked
+        )
+        .order_by(d.c.id)
+        .limit(bindparam("most", type_=Integer))
+        .scalar_subquery()
+    )
+    return (
+        update(d)
+        # The lease condition is repeated here: PostgreSQL re-checks it on a row another
+        # dispatcher leased while this statement waited for it, and then skips the row.
+        .where(d.c.id.in_(heads) & free)
+        .values(leased_until=bindparam("until", type_=d.c.leased_until.type))
+        .returning(d)
+    )
+
+
+_CLAIM = _claim_statement()
+
+
+class DeliveryRows(Rows):
+    async def add_delivery(self, new: NewDelivery) -> Delivery:
+        kind, version, fields = encode(new.event)
+        result = await self._conn.execute(
+            insert(m.deliveries)
+            .values(
+                ticket_id=new.ticket_id,
+                lane=new.lane,
+                kind=kind,
+                schema_version=version,
+                message_id=new.message_id,
+                payload=fields,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                created_at=new.created_at,
+                next_attempt_at=new.created_at,
+            )
+            .returning(m.deliveries)
+        )
+        return _delivery(result.one())
+
+    async def claim_due_deliveries(
+        self, now: datetime, lanes: Sequence[Lane], limit: int, lease_seconds: float
+    ) -> list[Delivery]:
+        params = {
+            "now": now,
+            "lanes": [str(lane) for lane in lanes],
+            "most": limit,
+            "until": now + timedelta(seconds=lease_seconds),
+        }
+        result = await self._conn.execute(_CLAIM, params)
+        return sorted((_delivery(row) for row in result), key=lambda x: x.id)
+
+    async def lane_has_pending(self, ticket_id: TicketId, lane: Lane) -> bool:
+        d = m.deliveries
+        query = select(d.c.id).where(
+            (d.c.status == DeliveryStatus.PENDING)
+            & (d.c.ticket_id == ticket_id)
+            & (d.c.lane == lane)
+        )
+        return (await self._conn.execute(query.limit(1))).first() is not None
+
+    async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:
+        d = m.deliveries
+        await self._conn.execute(
+            update(d)
+            .where(d.c.id.in_(delivery_ids) & (d.c.status == DeliveryStatus.PENDING))
+            .values(leased_until=until)
+        )
+
+    async def jobs_for(self, deliveries: Sequence[Delivery]) -> list[DeliveryJob | None]:
+        if not deliveries:
+            return []
+        t, c, msg = m.tickets, m.customers, m.messages
+        ticket_ids = {d.ticket_id for d in deliveries}
+        tickets = {
+            row.id: ticket_row(row)
+            for row in await self._conn.execute(select(t).where(t.c.id.in_(ticket_ids)))
+        }
+        customer_ids = {ticket.customer_id for ticket in tickets.values()}
+        customers = {
+            row.id: customer_row(row)
+            for row in await self._conn.execute(select(c).where(c.c.id.in_(customer_ids)))
+        }
+        message_ids = [d.message_id for d in deliveries if d.message_id is not None]
+        messages: dict[int, Message] = {}
+        if message_ids:
+            rows = list(await self._conn.execute(select(msg).where(msg.c.id.in_(message_ids))))
+            refs = await refs_of(self._conn, [MessageId(row.id) for row in rows])
+            messages = {row.id: message_row(row, refs.get(row.id, ())) for row in rows}
+        jobs: list[DeliveryJob | None] = []
+        for delivery in deliveries:
+            ticket = tickets.get(delivery.ticket_id)
+            customer = customers.get(ticket.customer_id) if ticket else None
+            message = messages.get(delivery.message_id) if delivery.message_id else None
+            if ticket is None or customer is None:
+                jobs.append(None)
+                continue
+            jobs.append(DeliveryJob(delivery, ticket, customer, message))
+        return jobs
+
+    async def set_delivery_steps(self, delivery_id: DeliveryId, steps: Sequence[str]) -> None:
+        d = m.deliveries
+        await self._conn.execute(update(d).where(d.c.id == delivery_id).values(steps=list(steps)))
+
+    async def retry_delivery(
+        self, delivery_id: DeliveryId, next_attempt_at: datetime, error: str
+    ) -> None:
+        d = m.deliveries
+        await self._conn.execute(
+            update(d)
+            .where(d.c.id == delivery_id)
+            .values(
+                attempts=d.c.attempts + 1,
+                next_attempt_at=next_attempt_at,
+                leased_until=None,
+                last_error=error[:2000],
+            )
+        )
+
+    async def finish_delivery(
+        self,
+        delivery_id: DeliveryId,
+        status: DeliveryStatus,
+        at: datetime,
+        *,
+        external_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        d = m.deliveries
+        await self._conn.execute(
+            update(d)
+            .where(d.c.id == delivery_id)
+            .values(
+                status=status,
+                attempts=d.c.attempts + 1,
+                leased_until=None,
+                delivered_at=at if status is DeliveryStatus.DONE else None,
+                external_id=external_id,
+                last_error=error[:2000] if error else None,
+            )
+        )
+
+    async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
+        q = select(m.deliveries).where(m.deliveries.c.ticket_id == ticket_id)
+        return [_delivery(row) for row in await self._conn.execute(q.order_by(m.deliveries.c.id))]
+
+
+def _delivery(row: Row[Any]) -> Delivery:
+    return Delivery(
+        id=DeliveryId(row.id),
+        ticket_id=TicketId(row.ticket_id),
+        lane=Lane(row.lane),
+        event=decode(row.kind, row.schema_version, row.payload or {}),
+        status=DeliveryStatus(row.status),
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        attempts=row.attempts,
+        message_id=MessageId(row.message_id) if row.message_id is not None else None,
+        steps=tuple(str(step) for step in row.steps or ()),
+        last_error=row.last_error,
+        delivered_at=row.delivered_at,
+        external_id=row.external_id,
+    )

@@ -1,0 +1,234 @@
+"""Tickets and their history of events.
+
+A mixin of `SqlTransaction` (storage/repository.py). Public ticket numbers come from a row of
+`counters`, drawn in the same savepoint as the insert so that a refused ticket leaves no gap.
+`save_ticket` is version-checked (a stale write raises `ConcurrentUpdate`); the setters at the
+end (`set_workspace_ref`, `set_ticket_due`, `set_ticket_rating`) are not: they record
+bookkeeping derived from elsewhere (a delivery, the SLA clocks, a survey), not decisions about
+the ticket. A text search in `query_tickets` matches message bodies as well as subjects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.domain import (
+    Action,
+    Actor,
+    ActorKind,
+    CustomerId,
+    NewTicket,
+    Priority,
+    Status,
+    Ticket,
+    TicketEvent,
+    TicketId,
+    TicketNumber,
+    TicketOrder,
+    TicketQuery,
+)
+from bot.core.errors import ConcurrentUpdate, OpenTicketExists
+from storage import models as m
+from storage.rows import Rows, ticket_row
+
+TICKET_COUNTER = "ticket_number"
+
+
+class TicketRows(Rows):
+    async def create_ticket(self, new: NewTicket) -> Ticket:
+        try:
+            # The number is drawn inside the savepoint so a refused ticket leaves no gap.
+            async with self._conn.begin_nested():
+                number = await self._next_number()
+                result = await self._conn.execute(
+                    insert(m.tickets)
+                    .values(
+                        number=number,
+                        customer_id=new.customer_id,
+                        subject=new.subject[:200],
+                        status=new.status,
+                        priority=new.priority,
+                        tier=new.tier,
+                        version=1,
+                        created_at=new.created_at,
+                        updated_at=new.created_at,
+                    )
+                    .returning(m.tickets)
+                )
+                return ticket_row(result.one())
+        except IntegrityError as exc:
+            raise OpenTicketExists(
+                f"Customer {new.customer_id} already has an open ticket."
+            ) from exc
+
+    async def _next_number(self) -> TicketNumber:
+        result = await self._conn.execute(
+            update(m.counters)
+            .where(m.counters.c.name == TICKET_COUNTER)
+            .values(value=m.counters.c.value + 1)
+            .returning(m.counters.c.value)
+        )
+        return TicketNumber(result.scalar_one())
+
+    async def get_ticket(self, number: TicketNumber) -> Ticket | None:
+        return await self._one_ticket(m.tickets.c.number == number)
+
+    async def get_ticket_by_id(self, ticket_id: TicketId) -> Ticket | None:
+        return await self._one_ticket(m.tickets.c.id == ticket_id)
+
+    async def find_open_ticket(self, customer_id: CustomerId) -> Ticket | None:
+        return await self._one_ticket(
+            (m.tickets.c.customer_id == customer_id) & (m.tickets.c.status != Status.CLOSED)
+        )
+
+    async def find_ticket_by_workspace_ref(self, ref: str) -> Ticket | None:
+        return await self._one_ticket(m.tickets.c.workspace_ref == ref)
+
+    async def _one_ticket(self, where: Any) -> Ticket | None:
+        row = (await self._conn.execute(select(m.tickets).where(where))).first()
+        return ticket_row(row) if row else None
+
+    async def save_ticket(self, ticket: Ticket) -> Ticket:
+        result = await self._conn.execute(
+            update(m.tickets)
+            .where((m.tickets.c.id == ticket.id) & (m.tickets.c.version == ticket.version))
+            .values(
+                subject=ticket.subject,
+                status=ticket.status,
+                priority=ticket.priority,
+                tier=ticket.tier,
+                assignee_id=ticket.assignee.id if ticket.assignee else None,
+                assignee_name=ticket.assignee.name if ticket.assignee else None,
+                version=ticket.version + 1,
+                updated_at=ticket.updated_at,
+                first_response_at=ticket.first_response_at,
+                resolved_at=ticket.resolved_at,
+                closed_at=ticket.closed_at,
+                due_at=ticket.due_at,
+            )
+            .returning(m.tickets)
+        )
+        row = result.first()
+        if row is None:
+            raise ConcurrentUpdate(ticket.number)
+        return ticket_row(row)
+
+    async def list_tickets(
+        self, *, statuses: Sequence[Status] | None = None, limit: int = 100
+    ) -> list[Ticket]:
+        q = select(m.tickets).order_by(m.tickets.c.number.desc()).limit(limit)
+        if statuses:
+            q = q.where(m.tickets.c.status.in_([str(s) for s in statuses]))
+        return [ticket_row(row) for row in await self._conn.execute(q)]
+
+    async def query_tickets(self, query: TicketQuery) -> list[Ticket]:
+        t = m.tickets
+        q = select(t).limit(query.limit)
+        if query.statuses:
+            q = q.where(t.c.status.in_([str(s) for s in query.statuses]))
+        if query.assignee_id is not None:
+            q = q.where(t.c.assignee_id == query.assignee_id)
+        if query.unassigned:
+            q = q.where(t.c.assignee_id.is_(None))
+        if query.due_before is not None:
+            q = q.where(t.c.due_at <= query.due_before)
+        if query.created_since is not None:
+            q = q.where(t.c.created_at >= query.created_since)
+        if query.text:
+            pattern = f"%{_like_escape(query.text.lower())}%"
+            in_messages = select(m.messages.c.ticket_id).where(
+                func.lower(m.messages.c.body).like(pattern, escape="\\")
+            )
+            q = q.where(
+                func.lower(t.c.subject).like(pattern, escape="\\") | t.c.id.in_(in_messages)
+            )
+        if query.order is TicketOrder.MOST_URGENT:
+            q = q.order_by(t.c.due_at.is_(None), t.c.due_at, _PRIORITY_RANK, t.c.created_at)
+        else:
+            q = q.order_by(t.c.number.desc())
+        return [ticket_row(row) for row in await self._conn.execute(q)]
+
+    # --- events ----------------------------------------------------------------------
+
+    async def add_event(self, event: TicketEvent) -> None:
+        await self._conn.execute(
+            insert(m.ticket_events).values(
+                ticket_id=event.ticket_id,
+                actor_kind=event.actor.kind,
+                actor_id=event.actor.id,
+                actor_name=event.actor.name,
+                action=event.action,
+                from_status=event.from_status,
+                to_status=event.to_status,
+                reason=event.reason,
+                detail=event.detail,
+                at=event.at,
+            )
+        )
+
+    async def list_events(self, ticket_id: TicketId) -> list[TicketEvent]:
+        q = (
+            select(m.ticket_events)
+            .where(m.ticket_events.c.ticket_id == ticket_id)
+            .order_by(m.ticket_events.c.id)
+        )
+        return [_event(row) for row in await self._conn.execute(q)]
+
+    # --- bookkeeping, not version-checked ----------------------------------------------
+
+    async def set_workspace_ref(self, ticket_id: TicketId, ref: str) -> None:
+        await self._conn.execute(
+            update(m.tickets).where(m.tickets.c.id == ticket_id).values(workspace_ref=ref)
+        )
+
+    async def set_ticket_due(self, ticket_id: TicketId, due_at: datetime | None) -> None:
+        """The ticket's earliest running deadline: derived from its clocks, so not a decision
+        about the ticket and not version-checked."""
+        t = m.tickets
+        await self._conn.execute(update(t).where(t.c.id == ticket_id).values(due_at=due_at))
+
+    async def set_ticket_rating(self, ticket_id: TicketId, rating: int) -> None:
+        """The customer's rating, kept on the ticket for its card (not version-checked)."""
+        t = m.tickets
+        await self._conn.execute(update(t).where(t.c.id == ticket_id).values(csat_rating=rating))
+
+    # --- tickets the jobs act on -------------------------------------------------------
+
+    async def idle_tickets(self, status: Status, before: datetime, limit: int) -> list[TicketId]:
+        """Resolved tickets resolved before `before`, or pending ones untouched since then."""
+        t = m.tickets
+        stamp = t.c.resolved_at if status is Status.RESOLVED else t.c.updated_at
+        q = (
+            select(t.c.id)
+            .where((t.c.status == status) & (stamp <= before))
+            .order_by(stamp)
+            .limit(limit)
+        )
+        return [TicketId(row.id) for row in await self._conn.execute(q)]
+
+
+_PRIORITY_RANK = case(
+    {str(p): rank for rank, p in enumerate(Priority)}, value=m.tickets.c.priority, else_=99
+)
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _event(row: Row[Any]) -> TicketEvent:
+    return TicketEvent(
+        ticket_id=TicketId(row.ticket_id),
+        actor=Actor(ActorKind(row.actor_kind), row.actor_id, row.actor_name),
+        action=Action(row.action),
+        from_status=Status(row.from_status),
+        to_status=Status(row.to_status),
+        at=row.at,
+        reason=row.reason,
+        detail=row.detail,
+    )

@@ -23,6 +23,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from integrations.platforms import DISCORD
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
@@ -33,7 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.app import settle_heap
 from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher
-from bot.core.domain import Platform, TicketNumber
+from bot.core.domain import TicketNumber
 from bot.core.events import CustomerMessage
 from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
 from bot.core.ports import SystemClock
@@ -84,7 +86,7 @@ class Nowhere:
 
 def message(i: int, customer: int, body: str) -> CustomerMessage:
     return CustomerMessage(
-        Platform.DISCORD,
+        DISCORD,
         f"bench-{i}",
         f"customer-{customer}",
         f"Customer {customer}",
@@ -166,7 +168,7 @@ async def measure(
         dispatcher = Dispatcher(
             storage,
             clock,
-            Routes(handler, {Platform.DISCORD: Nowhere()}),
+            Routes(handler, {DISCORD: Nowhere()}),
             idle_poll_seconds=0.5,
         )
         service = TicketService(storage, clock, on_enqueued=dispatcher.wake)

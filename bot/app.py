@@ -23,6 +23,7 @@ from bot.core.sweeps import Sweeps
 from integrations.discord.customer_channel import DiscordCustomerChannel
 from integrations.discord.runtime import DiscordSide
 from integrations.http import HealthCheck, HttpServer
+from integrations.platforms import DISCORD
 from integrations.slack.runtime import SlackSide
 from jobs.scheduler import JobScheduler, run_once
 from storage.db import create_engine, describe, dispose, normalise_url
@@ -32,7 +33,7 @@ from storage.repository import SqlStorage
 log = logging.getLogger(__name__)
 
 # Customers on these platforms can be sent a satisfaction survey: their channel carries one.
-SURVEYABLE = frozenset({Platform.DISCORD} if DiscordCustomerChannel.surveys else ())
+SURVEYABLE = frozenset({DISCORD} if DiscordCustomerChannel.surveys else ())
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class Bot:
         if not self.settings.missing_for_discord():
             fetch = self.slack.files.fetch if self.slack else None  # agents' files
             self.discord = DiscordSide(self.settings, rt.policy, rt.service, fetch)
-            customers[Platform.DISCORD] = self.discord.channel
+            customers[DISCORD] = self.discord.channel
         dispatcher = Dispatcher(rt.storage, self._clock, Routes(workspace, customers))
         rt.service.on_enqueued(dispatcher.wake)
         self.server = HttpServer(

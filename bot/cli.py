@@ -17,6 +17,7 @@ from bot.cli_events import events
 from bot.config import Settings, load_policy
 from bot.core.domain import Platform, Status, TicketNumber
 from bot.core.errors import DomainError, ThreadlineError
+from integrations.platforms import DISCORD, PLATFORMS
 
 EXIT_USAGE = 2
 # Discord ids (snowflakes) are 17 to 20 digits today; 15 to 21 leaves room either side.
@@ -173,7 +174,7 @@ def customers() -> None:
 
 @customers.command("block")
 @click.argument("customer_id")
-@click.option("--platform", type=click.Choice([p.value for p in Platform]), default="discord")
+@click.option("--platform", type=click.Choice(PLATFORMS), default="discord")
 def customers_block(customer_id: str, platform: str) -> None:
     """Drop CUSTOMER_ID's messages from now on, unanswered."""
     _set_blocked(customer_id, Platform(platform), blocked=True)
@@ -181,7 +182,7 @@ def customers_block(customer_id: str, platform: str) -> None:
 
 @customers.command("unblock")
 @click.argument("customer_id")
-@click.option("--platform", type=click.Choice([p.value for p in Platform]), default="discord")
+@click.option("--platform", type=click.Choice(PLATFORMS), default="discord")
 def customers_unblock(customer_id: str, platform: str) -> None:
     """Take CUSTOMER_ID's messages again."""
     _set_blocked(customer_id, Platform(platform), blocked=False)
@@ -210,11 +211,11 @@ def _set_blocked(customer_id: str, platform: Platform, *, blocked: bool) -> None
 
 def _may_block_unknown(customer_id: str, platform: Platform, blocked: bool) -> bool:
     # Blocking someone before they ever write is allowed, for an id that can be a Discord user.
-    return blocked and platform is Platform.DISCORD and bool(SNOWFLAKE.match(customer_id))
+    return blocked and platform == DISCORD and bool(SNOWFLAKE.match(customer_id))
 
 
 def _unknown_hint(customer_id: str, platform: Platform) -> str:
-    if platform is Platform.DISCORD:
+    if platform == DISCORD:
         return (
             f", and {customer_id!r} is not a Discord user id (a number of 17 to 20 digits, "
             "from Copy User ID in Discord)"

@@ -37,7 +37,7 @@ def events_list(pending: bool, limit: int, as_json: bool) -> None:
     for e in found:
         received = e.received_at.strftime("%Y-%m-%d %H:%M:%S")
         click.echo(
-            f"{e.id:>6}  {e.platform.value:<8}  {e.event_id[:24]:<24}  {received:<20}  "
+            f"{e.id:>6}  {e.platform:<8}  {e.event_id[:24]:<24}  {received:<20}  "
             f"{e.attempts:>5}  {_one_line(e.last_error)[:80]}"
         )
 
@@ -64,7 +64,7 @@ def events_retry(event: int) -> None:
     """Put a dead letter back in line: the running bot processes it at its next retry pass."""
     found = _with_service(lambda service: service.retry_dead_letter(InboundId(event)))
     click.echo(
-        f"Event {found.id} ({found.platform.value} {found.event_id}) is back in line; "
+        f"Event {found.id} ({found.platform} {found.event_id}) is back in line; "
         "the running bot processes it at its next retry pass (within seconds)."
     )
 
@@ -74,7 +74,7 @@ def events_retry(event: int) -> None:
 def events_drop(event: int) -> None:
     """Set a dead letter aside for good (it stays on record; a redelivery is dropped too)."""
     found = _with_service(lambda service: service.drop_dead_letter(InboundId(event)))
-    click.echo(f"Event {found.id} ({found.platform.value} {found.event_id}) is dropped.")
+    click.echo(f"Event {found.id} ({found.platform} {found.event_id}) is dropped.")
 
 
 def _with_service(call: Callable[[TicketService], Awaitable[T]]) -> T:
@@ -95,7 +95,7 @@ def _summary(e: InboundEvent) -> dict[str, Any]:
     return {
         "id": e.id,
         "state": e.state.value,
-        "platform": e.platform.value,
+        "platform": e.platform,
         "event_id": e.event_id,
         "received_at": at(e.received_at),
         "attempts": e.attempts,

@@ -165,7 +165,7 @@ def detail_json(d: TicketDetail) -> dict[str, Any]:
     return {
         "ticket": ticket_json(d.ticket),
         "customer": {
-            "platform": d.customer.platform.value,
+            "platform": d.customer.platform,
             "id": d.customer.external_id,
             "name": d.customer.display_name,
         },
@@ -180,7 +180,7 @@ def detail_json(d: TicketDetail) -> dict[str, Any]:
                 "attachments": [
                     {"filename": a.filename, "url": a.url, "size": a.size} for a in m.attachments
                 ],
-                "refs": [{"platform": r.platform.value, "id": r.external_id} for r in m.refs],
+                "refs": [{"platform": r.platform, "id": r.external_id} for r in m.refs],
             }
             for m in d.messages
         ],

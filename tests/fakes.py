@@ -31,6 +31,7 @@ from bot.core.outbound import (
     TicketReopened,
     TicketResolved,
 )
+from integrations.platforms import DISCORD, SLACK
 
 TO = {Audience.THREAD: "", Audience.LEADS: "to leads: ", Audience.ESCALATIONS: "to escalations: "}
 
@@ -116,7 +117,7 @@ class _Recording:
         """An edit of a copy: the copy keeps its ids (those of this platform), reported again."""
         await self._begin(job)
         refs = job.message.refs if job.message is not None else ()
-        found = joined([r.external_id for r in refs if r.platform is self.platform])
+        found = joined([r.external_id for r in refs if r.platform == self.platform])
         await self._record(Seen(intent, job.ticket.number, line, job, found))
         return found
 
@@ -152,7 +153,7 @@ def _due(event: SlaReminder | SlaBreached) -> str:
 class RecordingWorkspace(_Recording):
     """The agents' side: the ticket's card and thread, the leads, the escalations audience."""
 
-    platform = Platform.SLACK
+    platform = SLACK
 
     def __init__(self) -> None:
         super().__init__()
@@ -247,7 +248,7 @@ class RecordingWorkspace(_Recording):
 class RecordingChannel(_Recording):
     """The customers' side: what a customer on Discord is sent."""
 
-    platform = Platform.DISCORD
+    platform = DISCORD
     surveys = True
 
     async def send_reply(self, job: DeliveryJob) -> str | None:

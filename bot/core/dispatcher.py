@@ -58,7 +58,7 @@ class Dispatcher:
     """Sends due deliveries; one per ticket lane at a time, so each lane stays in order.
 
     Each lane (the agents' side, the customer's side) has its own `concurrency` sends in flight,
-    so a backlog on one platform (Slack's one post a second per channel, say) never holds up the
+    so a backlog on one platform (a limit of one post a second per channel, say) never holds up the
     other. A delivery is leased only when a send slot is free for it, and the leases of what is in
     flight are renewed while it waits or sends: a lease that ran out would let a second send start.
     """

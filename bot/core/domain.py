@@ -25,9 +25,9 @@ MIN_TIER: Final = 1
 MAX_TIER: Final = 3
 
 
-class Platform(StrEnum):
-    DISCORD = "discord"
-    SLACK = "slack"
+# Where a customer, a message copy or an inbound event lives, by the name its adapter gives it
+# (integrations/platforms.py). The core never needs to know which one it is.
+Platform = NewType("Platform", str)
 
 
 class Status(StrEnum):
@@ -80,7 +80,7 @@ class ActorKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Agent:
-    """A person working tickets, identified by their Slack user id."""
+    """A person working tickets, identified by their id in the agent workspace."""
 
     id: AgentId
     name: str

@@ -72,7 +72,7 @@ class OpenTicketExists(ThreadlineError):
 
 
 class PlatformError(ThreadlineError):
-    """A platform (Slack, Discord, the AI provider) refused or failed a call."""
+    """A platform (a chat service, the AI provider) refused or failed a call."""
 
     def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)

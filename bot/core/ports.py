@@ -73,7 +73,7 @@ class Transaction(
 
 
 class AgentWorkspace(Protocol):
-    """Where agents work tickets (a Slack channel today; a Discord staff channel next).
+    """Where agents work tickets: each ticket has a card and a thread there.
 
     One method per thing the agents are told. Each returns the platform id of what it
     created (a message copy, the card; several pieces joined by `dispatcher.joined`) or None.
@@ -139,7 +139,7 @@ class AgentWorkspace(Protocol):
 
 
 class CustomerChannel(Protocol):
-    """Where customers on one platform are answered (Discord today).
+    """Where customers on one platform are answered.
 
     Return values and errors as for AgentWorkspace.
     """

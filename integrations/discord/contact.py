@@ -15,9 +15,10 @@ from typing import Final
 
 import discord
 
-from bot.core.domain import Customer, Platform, TicketNumber
+from bot.core.domain import Customer, TicketNumber
 from bot.core.errors import PlatformError
 from bot.core.service import TicketService
+from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ class Contacts:
 
     async def conversation(self, customer: Customer) -> Conversation:
         """Where to write to this customer now."""
-        if customer.platform is not Platform.DISCORD:
+        if customer.platform != DISCORD:
             raise PlatformError(
                 f"{customer.platform} customers are not on Discord", retryable=False
             )

@@ -13,7 +13,7 @@ import discord
 
 from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import joined
-from bot.core.domain import Attachment, Message, Platform
+from bot.core.domain import Attachment, Message
 from bot.core.errors import PlatformError
 from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
 from bot.core.text import split_message
@@ -22,6 +22,7 @@ from integrations.discord.contact import Contacts, Conversation
 from integrations.discord.errors import CANNOT_MESSAGE_USER, platform_error
 from integrations.discord.survey import survey_text, survey_view
 from integrations.discord.views import close_view
+from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)
 
@@ -244,5 +245,5 @@ def _discord_copies(message: Message) -> list[int]:
     return [
         int(ref.external_id)
         for ref in message.refs
-        if ref.platform is Platform.DISCORD and ref.external_id.isdigit()
+        if ref.platform == DISCORD and ref.external_id.isdigit()
     ]

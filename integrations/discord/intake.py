@@ -22,7 +22,7 @@ from typing import Any
 
 import discord
 
-from bot.core.domain import Attachment, MessageRef, Platform
+from bot.core.domain import Attachment, MessageRef
 from bot.core.errors import CustomerRefused, StorageError
 from bot.core.events import CustomerMessage
 from bot.core.service import TicketService
@@ -37,6 +37,7 @@ from integrations.discord.set_aside import (
     message_payload,
 )
 from integrations.ordering import KeyedLocks
+from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ STORE_PAUSE = 0.5
 def customer_message(message: discord.Message) -> CustomerMessage:
     author = message.author
     return CustomerMessage(
-        platform=Platform.DISCORD,
+        platform=DISCORD,
         message_id=str(message.id),
         customer_id=str(author.id),
         customer_name=author.global_name or author.name,
@@ -162,7 +163,7 @@ class DiscordIntake:
         it connects): a cheap test that spares a database read for every server message."""
         if known and not self._contacts.is_support_thread(message.channel.id):
             return False
-        customer = await self._service.find_customer(Platform.DISCORD, str(message.author.id))
+        customer = await self._service.find_customer(DISCORD, str(message.author.id))
         return customer is not None and customer.contact_channel == str(message.channel.id)
 
     async def take(self, message: discord.Message, answered: frozenset[str] = frozenset()) -> bool:
@@ -217,7 +218,7 @@ class DiscordIntake:
         author = fields.get("author") or {}
         if author.get("bot"):
             return
-        ref = MessageRef(Platform.DISCORD, str(message_id))
+        ref = MessageRef(DISCORD, str(message_id))
         body = str(fields.get("content", ""))
         author_id = int(author["id"]) if str(author.get("id", "")).isdigit() else 0
         async with self._in_turn(author_id, live=live):
@@ -237,7 +238,7 @@ class DiscordIntake:
     ) -> None:
         if not self._followed(channel_id, guild_id, live):
             return
-        ref = MessageRef(Platform.DISCORD, str(message_id))
+        ref = MessageRef(DISCORD, str(message_id))
         if live:
             await self._live.wait()
         # Only the customer's own: the bot's deletions (of a reply's pieces) come back here too.

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import discord
 
-from bot.core.domain import Customer, Platform
+from bot.core.domain import Customer
 from bot.core.errors import ThreadlineError
 from bot.core.inbound import GatewayCheckpoint
 from bot.core.service import TicketService
@@ -29,6 +29,7 @@ from integrations.discord.checkpoint import HISTORY_OWED, NAME, GatewayCheckpoin
 from integrations.discord.contact import Contacts, Conversation
 from integrations.discord.intake import DiscordIntake, is_from_customer
 from integrations.discord.resume import ResumeRefused, SessionResumer
+from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class Recovery:
         try:
             await self._service.save_gateway_checkpoint(HISTORY_OWED, GatewayCheckpoint("", "", 0))
             self._marks = await self._service.recent_conversations(
-                Platform.DISCORD, ACTIVE_WITHIN, MOST_CUSTOMERS
+                DISCORD, ACTIVE_WITHIN, MOST_CUSTOMERS
             )
             self._intake.hold(c.external_id for c, _ in self._marks)
         finally:

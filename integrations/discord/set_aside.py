@@ -20,6 +20,7 @@ from bot.core.errors import CustomerRefused, StorageError
 from bot.core.events import CustomerMessage
 from bot.core.inbound import RETRY_EVERY, InboundState
 from bot.core.service import TicketService
+from integrations.platforms import DISCORD
 from integrations.repeating import Repeating
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ Payload = dict[str, Any]
 
 def message_payload(message: CustomerMessage) -> tuple[str, Payload]:
     fields = asdict(message)
-    fields["platform"] = message.platform.value
+    fields["platform"] = message.platform
     fields["sent_at"] = message.sent_at.isoformat()
     return f"message:{message.message_id}", {"kind": "message", "message": fields}
 
@@ -98,8 +99,8 @@ class SetAside:
         return True
 
     async def _keep(self, event_id: str, payload: Payload, reason: str) -> None:
-        await self._service.record_inbound(Platform.DISCORD, event_id, payload)
-        state = await self._service.inbound_failed(Platform.DISCORD, event_id, reason)
+        await self._service.record_inbound(DISCORD, event_id, payload)
+        state = await self._service.inbound_failed(DISCORD, event_id, reason)
         if state is InboundState.DEAD:
             log.error(
                 "Discord event %s failed every attempt (%s); set aside: `threadline events list`",
@@ -118,19 +119,17 @@ class SetAside:
         except Exception as exc:
             await self.failed(event_id, payload, exc)
             return
-        await self._service.mark_processed(Platform.DISCORD, event_id)
+        await self._service.mark_processed(DISCORD, event_id)
 
     async def _apply(self, payload: Payload) -> None:
         kind = payload.get("kind")
         if kind == "message":
             await self._service.receive_customer_message(_customer_message(payload["message"]))
         elif kind == "edit":
-            ref = MessageRef(Platform.DISCORD, str(payload["id"]))
+            ref = MessageRef(DISCORD, str(payload["id"]))
             await self._service.edit_message(ref, str(payload["body"]))
         elif kind == "delete":
-            await self._service.delete_customer_message(
-                MessageRef(Platform.DISCORD, str(payload["id"]))
-            )
+            await self._service.delete_customer_message(MessageRef(DISCORD, str(payload["id"])))
         else:
             raise ValueError(f"unknown stored Discord event kind {kind!r}")
 
@@ -139,7 +138,7 @@ class SetAside:
             await self._keep(event_id, payload, reason)  # raises while the database is away
             del self._unsaved[event_id]
             kept()
-        due = await self._service.retry_due(Platform.DISCORD)
+        due = await self._service.retry_due(DISCORD)
         for event_id, stored in due:
             await self.process(event_id, dict(stored))
         return len(due)

@@ -9,12 +9,13 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.core.domain import Customer, Platform, TicketNumber
+from bot.core.domain import Customer, TicketNumber
 from bot.core.errors import CustomerRefused, DomainError, ThreadlineError
 from bot.core.events import CustomerMessage
 from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
 from integrations.discord.errors import CANNOT_MESSAGE_USER
+from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ class SupportForm(discord.ui.Modal, title="Contact support"):
         """Record the request; what to tell the customer about it."""
         user = interaction.user
         request = CustomerMessage(
-            platform=Platform.DISCORD,
+            platform=DISCORD,
             message_id=f"interaction:{interaction.id}",
             customer_id=str(user.id),
             customer_name=user.global_name or user.name,

@@ -9,9 +9,10 @@ from typing import Any
 
 import discord
 
-from bot.core.domain import Platform, TicketNumber
+from bot.core.domain import TicketNumber
 from bot.core.errors import DomainError
 from bot.core.service import TicketService
+from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ class RatingButton(
         # recorded before it: a refused one (expired, someone else's) is answered instead of
         # opening a form for nothing.
         try:
-            await service.rate(self.number, Platform.DISCORD, str(interaction.user.id), self.rating)
+            await service.rate(self.number, DISCORD, str(interaction.user.id), self.rating)
         except DomainError as refused:
             await interaction.response.send_message(str(refused), ephemeral=True)
             return
@@ -86,7 +87,7 @@ class CommentForm(discord.ui.Modal, title="Anything to add?"):
         await interaction.response.defer(ephemeral=True, thinking=True)  # the write may take long
         try:
             await self._service.comment(
-                self._number, Platform.DISCORD, str(interaction.user.id), self.text.value
+                self._number, DISCORD, str(interaction.user.id), self.text.value
             )
         except DomainError as refused:
             await interaction.followup.send(str(refused), ephemeral=True)

@@ -9,13 +9,14 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.core.domain import Actor, Platform, TicketNumber
+from bot.core.domain import Actor, TicketNumber
 from bot.core.errors import DomainError
 from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
 from integrations.discord.support import add_support_command
 from integrations.discord.survey import RatingButton
 from integrations.discord.texts import ticket_closed
+from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ async def close_for(service: TicketService, number: TicketNumber, user_id: str) 
     try:
         ticket = await service.get_ticket(number)
         customer = await service.customer_of(ticket)
-        if customer.platform is not Platform.DISCORD or customer.external_id != user_id:
+        if customer.platform != DISCORD or customer.external_id != user_id:
             return "This button belongs to someone else's ticket."
         await service.close(number, Actor.of_customer(customer), "Closed by the customer.")
     except DomainError as refused:

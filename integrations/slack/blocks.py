@@ -66,7 +66,7 @@ def ticket_card(ticket: Ticket, customer: Customer) -> list[Block]:
     header = f"#{ticket.number} · {ticket.subject}"
     holder = f"<@{ticket.assignee.id}>" if ticket.assignee else "_Unassigned_"
     fields = [
-        f"*Customer*\n{escape(customer.display_name)} ({customer.platform.value.title()})",
+        f"*Customer*\n{escape(customer.display_name)} ({customer.platform.title()})",
         f"*Status*\n{STATUS_LABEL[ticket.status]}",
         f"*Priority*\n{PRIORITY_LABEL[ticket.priority]}",
         f"*Tier*\n{ticket.tier}",

@@ -22,12 +22,13 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 
 from bot.config import Policy
-from bot.core.domain import Attachment, Direction, MessageRef, Platform
+from bot.core.domain import Attachment, Direction, MessageRef
 from bot.core.errors import DomainError, ThreadlineError
 from bot.core.events import AgentMessage
 from bot.core.inbound import MAX_ATTEMPTS, InboundState
 from bot.core.replies import Outgoing, classify
 from bot.core.service import TicketService
+from integrations.platforms import SLACK
 from integrations.slack.mrkdwn import slack_user_ids, to_discord
 from integrations.slack.ordering import KeyedLocks
 from integrations.slack.payloads import EventEnvelope, problem
@@ -100,7 +101,7 @@ class SlackDesk:
             # relayed, so none is stored: on a busy desk that is half of all events.
             return BoltResponse(status=200, body="")
         async with self._work.counted(), self._in_order.hold(_thread_key(event)):
-            if await self._service.record_inbound(Platform.SLACK, event_id, body):
+            if await self._service.record_inbound(SLACK, event_id, body):
                 await self._attempt(event_id, body)
             else:
                 log.info("Slack redelivered event %s; dropping it", event_id)
@@ -115,7 +116,7 @@ class SlackDesk:
         async with self._work.counted(), self._in_order.hold(key):
             # Still wanted? A redelivery may have been processed meanwhile, or a person may
             # have dropped it.
-            stored = await self._service.stored_event(Platform.SLACK, event_id)
+            stored = await self._service.stored_event(SLACK, event_id)
             if stored is not None and stored.state is InboundState.PENDING:
                 await self._attempt(event_id, body)
 
@@ -130,7 +131,7 @@ class SlackDesk:
     async def _failed(self, event_id: str, failed: Exception) -> None:
         reason = _one_line(failed)
         try:
-            state = await self._service.inbound_failed(Platform.SLACK, event_id, reason)
+            state = await self._service.inbound_failed(SLACK, event_id, reason)
         except Exception as also:
             # Not even counted (the database is away): it stays unprocessed, and the next
             # start finds it.
@@ -161,7 +162,7 @@ class SlackDesk:
             )
 
     async def _dead_letter_notice(self, event_id: str) -> str:
-        stored = await self._service.stored_event(Platform.SLACK, event_id)
+        stored = await self._service.stored_event(SLACK, event_id)
         ref = str(stored.id) if stored is not None else "ID"
         return (
             f":warning: A Slack event (`{event_id}`) could not be processed after "
@@ -186,7 +187,7 @@ class SlackDesk:
                 if isinstance(user, str):
                     await self._team.tell(user, str(refused), thread_ts=event.get("thread_ts"))
         if isinstance(event_id, str):
-            await self._service.mark_processed(Platform.SLACK, event_id)
+            await self._service.mark_processed(SLACK, event_id)
 
     async def _message_event(self, event: Json) -> None:
         if event.get("channel") != self._channel or event.get("bot_id"):

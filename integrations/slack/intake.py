@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
-from bot.core.domain import Platform
 from bot.core.service import TicketService
+from integrations.platforms import SLACK
 from integrations.slack.payloads import (
     BlockActions,
     HomeOpened,
@@ -68,7 +68,7 @@ class Intake:
         """Record the interaction; False when it was recorded before (a replay). It is an
         interaction applied now or never (its trigger expires in seconds, and Slack never
         redelivers one), so it is recorded as processed at once."""
-        return await self._service.first_time(Platform.SLACK, key, body)
+        return await self._service.first_time(SLACK, key, body)
 
 
 def shape_problem(body: Json) -> str | None:

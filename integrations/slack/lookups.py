@@ -132,7 +132,7 @@ class Lookups:
         return "\n".join(
             [
                 await self.line(detail.ticket),
-                f"Customer: {escape(customer.display_name)} ({customer.platform.value.title()})",
+                f"Customer: {escape(customer.display_name)} ({customer.platform.title()})",
                 f"Tier {detail.ticket.tier} · {len(detail.messages)} message(s) · "
                 f"opened {date_token(detail.ticket.created_at)}",
             ]
@@ -221,7 +221,7 @@ class Lookups:
 def _dead_line(event: InboundEvent) -> str:
     error = " ".join((event.last_error or "no error recorded").split())[:200]
     return (
-        f"`{event.id}` {event.platform.value} `{escape(event.event_id)}` · "
+        f"`{event.id}` {event.platform} `{escape(event.event_id)}` · "
         f"received {date_token(event.received_at)} · {event.attempts} tries · {escape(error)}"
     )
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from bot.core.domain import Message, MessageRef, Platform
+from bot.core.domain import Message, MessageRef
+from integrations.platforms import SLACK
 
 
 def ref_of(channel: str, ts: str) -> MessageRef:
-    return MessageRef(Platform.SLACK, f"{channel}:{ts}")
+    return MessageRef(SLACK, f"{channel}:{ts}")
 
 
 def split_ref(external_id: str) -> tuple[str, str]:
@@ -20,6 +21,6 @@ def split_ref(external_id: str) -> tuple[str, str]:
 def slack_copy(message: Message) -> tuple[str, str] | None:
     """Where a message has a copy (or its original) in Slack, if it has one."""
     for ref in message.refs:
-        if ref.platform is Platform.SLACK:
+        if ref.platform == SLACK:
             return split_ref(ref.external_id)
     return None

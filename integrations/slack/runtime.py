@@ -14,10 +14,10 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Policy, Settings
-from bot.core.domain import Platform
 from bot.core.inbound import RETRY_EVERY
 from bot.core.service import TicketService
 from integrations.http import HttpServer
+from integrations.platforms import SLACK
 from integrations.repeating import Repeating
 from integrations.slack.client import web_client
 from integrations.slack.controls import CardControls
@@ -148,7 +148,7 @@ class SlackSide:
         and failed ones long due. Never raises: a failure is counted against its event, and a
         database that does not answer leaves the leftovers to the retry passes."""
         try:
-            leftovers = await self._service.unprocessed(Platform.SLACK, RECOVERY_AGE)
+            leftovers = await self._service.unprocessed(SLACK, RECOVERY_AGE)
             for event_id, body in leftovers:
                 log.info("Slack: processing event %s left over from before a restart", event_id)
                 await self.desk.process_stored(event_id, body)
@@ -157,7 +157,7 @@ class SlackSide:
 
     async def retry_pass(self) -> int:
         """Process the failed events whose retry is due; returns how many were tried."""
-        due = await self._service.retry_due(Platform.SLACK)
+        due = await self._service.retry_due(SLACK)
         for event_id, body in due:
             log.info("Slack: retrying event %s", event_id)
             await self.desk.process_stored(event_id, body)

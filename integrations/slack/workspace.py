@@ -32,6 +32,7 @@ from bot.core.outbound import (
     TicketResolved,
 )
 from bot.core.text import split_message
+from integrations.platforms import SLACK
 from integrations.slack.activity import failed_line, follow_up_line, move_line
 from integrations.slack.alerts import csat_text, sla_text
 from integrations.slack.blocks import card_text, escape, ticket_card
@@ -88,7 +89,7 @@ class ThreadKeeper(Protocol):
 class SlackWorkspace:
     """The agents' side of every ticket: its card and thread in the support channel."""
 
-    platform = Platform.SLACK  # whose message refs the copies made here are
+    platform = SLACK  # whose message refs the copies made here are
 
     def __init__(
         self,
@@ -275,7 +276,7 @@ class SlackWorkspace:
         """What the lost thread showed (the message being delivered now comes after)."""
         if self._threads is None:
             return []
-        shown = await self._threads.messages_shown_on(job.ticket.id, Platform.SLACK)
+        shown = await self._threads.messages_shown_on(job.ticket.id, SLACK)
         current = job.message.id if job.message is not None else None
         return [m for m in shown if m.id != current]
 
@@ -289,7 +290,7 @@ class SlackWorkspace:
             reply = await self._in_thread(
                 job,
                 text=piece,
-                username=f"{job.customer.display_name} ({job.customer.platform.value.title()})",
+                username=f"{job.customer.display_name} ({job.customer.platform.title()})",
                 icon_url=job.customer.avatar_url,
                 unfurl_links=False,
             )

@@ -10,18 +10,18 @@ import pytest
 
 from bot.app import runtime
 from bot.config import load_settings
-from bot.core.domain import Platform
 from bot.core.inbound import MAX_ATTEMPTS
+from integrations.platforms import SLACK
 from tests.cli.cli_support import threadline
 
 
 async def _dead_letter() -> None:
     async with runtime(load_settings()) as rt:
         body = {"event_id": "EvDead", "event": {"type": "message", "text": "hello"}}
-        await rt.service.record_inbound(Platform.SLACK, "EvDead", body)
+        await rt.service.record_inbound(SLACK, "EvDead", body)
         for _ in range(MAX_ATTEMPTS):
-            await rt.service.inbound_failed(Platform.SLACK, "EvDead", "KeyError: 'x'\nmore")
-        await rt.service.record_inbound(Platform.SLACK, "EvWaiting", {"event_id": "EvWaiting"})
+            await rt.service.inbound_failed(SLACK, "EvDead", "KeyError: 'x'\nmore")
+        await rt.service.record_inbound(SLACK, "EvWaiting", {"event_id": "EvWaiting"})
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import pytest
 
 from bot.app import runtime
 from bot.config import load_settings
-from bot.core.domain import Agent, AgentId, Platform
+from bot.core.domain import Agent, AgentId
 from bot.core.events import AgentMessage, CustomerMessage
+from integrations.platforms import DISCORD
 from tests.cli.cli_support import threadline
 
 
@@ -104,14 +105,14 @@ async def _seed() -> None:
     async with runtime(load_settings()) as rt:
         sent = datetime(2026, 3, 2, 9, tzinfo=UTC)
         intake = await rt.service.receive_customer_message(
-            CustomerMessage(Platform.DISCORD, "m1", "42", "Alice", "Printer on fire", sent)
+            CustomerMessage(DISCORD, "m1", "42", "Alice", "Printer on fire", sent)
         )
         ann = Agent(AgentId("U0ANN"), "Ann")
         await rt.service.add_agent_message(
             intake.ticket.number, AgentMessage(ann, "Unplug it", False, sent)
         )
         await rt.service.receive_customer_message(
-            CustomerMessage(Platform.DISCORD, "m2", "42", "Alice", "Still smoking", sent)
+            CustomerMessage(DISCORD, "m2", "42", "Alice", "Still smoking", sent)
         )
 
 

@@ -22,7 +22,6 @@ from bot.core.domain import (
     Message,
     MessageId,
     MessageRef,
-    Platform,
     Ticket,
     TicketId,
 )
@@ -45,6 +44,7 @@ from integrations.discord import texts
 from integrations.discord.contact import Contacts
 from integrations.discord.customer_channel import DiscordCustomerChannel
 from integrations.discord.survey import survey_text
+from integrations.platforms import DISCORD
 from integrations.sandbox.discord import DEMO, DiscordEmulator, demo_world
 from integrations.sandbox.discord.testing import running_client
 from storage.repository import SqlStorage
@@ -79,7 +79,7 @@ class Alice:
 async def alice(storage: SqlStorage, clock: FakeClock) -> AsyncIterator[Alice]:
     service = TicketService(storage, clock)
     intake = await service.receive_customer_message(
-        CustomerMessage(Platform.DISCORD, "m1", str(DEMO.customer_id), "Alice", "Help", SENT)
+        CustomerMessage(DISCORD, "m1", str(DEMO.customer_id), "Alice", "Help", SENT)
     )
     async with (
         DiscordEmulator(demo_world(), host="127.0.0.1") as emu,
@@ -170,7 +170,7 @@ async def test_a_delete_refused_in_closed_dms_fails_and_opens_no_thread(
         raise discord.Forbidden(response, {"code": 50007, "message": "Cannot send"})
 
     monkeypatch.setattr(discord.PartialMessage, "delete", refused)
-    copy = replace(_reply("On it"), refs=(MessageRef(Platform.DISCORD, sent),))
+    copy = replace(_reply("On it"), refs=(MessageRef(DISCORD, sent),))
     with pytest.raises(PlatformError) as failed:
         await alice.channel.copy_deleted(alice.job(CopyDeleted(), copy))
     assert not failed.value.retryable

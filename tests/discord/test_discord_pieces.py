@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from bot.core.domain import Platform, Status, TicketNumber
+from bot.core.domain import Status, TicketNumber
 from bot.core.events import CustomerMessage
 from bot.core.service import TicketService
 from integrations.discord.views import CLOSE_TEMPLATE, UNKNOWN_TEMPLATE, close_for
+from integrations.platforms import DISCORD
 from storage.repository import SqlStorage
 from tests.support import FakeClock
 
@@ -20,7 +21,7 @@ async def test_only_the_ticket_s_customer_can_close_it(
 ) -> None:
     service = TicketService(storage, clock)
     intake = await service.receive_customer_message(
-        CustomerMessage(Platform.DISCORD, "m1", "111", "Alice", "Help", SENT)
+        CustomerMessage(DISCORD, "m1", "111", "Alice", "Help", SENT)
     )
     number = intake.ticket.number
     assert (

@@ -14,12 +14,12 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.core.domain import Platform
 from bot.core.errors import StorageError
 from bot.core.events import CustomerMessage, Intake
 from bot.core.inbound import GatewayCheckpoint, InboundEvent
 from bot.core.service import TicketService
 from integrations.discord.checkpoint import HISTORY_OWED, NAME
+from integrations.platforms import DISCORD
 from integrations.sandbox.launch import Sandbox
 from storage.db import create_engine
 from storage.repository import SqlStorage
@@ -184,7 +184,7 @@ async def test_a_message_that_fails_unexpectedly_is_kept_retried_then_set_aside(
         async def dead() -> list[InboundEvent]:
             clock.advance(minutes=10)
             await set_aside.retry_pass()
-            return await service.inbound_events(dead=True, platform=Platform.DISCORD)
+            return await service.inbound_events(dead=True, platform=DISCORD)
 
         [letter] = await eventually(dead, what="the message to be set aside")
         assert (letter.attempts, letter.payload["message"]["body"]) == (5, "poison pill")

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.domain import Platform, Status
+from bot.core.domain import Status
+from integrations import platforms
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import Channel, ChannelType
 from integrations.sandbox.discord import Message as DiscordMessage
@@ -79,7 +80,7 @@ async def test_support_with_closed_dms_goes_on_in_a_private_thread(
         await thread_says_in_slack(sandbox, root.ts, "That worked, thanks!")
 
         assert bot.service is not None
-        customer = await bot.service.find_customer(Platform.DISCORD, str(ALICE))
+        customer = await bot.service.find_customer(platforms.DISCORD, str(ALICE))
         assert customer is not None
         assert customer.contact_channel == str(thread.id)  # kept in the database
         ack = await thread_says(sandbox, thread, "your ticket is **#1001**")

@@ -10,7 +10,8 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.core.domain import Platform, Status, TicketNumber
+from bot.core.domain import Status, TicketNumber
+from integrations import platforms
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
@@ -113,7 +114,7 @@ async def test_dms_sent_while_the_bot_was_down_are_caught_up_once(
 async def test_blocked_and_unreadable_messages(sandbox: Sandbox, bot: Bot) -> None:
     bob = sandbox.discord.user(DISCORD.second_customer_id)
     assert bot.service is not None
-    await bot.service.set_blocked(Platform.DISCORD, str(DISCORD.second_customer_id), True)
+    await bot.service.set_blocked(platforms.DISCORD, str(DISCORD.second_customer_id), True)
     await bob.send_dm("spam spam spam")
     alice = sandbox.discord.user(ALICE)
     await alice.send_dm("   ")

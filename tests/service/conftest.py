@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.dispatcher import Dispatcher
-from bot.core.domain import Platform
 from bot.core.routes import Routes
+from integrations.platforms import DISCORD
 from storage.repository import SqlStorage
 from tests.fakes import RecordingChannel, RecordingWorkspace
 from tests.support import FakeClock
@@ -31,4 +31,4 @@ def dispatcher(
     workspace: RecordingWorkspace,
     channel: RecordingChannel,
 ) -> Dispatcher:
-    return Dispatcher(storage, clock, Routes(workspace, {Platform.DISCORD: channel}))
+    return Dispatcher(storage, clock, Routes(workspace, {DISCORD: channel}))

@@ -10,11 +10,12 @@ import pytest
 
 from bot.core.delivery import DeliveryJob, DeliveryStatus, Lane
 from bot.core.dispatcher import Dispatcher, joined
-from bot.core.domain import Actor, Agent, AgentId, MessageRef, Platform, Priority, TicketNumber
+from bot.core.domain import Actor, Agent, AgentId, MessageRef, Priority, TicketNumber
 from bot.core.errors import PlatformError
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.routes import Routes
 from bot.core.service import TicketService
+from integrations.platforms import DISCORD, SLACK
 from storage.repository import SqlStorage
 from tests.fakes import RecordingChannel, RecordingWorkspace
 from tests.support import FakeClock
@@ -31,7 +32,7 @@ def service(storage: SqlStorage, clock: FakeClock) -> TicketService:
 
 async def say(service: TicketService, customer: str, message_id: str, body: str) -> TicketNumber:
     intake = await service.receive_customer_message(
-        CustomerMessage(Platform.DISCORD, message_id, customer, customer.title(), body, SENT)
+        CustomerMessage(DISCORD, message_id, customer, customer.title(), body, SENT)
     )
     return intake.ticket.number
 
@@ -69,7 +70,7 @@ async def test_each_ticket_lane_is_delivered_in_order(
     (card,) = [s for s in workspace.seen if s.ticket == a and s.intent == "show_card"]
     assert detail.ticket.workspace_ref == card.id
     # Each relayed message remembers its copy on the agents' side.
-    assert all(any(ref.platform is Platform.SLACK for ref in m.refs) for m in detail.messages)
+    assert all(any(ref.platform == SLACK for ref in m.refs) for m in detail.messages)
     async with storage.transaction() as tx:
         states = {d.status for d in await tx.list_deliveries(detail.ticket.id)}
     assert states == {DeliveryStatus.DONE}
@@ -96,7 +97,7 @@ async def test_agent_replies_go_to_the_customer_lane(
     reply = detail.messages[1]
     (sent,) = [s for s in channel.seen if s.intent == "send_reply"]
     assert sent.id is not None
-    assert MessageRef(Platform.DISCORD, sent.id) in reply.refs
+    assert MessageRef(DISCORD, sent.id) in reply.refs
 
 
 async def test_a_retryable_failure_waits_and_holds_the_lane(
@@ -275,7 +276,7 @@ async def test_a_delivered_reply_is_marked_on_the_agents_side(
     channel: RecordingChannel,
 ) -> None:
     number = await say(service, "alice", "a1", "help")
-    ref = MessageRef(Platform.SLACK, "C0SUP:1.2")
+    ref = MessageRef(SLACK, "C0SUP:1.2")
     await service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT, ref))
     await drain(dispatcher)
     assert channel.lines()[-1] == "reply: **Ann:** On it"
@@ -296,20 +297,20 @@ async def test_edits_and_deletes_follow_to_the_other_side(
     clock: FakeClock,
 ) -> None:
     number = await say(service, "alice", "a1", "helo")
-    ref = MessageRef(Platform.SLACK, "C0SUP:1.2")
+    ref = MessageRef(SLACK, "C0SUP:1.2")
     await service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT, ref))
     await service.add_agent_message(
-        number, AgentMessage(ANN, ";; note", True, SENT, MessageRef(Platform.SLACK, "C0SUP:1.3"))
+        number, AgentMessage(ANN, ";; note", True, SENT, MessageRef(SLACK, "C0SUP:1.3"))
     )
     await drain(dispatcher)
     told_before = len(channel.seen)
 
-    edited = await service.edit_message(MessageRef(Platform.DISCORD, "a1"), "hello", clock.now())
+    edited = await service.edit_message(MessageRef(DISCORD, "a1"), "hello", clock.now())
     assert edited is not None
     assert (edited.body, edited.edited_at) == ("hello", clock.now())
     await service.delete_message(ref, clock.now())
-    await service.edit_message(MessageRef(Platform.SLACK, "C0SUP:1.3"), ";; note!", clock.now())
-    assert await service.edit_message(MessageRef(Platform.SLACK, "nope"), "x", clock.now()) is None
+    await service.edit_message(MessageRef(SLACK, "C0SUP:1.3"), ";; note!", clock.now())
+    assert await service.edit_message(MessageRef(SLACK, "nope"), "x", clock.now()) is None
     await drain(dispatcher)
 
     assert workspace.lines()[-1] == "edited: hello"
@@ -395,5 +396,5 @@ async def test_a_retried_split_message_does_not_repeat_its_pieces(
     await drain(dispatcher)
     assert pieces.posted == ["one", "two", "three"]
     detail = await service.ticket_detail(number)
-    slack = [r.external_id for r in detail.messages[0].refs if r.platform is Platform.SLACK]
+    slack = [r.external_id for r in detail.messages[0].refs if r.platform == SLACK]
     assert slack == ["id-one", "id-two", "id-three"]

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.core.dispatcher import Dispatcher
-from bot.core.domain import Platform
 from bot.core.ports import SystemClock
 from bot.core.routes import Routes
 from bot.core.service import TicketService
+from integrations.platforms import DISCORD
 from storage import models as m
 from storage.repository import SqlStorage
 from tests.fakes import RecordingChannel, RecordingWorkspace
@@ -81,9 +81,7 @@ async def test_a_backlog_on_one_side_does_not_hold_up_the_other(
     service: TicketService, storage: SqlStorage, clock: FakeClock
 ) -> None:
     slack, discord = held(), RecordingChannel()
-    dispatcher = Dispatcher(
-        storage, clock, Routes(slack, {Platform.DISCORD: discord}), concurrency=2
-    )
+    dispatcher = Dispatcher(storage, clock, Routes(slack, {DISCORD: discord}), concurrency=2)
     for i in range(6):
         await say(service, f"c{i}", f"m{i}", f"hello {i}")
     async with running(dispatcher):

@@ -13,12 +13,13 @@ import pytest
 
 from bot.config import Policy
 from bot.core.dispatcher import Dispatcher
-from bot.core.domain import Action, Actor, Agent, AgentId, Platform, Status, Ticket, TicketNumber
+from bot.core.domain import Action, Actor, Agent, AgentId, Status, Ticket, TicketNumber
 from bot.core.errors import DomainError, PlatformError
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import Sweeps
+from integrations.platforms import DISCORD, SLACK
 from storage.repository import SqlStorage
 from tests.fakes import RecordingChannel, RecordingWorkspace
 from tests.service.test_dispatcher import drain
@@ -48,7 +49,7 @@ def service(storage: SqlStorage, clock: FakeClock) -> TicketService:
     return TicketService(storage, clock, sla=SlaKeeper(POLICY))
 
 
-SURVEYABLE = frozenset({Platform.DISCORD})
+SURVEYABLE = frozenset({DISCORD})
 # What the jobs tell each side, besides cards and messages.
 ALERTS = ("sla_reminder", "sla_breached", "survey_answered", "ticket_escalated")
 ASKED = ("awaiting_customer", "ask_for_rating")
@@ -61,9 +62,7 @@ def sweeps(service: TicketService) -> Sweeps:
 
 async def open_ticket(service: TicketService, clock: FakeClock, who: str = "1001") -> Ticket:
     intake = await service.receive_customer_message(
-        CustomerMessage(
-            Platform.DISCORD, f"m-{who}-{clock.now()}", who, "Alice", "Help", clock.now()
-        )
+        CustomerMessage(DISCORD, f"m-{who}-{clock.now()}", who, "Alice", "Help", clock.now())
     )
     return intake.ticket
 
@@ -233,12 +232,12 @@ async def test_a_survey_after_resolution_and_its_answer(
     assert await sweeps.csat(clock.advance(minutes=1)) == 0  # one survey per ticket
     assert await told.customer(ticket) == ["asked for a rating"]
     with pytest.raises(DomainError, match="someone else's"):
-        await service.rate(ticket.number, Platform.DISCORD, "999", 5)
+        await service.rate(ticket.number, DISCORD, "999", 5)
     with pytest.raises(DomainError, match="someone else's"):
-        await service.rate(ticket.number, Platform.SLACK, "1001", 5)  # same id, elsewhere
-    await service.rate(ticket.number, Platform.DISCORD, "1001", 2)
-    await service.rate(ticket.number, Platform.DISCORD, "1001", 1)  # changed their mind
-    await service.comment(ticket.number, Platform.DISCORD, "1001", "Took ages")
+        await service.rate(ticket.number, SLACK, "1001", 5)  # same id, elsewhere
+    await service.rate(ticket.number, DISCORD, "1001", 2)
+    await service.rate(ticket.number, DISCORD, "1001", 1)  # changed their mind
+    await service.comment(ticket.number, DISCORD, "1001", "Took ages")
     assert await told.agents(ticket) == [
         "Alice rated 2",
         "to leads: Alice rated 2",  # a low rating is brought to the leads, once
@@ -251,7 +250,7 @@ async def test_a_survey_after_resolution_and_its_answer(
     assert await service.csat_since(clock.now() - timedelta(days=1)) == (0.0, 1)
     clock.advance(days=8)
     with pytest.raises(DomainError, match="expired"):
-        await service.rate(ticket.number, Platform.DISCORD, "1001", 5)
+        await service.rate(ticket.number, DISCORD, "1001", 5)
 
 
 async def test_no_survey_where_the_customers_channel_cannot_carry_one(
@@ -259,11 +258,11 @@ async def test_no_survey_where_the_customers_channel_cannot_carry_one(
 ) -> None:
     ticket = await open_ticket(service, clock)
     await service.resolve(ticket.number, service_actor())
-    elsewhere = Sweeps(service, POLICY, surveyable=frozenset({Platform.SLACK}))
+    elsewhere = Sweeps(service, POLICY, surveyable=frozenset({SLACK}))
     assert await elsewhere.csat(clock.advance(hours=1)) == 0
     assert await told.customer(ticket) == []
     with pytest.raises(DomainError, match="no survey"):
-        await service.rate(ticket.number, Platform.DISCORD, "1001", 5)
+        await service.rate(ticket.number, DISCORD, "1001", 5)
 
 
 async def test_no_survey_for_a_reopened_ticket_until_it_is_resolved_again(
@@ -292,7 +291,7 @@ async def test_no_survey_within_the_cooldown_of_the_last_one(
     assert await sweeps.csat(clock.advance(hours=1)) == 0  # surveyed an hour ago
     assert await told.customer(second) == []
     with pytest.raises(DomainError, match="no survey"):
-        await service.rate(second.number, Platform.DISCORD, "1001", 5)
+        await service.rate(second.number, DISCORD, "1001", 5)
 
 
 async def test_resolved_tickets_close_after_four_quiet_days(
@@ -332,7 +331,7 @@ async def test_waiting_on_the_customer_does_not_breach_resolution(
     assert await sweeps.sla(clock.advance(hours=20)) == 0
     assert await told.agents(ticket) == []
     await service.receive_customer_message(
-        CustomerMessage(Platform.DISCORD, "late", "1001", "Alice", "Back!", clock.now())
+        CustomerMessage(DISCORD, "late", "1001", "Alice", "Back!", clock.now())
     )
     woke = await service.get_ticket(TicketNumber(ticket.number))
     assert woke.status is Status.CLAIMED

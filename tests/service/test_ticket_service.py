@@ -16,7 +16,6 @@ from bot.core.domain import (
     Attachment,
     Direction,
     MessageRef,
-    Platform,
     Priority,
     Status,
     TicketNumber,
@@ -30,6 +29,7 @@ from bot.core.errors import (
 )
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.service import TicketService, subject_of
+from integrations.platforms import DISCORD, SLACK
 from storage.repository import SqlStorage
 from tests.support import FakeClock
 
@@ -40,9 +40,7 @@ SENT = datetime(2026, 3, 2, 8, 59, tzinfo=UTC)
 
 
 def from_alice(message_id: str, body: str, **kw: object) -> CustomerMessage:
-    return CustomerMessage(
-        Platform.DISCORD, message_id, "1000000000000000005", "Alice", body, SENT, **kw
-    )  # type: ignore[arg-type]
+    return CustomerMessage(DISCORD, message_id, "1000000000000000005", "Alice", body, SENT, **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -66,7 +64,7 @@ async def test_a_first_message_opens_a_ticket(service: TicketService, clock: Fak
     assert [(m.direction, m.body) for m in detail.messages] == [
         (Direction.FROM_CUSTOMER, "My printer is on fire\nIt smells of toast.")
     ]
-    assert detail.messages[0].refs == (MessageRef(Platform.DISCORD, "m1"),)
+    assert detail.messages[0].refs == (MessageRef(DISCORD, "m1"),)
     assert [e.action for e in detail.events] == [Action.OPEN]
 
 
@@ -115,7 +113,7 @@ async def test_the_life_of_a_ticket(service: TicketService, clock: FakeClock) ->
             "Have you tried turning it off?",
             False,
             clock.now(),
-            MessageRef(Platform.SLACK, "C0SUP:1.1"),
+            MessageRef(SLACK, "C0SUP:1.1"),
         ),
     )
     note = await service.add_agent_message(
@@ -214,7 +212,7 @@ async def test_closed_tickets_take_notes_but_no_replies(service: TicketService) 
 
 async def test_an_agent_message_seen_before_is_dropped(service: TicketService) -> None:
     number = (await service.receive_customer_message(from_alice("m1", "Help"))).ticket.number
-    ref = MessageRef(Platform.SLACK, "C0SUP:1.1")
+    ref = MessageRef(SLACK, "C0SUP:1.1")
     msg = AgentMessage(ANN, "On it", False, SENT, ref)
     assert await service.add_agent_message(number, msg) is not None
     assert await service.add_agent_message(number, msg) is None
@@ -231,7 +229,7 @@ async def test_list_filters_by_status(service: TicketService) -> None:
     await service.claim(a, ANN)
     b = (
         await service.receive_customer_message(
-            CustomerMessage(Platform.DISCORD, "x1", "999", "Xavier", "Hi", SENT)
+            CustomerMessage(DISCORD, "x1", "999", "Xavier", "Hi", SENT)
         )
     ).ticket.number
     assert [t.number for t in await service.list_tickets()] == [b, a]
@@ -254,21 +252,21 @@ async def test_raw_events_are_stored_once_and_found_again_after_a_crash(
     service: TicketService, clock: FakeClock
 ) -> None:
     body = {"event_id": "Ev1", "event": {"type": "message", "text": "hi"}}
-    assert await service.record_inbound(Platform.SLACK, "Ev1", body)
-    assert await service.record_inbound(Platform.SLACK, "Ev1", body)  # not processed yet
-    assert await service.record_inbound(Platform.SLACK, "Ev3", {"event_id": "Ev3"})
-    await service.mark_processed(Platform.SLACK, "Ev3")
-    assert not await service.record_inbound(Platform.SLACK, "Ev3", {})  # a redelivery
-    assert await service.record_inbound(Platform.SLACK, "Ev2", {"event_id": "Ev2"})
-    await service.mark_processed(Platform.SLACK, "Ev2")
-    assert await service.unprocessed(Platform.SLACK, timedelta(seconds=30)) == []
+    assert await service.record_inbound(SLACK, "Ev1", body)
+    assert await service.record_inbound(SLACK, "Ev1", body)  # not processed yet
+    assert await service.record_inbound(SLACK, "Ev3", {"event_id": "Ev3"})
+    await service.mark_processed(SLACK, "Ev3")
+    assert not await service.record_inbound(SLACK, "Ev3", {})  # a redelivery
+    assert await service.record_inbound(SLACK, "Ev2", {"event_id": "Ev2"})
+    await service.mark_processed(SLACK, "Ev2")
+    assert await service.unprocessed(SLACK, timedelta(seconds=30)) == []
     clock.advance(seconds=31)
-    assert await service.unprocessed(Platform.SLACK, timedelta(seconds=30)) == [("Ev1", body)]
+    assert await service.unprocessed(SLACK, timedelta(seconds=30)) == [("Ev1", body)]
 
 
 async def test_customer_avatars_are_kept(service: TicketService) -> None:
     msg = CustomerMessage(
-        Platform.DISCORD,
+        DISCORD,
         "m1",
         "42",
         "Alice",
@@ -322,13 +320,13 @@ async def test_a_late_follow_up_opens_a_new_ticket_linked_to_the_old(
 
 
 async def test_a_blocked_customer_is_dropped_unanswered(service: TicketService) -> None:
-    blocked = await service.set_blocked(Platform.DISCORD, "1000000000000000005", True)
+    blocked = await service.set_blocked(DISCORD, "1000000000000000005", True)
     assert blocked.blocked
     with pytest.raises(CustomerRefused) as refused:
         await service.receive_customer_message(from_alice("m1", "spam"))
     assert refused.value.reply is None
     assert await service.list_tickets() == []
-    await service.set_blocked(Platform.DISCORD, "1000000000000000005", False)
+    await service.set_blocked(DISCORD, "1000000000000000005", False)
     assert (await service.receive_customer_message(from_alice("m2", "sorry"))).opened
 
 

@@ -11,11 +11,12 @@ import pytest
 
 from bot.config import Policy
 from bot.core.dispatcher import Dispatcher
-from bot.core.domain import Actor, Agent, AgentId, MessageRef, Platform, Ticket
+from bot.core.domain import Actor, Agent, AgentId, MessageRef, Ticket
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import Sweeps
+from integrations.platforms import DISCORD, SLACK
 from storage.repository import SqlStorage
 from tests.fakes import RecordingChannel, RecordingWorkspace
 from tests.service.test_dispatcher import drain
@@ -77,7 +78,7 @@ async def alice_writes(
     service: TicketService, clock: FakeClock, message_id: str, body: str
 ) -> Ticket:
     intake = await service.receive_customer_message(
-        CustomerMessage(Platform.DISCORD, message_id, "1001", "Alice", body, clock.now())
+        CustomerMessage(DISCORD, message_id, "1001", "Alice", body, clock.now())
     )
     return intake.ticket
 
@@ -97,7 +98,7 @@ async def test_a_ticket_from_first_message_to_reopening(
     assert agents == [f"card #{number}: claimed (Ann)"]
     assert customer == ["told: claimed by Ann"]
 
-    ref = MessageRef(Platform.SLACK, "C0SUP:1.1")
+    ref = MessageRef(SLACK, "C0SUP:1.1")
     reply = AgentMessage(ANN, "Have you tried turning it off?", False, clock.now(), ref)
     await service.add_agent_message(number, reply)
     agents, customer = await sides.shown()
@@ -166,18 +167,18 @@ async def test_an_unhappy_rating_reaches_the_leads_and_a_happy_one_does_not(
     await service.claim(ticket.number, ANN)
     await service.resolve(ticket.number, Actor.of_agent(ANN))
     await sides.shown()
-    sweeps = Sweeps(service, POLICY, surveyable=frozenset({Platform.DISCORD}))
+    sweeps = Sweeps(service, POLICY, surveyable=frozenset({DISCORD}))
     assert await sweeps.csat(clock.advance(hours=1)) == 1
     assert await sides.shown() == ([], ["asked for a rating"])
 
-    await service.rate(ticket.number, Platform.DISCORD, "1001", 5)
+    await service.rate(ticket.number, DISCORD, "1001", 5)
     agents, customer = await sides.shown()
     assert agents == ["Alice rated 5", f"card #{ticket.number}: resolved (Ann) rated 5"]
     assert customer == []
-    await service.comment(ticket.number, Platform.DISCORD, "1001", "Quick and kind")
+    await service.comment(ticket.number, DISCORD, "1001", "Quick and kind")
     assert await sides.shown() == (["Alice rated 5: Quick and kind"], [])
 
-    await service.rate(ticket.number, Platform.DISCORD, "1001", 1)  # they thought again
+    await service.rate(ticket.number, DISCORD, "1001", 1)  # they thought again
     agents, customer = await sides.shown()
     assert agents == [
         "Alice rated 1",

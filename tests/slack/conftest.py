@@ -21,11 +21,12 @@ from bot.config import Policy, SlackPolicy, load_settings
 from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Message as TicketMessage
-from bot.core.domain import Platform, Ticket, TicketNumber
+from bot.core.domain import Ticket, TicketNumber
 from bot.core.events import CustomerMessage
 from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
 from bot.core.routes import Routes
 from bot.core.service import TicketDetail, TicketService
+from integrations.platforms import DISCORD
 from integrations.sandbox.slack import (
     DEMO,
     Message,
@@ -127,7 +128,7 @@ class Desk:
     async def customer_writes(self, message_id: str, body: str, customer: str = "42") -> Ticket:
         intake = await self.service.receive_customer_message(
             CustomerMessage(
-                Platform.DISCORD,
+                DISCORD,
                 message_id,
                 customer,
                 "Dana",
@@ -252,7 +253,7 @@ async def desk(
         dispatcher = Dispatcher(
             storage,
             clock,
-            Routes(workspace, {Platform.DISCORD: inbox}),
+            Routes(workspace, {DISCORD: inbox}),
             idle_poll_seconds=0.05,
         )
         service = TicketService(storage, clock, on_enqueued=dispatcher.wake)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.domain import Platform
 from bot.core.inbound import MAX_ATTEMPTS, InboundState
+from integrations.platforms import SLACK
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 from tests.slack.test_slack_lookups import ask
@@ -13,9 +13,9 @@ from tests.slack.test_slack_lookups import ask
 
 async def dead_letter(desk: Desk, event_id: str) -> int:
     service = desk.service
-    await service.record_inbound(Platform.SLACK, event_id, {"event_id": event_id, "x": "`<!here>`"})
+    await service.record_inbound(SLACK, event_id, {"event_id": event_id, "x": "`<!here>`"})
     for _ in range(MAX_ATTEMPTS):
-        await service.inbound_failed(Platform.SLACK, event_id, "RuntimeError: boom")
+        await service.inbound_failed(SLACK, event_id, "RuntimeError: boom")
     [dead] = [d for d in await service.inbound_events() if d.event_id == event_id]
     return dead.id
 

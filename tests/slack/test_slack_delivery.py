@@ -11,12 +11,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import load_settings
 from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher
-from bot.core.domain import Agent, AgentId, Attachment, MessageRef, Platform, TicketNumber
+from bot.core.domain import Agent, AgentId, Attachment, MessageRef, TicketNumber
 from bot.core.errors import PlatformError
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
 from bot.core.routes import Routes
 from bot.core.service import TicketService
+from integrations import platforms
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import DiscordEmulator, demo_world
 from integrations.sandbox.slack import DEMO, SlackEmulator, Timing, demo_workspace
@@ -109,7 +110,7 @@ def dispatcher(
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
     client = web_client(load_settings())
     workspace = SlackWorkspace(client, DEMO.support)
-    return Dispatcher(storage, clock, Routes(workspace, {Platform.DISCORD: customer_side}))
+    return Dispatcher(storage, clock, Routes(workspace, {platforms.DISCORD: customer_side}))
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ async def drain(dispatcher: Dispatcher) -> None:
 
 async def say(service: TicketService, message_id: str, body: str, **kw: object) -> TicketNumber:
     intake = await service.receive_customer_message(
-        CustomerMessage(Platform.DISCORD, message_id, "42", "Dana <Customer>", body, SENT, **kw)  # type: ignore[arg-type]
+        CustomerMessage(platforms.DISCORD, message_id, "42", "Dana <Customer>", body, SENT, **kw)  # type: ignore[arg-type]
     )
     return intake.ticket.number
 
@@ -150,7 +151,7 @@ async def test_a_new_ticket_gets_a_card_and_a_thread(
     assert ticket.workspace_ref == f"{DEMO.support}:{card.ts}"
     detail = await service.ticket_detail(number)
     assert detail.messages[0].refs[1] == MessageRef(
-        Platform.SLACK, f"{DEMO.support}:{thread[0].ts}"
+        platforms.SLACK, f"{DEMO.support}:{thread[0].ts}"
     )
 
 
@@ -231,7 +232,11 @@ async def test_delivered_replies_are_marked_and_failures_explained(
     await service.add_agent_message(
         number,
         AgentMessage(
-            ANN, "Try turning it off", False, SENT, MessageRef(Platform.SLACK, f"{channel}:{ok_ts}")
+            ANN,
+            "Try turning it off",
+            False,
+            SENT,
+            MessageRef(platforms.SLACK, f"{channel}:{ok_ts}"),
         ),
     )
     await drain(dispatcher)
@@ -241,7 +246,9 @@ async def test_delivered_replies_are_marked_and_failures_explained(
     bad_ts = await agent.post(channel, "Hello?", thread_ts=root)
     await service.add_agent_message(
         number,
-        AgentMessage(ANN, "Hello?", False, SENT, MessageRef(Platform.SLACK, f"{channel}:{bad_ts}")),
+        AgentMessage(
+            ANN, "Hello?", False, SENT, MessageRef(platforms.SLACK, f"{channel}:{bad_ts}")
+        ),
     )
     await drain(dispatcher)
     assert slack.message(channel, bad_ts).reactions == {"warning": [slack.bot_user_id]}
@@ -258,8 +265,8 @@ async def test_customer_edits_and_deletes_show_in_the_thread(
     number = await say(service, "m1", "helo")
     await say(service, "m2", "oops")
     await drain(dispatcher)
-    await service.edit_message(MessageRef(Platform.DISCORD, "m1"), "hello", clock.now())
-    await service.delete_message(MessageRef(Platform.DISCORD, "m2"), clock.now())
+    await service.edit_message(MessageRef(platforms.DISCORD, "m1"), "hello", clock.now())
+    await service.delete_message(MessageRef(platforms.DISCORD, "m2"), clock.now())
     await drain(dispatcher)
     ref = (await service.get_ticket(number)).workspace_ref
     assert ref is not None

@@ -13,9 +13,10 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.core.domain import Actor, Platform
+from bot.core.domain import Actor
 from bot.core.events import CustomerMessage
 from bot.core.inbound import MAX_ATTEMPTS, InboundState
+from integrations.platforms import DISCORD, SLACK
 from integrations.sandbox.slack import DEMO, SlackEmulator
 from integrations.slack.desk import SlackDesk
 from integrations.slack.refs import split_ref
@@ -44,7 +45,7 @@ async def card_of(bot: Bot) -> tuple[str, str]:
     service = bot.service
     assert service is not None
     intake = await service.receive_customer_message(
-        CustomerMessage(Platform.DISCORD, "m1", "42", "Dana", "Help!", datetime.now(UTC))
+        CustomerMessage(DISCORD, "m1", "42", "Dana", "Help!", datetime.now(UTC))
     )
 
     async def card() -> str | None:
@@ -144,7 +145,7 @@ async def test_an_event_that_always_fails_becomes_a_dead_letter_and_never_stops_
     bot = await running(clock, slack)
     assert bot.service is not None
     assert bot.slack is not None
-    await bot.service.record_inbound(Platform.SLACK, "EvBad", body)  # stored, then a crash
+    await bot.service.record_inbound(SLACK, "EvBad", body)  # stored, then a crash
     await bot.stop()
 
     clock.advance(minutes=1)

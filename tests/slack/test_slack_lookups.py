@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Policy
-from bot.core.domain import Actor, Agent, AgentId, Platform, Ticket
+from bot.core.domain import Actor, Agent, AgentId, Ticket
 from bot.core.events import AgentMessage
 from bot.core.sweeps import Sweeps
+from integrations.platforms import DISCORD
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
 
@@ -78,10 +79,10 @@ async def test_stats(desk: Desk) -> None:
     for ticket in (first, second):
         await desk.service.resolve(ticket.number, Actor.of_agent(ANN))
     desk.clock.advance(hours=2)
-    sweeps = Sweeps(desk.service, Policy(), surveyable=[Platform.DISCORD])
+    sweeps = Sweeps(desk.service, Policy(), surveyable=[DISCORD])
     assert await sweeps.csat(desk.clock.now()) == 2
-    await desk.service.rate(first.number, Platform.DISCORD, "1", 5)
-    await desk.service.rate(second.number, Platform.DISCORD, "2", 2)
+    await desk.service.rate(first.number, DISCORD, "1", 5)
+    await desk.service.rate(second.number, DISCORD, "2", 2)
     stats = await ask(desk, DEMO.agent1, "stats")
     assert stats.endswith("CSAT over 7 days: 50% satisfied of 2 rating(s)")
 

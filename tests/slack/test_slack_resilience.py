@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.config import SlackPolicy
-from bot.core.domain import Platform, Ticket
+from bot.core.domain import Ticket
 from bot.core.events import CustomerMessage
+from integrations.platforms import DISCORD
 from integrations.sandbox.slack import DEMO, mention, special
 from integrations.sandbox.slack.limits import Rate
 from tests.slack.conftest import Desk, Sent
@@ -131,7 +132,7 @@ async def test_a_slack_outage_delays_messages_and_loses_none(desk: Desk) -> None
 
 def _message(message_id: str, customer: str, body: str) -> CustomerMessage:
     sent = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    return CustomerMessage(Platform.DISCORD, message_id, customer, "Dana", body, sent)
+    return CustomerMessage(DISCORD, message_id, customer, "Dana", body, sent)
 
 
 note_texts = st.builds(

@@ -15,9 +15,10 @@ import pytest
 
 from bot.app import Bot
 from bot.config import load_settings
-from bot.core.domain import Direction, Platform
+from bot.core.domain import Direction
 from bot.core.events import CustomerMessage
 from bot.core.service import TicketService
+from integrations.platforms import DISCORD, SLACK
 from integrations.sandbox.slack import DEMO, SlackEmulator, Timing, demo_workspace
 from integrations.slack.refs import split_ref
 from tests.support import eventually
@@ -66,7 +67,7 @@ async def round_trip(bot: Bot, slack: SlackEmulator) -> None:
     service = bot.service
     assert isinstance(service, TicketService)
     intake = await service.receive_customer_message(
-        CustomerMessage(Platform.DISCORD, "m1", "42", "Dana", "Help!", datetime.now(UTC))
+        CustomerMessage(DISCORD, "m1", "42", "Dana", "Help!", datetime.now(UTC))
     )
 
     async def card() -> str | None:
@@ -144,7 +145,7 @@ async def test_unsigned_or_stale_requests_get_401_and_change_nothing(
                 assert response.status == 401
         assert bot.service is not None
         # Nothing was stored: no raw event, no ticket.
-        assert await bot.service.unprocessed(Platform.SLACK, timedelta(days=-1)) == []
+        assert await bot.service.unprocessed(SLACK, timedelta(days=-1)) == []
         assert await bot.service.list_tickets() == []
     finally:
         await bot.stop()
@@ -220,7 +221,7 @@ async def test_an_event_retried_three_times_is_processed_once(
         assert bot.service is not None
         service = bot.service
         intake = await service.receive_customer_message(
-            CustomerMessage(Platform.DISCORD, "m1", "42", "Dana", "Help!", datetime.now(UTC))
+            CustomerMessage(DISCORD, "m1", "42", "Dana", "Help!", datetime.now(UTC))
         )
 
         async def card() -> str | None:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config import Policy, ReplyPolicy
-from bot.core.domain import Direction, Platform
+from bot.core.domain import Direction
 from bot.core.events import CustomerMessage
+from integrations.platforms import DISCORD
 from integrations.sandbox.slack import DEMO, link
 from tests.slack.conftest import Desk
 from tests.slack.test_slack_desk import ephemeral_to, reached_customer
@@ -45,7 +46,7 @@ async def test_a_customer_message_reaches_the_thread_as_mrkdwn(desk: Desk) -> No
     channel, root = desk.thread_of(ticket)
     await desk.service.receive_customer_message(
         CustomerMessage(
-            Platform.DISCORD,
+            DISCORD,
             "m2",
             "42",
             "Dana",

@@ -12,12 +12,12 @@ from bot.core.domain import (
     MessageRef,
     NewMessage,
     NewTicket,
-    Platform,
     Priority,
     Status,
     TicketId,
 )
 from bot.core.inbound import GatewayCheckpoint
+from integrations.platforms import DISCORD, SLACK
 from storage.repository import SqlStorage, SqlTransaction
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -26,7 +26,7 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 async def _customer_with_ticket(
     tx: SqlTransaction, external_id: str, at: datetime, messages: list[str]
 ) -> TicketId:
-    customer = await tx.upsert_customer(Platform.DISCORD, external_id, external_id, at)
+    customer = await tx.upsert_customer(DISCORD, external_id, external_id, at)
     ticket = await tx.create_ticket(NewTicket(customer.id, "Help", Priority.NORMAL, 1, at))
     for i, platform_id in enumerate(messages):
         await tx.add_message(
@@ -36,7 +36,7 @@ async def _customer_with_ticket(
                 Actor.system(external_id),
                 f"message {i}",
                 at,
-                refs=(MessageRef(Platform.DISCORD, platform_id),),
+                refs=(MessageRef(DISCORD, platform_id),),
             )
         )
     return ticket.id
@@ -71,11 +71,11 @@ async def test_recent_conversations_are_open_or_recently_changed_newest_first(
             await tx.save_ticket(replace(ticket, status=Status.CLOSED, updated_at=at))
     since = T0 - timedelta(days=7)
     async with storage.reading() as tx:
-        found = await tx.recent_conversations(Platform.DISCORD, since, 10)
+        found = await tx.recent_conversations(DISCORD, since, 10)
         assert [(c.external_id, last) for c, last in found] == [
             ("silent", None),
             ("closed-recent", "21"),
             ("open-old", "12"),
         ]
-        assert len(await tx.recent_conversations(Platform.DISCORD, since, 2)) == 2
-        assert await tx.recent_conversations(Platform.SLACK, since, 10) == []
+        assert len(await tx.recent_conversations(DISCORD, since, 2)) == 2
+        assert await tx.recent_conversations(SLACK, since, 10) == []

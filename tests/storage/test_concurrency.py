@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.domain import Action, Agent, AgentId, Platform, Status, Ticket, TicketNumber
+from bot.core.domain import Action, Agent, AgentId, Status, Ticket, TicketNumber
 from bot.core.errors import AlreadyClaimed
 from bot.core.events import CustomerMessage
 from bot.core.service import TicketService
+from integrations.platforms import DISCORD
 from storage.repository import SqlStorage, SqlTransaction
 from tests.support import FakeClock
 
@@ -22,7 +23,7 @@ AGENTS = [Agent(AgentId(f"U0AGENT{i}"), f"Agent {i}") for i in range(8)]
 async def open_ticket(service: TicketService, customer: str = "alice") -> TicketNumber:
     intake = await service.receive_customer_message(
         CustomerMessage(
-            Platform.DISCORD,
+            DISCORD,
             f"m-{customer}",
             customer,
             "Alice",
@@ -109,7 +110,7 @@ async def test_concurrent_first_messages_open_one_ticket(
     intakes = await asyncio.gather(
         *(
             service.receive_customer_message(
-                CustomerMessage(Platform.DISCORD, f"m{i}", "bob", "Bob", f"part {i}", sent)
+                CustomerMessage(DISCORD, f"m{i}", "bob", "Bob", f"part {i}", sent)
             )
             for i in range(6)
         )
@@ -126,7 +127,7 @@ async def test_a_message_delivered_twice_at_once_is_stored_once(
 ) -> None:
     service = TicketService(storage, clock)
     msg = CustomerMessage(
-        Platform.DISCORD, "same", "carol", "Carol", "hello", datetime(2026, 3, 2, 9, tzinfo=UTC)
+        DISCORD, "same", "carol", "Carol", "hello", datetime(2026, 3, 2, 9, tzinfo=UTC)
     )
     intakes = await asyncio.gather(*(service.receive_customer_message(msg) for _ in range(4)))
     assert sum(not i.duplicate for i in intakes) == 1

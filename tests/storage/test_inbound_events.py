@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.core.domain import Platform
 from bot.core.inbound import InboundState
 from bot.core.service import TicketService
+from integrations.platforms import SLACK
 from storage.repository import SqlStorage
 from tests.support import FakeClock
 
@@ -17,20 +17,20 @@ LATER = T0 + timedelta(minutes=1)
 
 async def test_a_failure_is_counted_and_retried_when_due(storage: SqlStorage) -> None:
     async with storage.transaction() as tx:
-        assert await tx.record_inbound_event(Platform.SLACK, "Ev1", {"n": 1}, T0)
-        attempts = await tx.inbound_failed(Platform.SLACK, "Ev1", "boom", T0, LATER)
+        assert await tx.record_inbound_event(SLACK, "Ev1", {"n": 1}, T0)
+        attempts = await tx.inbound_failed(SLACK, "Ev1", "boom", T0, LATER)
         assert attempts == 1
-        assert await tx.retry_due_inbound(Platform.SLACK, T0, 10) == []
-        assert await tx.retry_due_inbound(Platform.SLACK, LATER, 10) == [("Ev1", {"n": 1})]
+        assert await tx.retry_due_inbound(SLACK, T0, 10) == []
+        assert await tx.retry_due_inbound(SLACK, LATER, 10) == [("Ev1", {"n": 1})]
         [pending] = await tx.list_inbound(dead=False)
         assert (pending.attempts, pending.last_error, pending.state) == (
             1,
             "boom",
             InboundState.PENDING,
         )
-        assert await tx.record_inbound_event(Platform.SLACK, "Ev1", {"n": 1}, T0)  # still due
-        await tx.mark_inbound_processed(Platform.SLACK, "Ev1", LATER)
-        assert await tx.retry_due_inbound(Platform.SLACK, LATER, 10) == []
+        assert await tx.record_inbound_event(SLACK, "Ev1", {"n": 1}, T0)  # still due
+        await tx.mark_inbound_processed(SLACK, "Ev1", LATER)
+        assert await tx.retry_due_inbound(SLACK, LATER, 10) == []
         assert await tx.list_inbound(dead=False) == []
 
 
@@ -39,23 +39,23 @@ async def test_a_dead_letter_waits_for_a_person_then_is_revived_or_dropped(
 ) -> None:
     async with storage.transaction() as tx:
         for event_id in ("Ev1", "Ev2"):
-            await tx.record_inbound_event(Platform.SLACK, event_id, {}, T0)
-            await tx.inbound_failed(Platform.SLACK, event_id, "x" * 5000, T0, None)
-        dead = await tx.list_inbound(dead=True, platform=Platform.SLACK)
+            await tx.record_inbound_event(SLACK, event_id, {}, T0)
+            await tx.inbound_failed(SLACK, event_id, "x" * 5000, T0, None)
+        dead = await tx.list_inbound(dead=True, platform=SLACK)
         assert [(d.event_id, d.state) for d in dead] == [
             ("Ev1", InboundState.DEAD),
             ("Ev2", InboundState.DEAD),
         ]
         assert len(dead[0].last_error or "") == 2000  # kept short
         # Neither a redelivery nor a start picks a dead letter up again.
-        assert not await tx.record_inbound_event(Platform.SLACK, "Ev1", {}, T0)
-        assert await tx.unprocessed_inbound(Platform.SLACK, LATER, 10) == []
+        assert not await tx.record_inbound_event(SLACK, "Ev1", {}, T0)
+        assert await tx.unprocessed_inbound(SLACK, LATER, 10) == []
 
         assert await tx.revive_inbound(dead[0].id, LATER)
         revived = await tx.get_inbound(dead[0].id)
         assert revived is not None
         assert (revived.attempts, revived.state) == (0, InboundState.PENDING)
-        assert await tx.retry_due_inbound(Platform.SLACK, LATER, 10) == [("Ev1", {})]
+        assert await tx.retry_due_inbound(SLACK, LATER, 10) == [("Ev1", {})]
         assert not await tx.revive_inbound(dead[0].id, LATER)  # no longer a dead letter
 
         assert await tx.drop_inbound(dead[1].id, LATER)
@@ -63,9 +63,9 @@ async def test_a_dead_letter_waits_for_a_person_then_is_revived_or_dropped(
         assert dropped is not None
         assert dropped.state is InboundState.DROPPED
         assert not await tx.drop_inbound(dead[1].id, LATER)
-        assert not await tx.record_inbound_event(Platform.SLACK, "Ev2", {}, T0)
+        assert not await tx.record_inbound_event(SLACK, "Ev2", {}, T0)
         assert await tx.list_inbound(dead=True) == []
-        found = await tx.find_inbound(Platform.SLACK, "Ev2")
+        found = await tx.find_inbound(SLACK, "Ev2")
         assert found is not None
         assert found.id == dead[1].id
 
@@ -76,8 +76,8 @@ async def test_an_interaction_is_first_only_once_even_when_copies_race(
     service = TicketService(storage, FakeClock(T0))
     body = {"type": "block_actions"}
     firsts = await asyncio.gather(
-        *(service.first_time(Platform.SLACK, "action:U1:123.4", body) for _ in range(5))
+        *(service.first_time(SLACK, "action:U1:123.4", body) for _ in range(5))
     )
     assert sorted(firsts) == [False, False, False, False, True]
-    assert not await service.first_time(Platform.SLACK, "action:U1:123.4", body)
-    assert await service.first_time(Platform.SLACK, "action:U1:123.5", body)
+    assert not await service.first_time(SLACK, "action:U1:123.4", body)
+    assert await service.first_time(SLACK, "action:U1:123.5", body)

@@ -21,7 +21,6 @@ from bot.core.domain import (
     MessageRef,
     NewMessage,
     NewTicket,
-    Platform,
     Priority,
     Status,
     TicketEvent,
@@ -30,6 +29,7 @@ from bot.core.domain import (
     TicketQuery,
 )
 from bot.core.errors import ConcurrentUpdate, OpenTicketExists
+from integrations.platforms import DISCORD, SLACK
 from storage.db import create_engine
 from storage.repository import SqlStorage, SqlTransaction
 
@@ -38,16 +38,16 @@ ALICE = Actor.system("Alice")
 
 
 async def new_ticket(tx: SqlTransaction, external_id: str = "alice") -> tuple[int, NewTicket]:
-    customer = await tx.upsert_customer(Platform.DISCORD, external_id, "Alice", T0)
+    customer = await tx.upsert_customer(DISCORD, external_id, "Alice", T0)
     new = NewTicket(customer.id, "Printer on fire", Priority.NORMAL, 1, T0)
     return customer.id, new
 
 
 async def test_customers_are_one_per_platform_identity(storage: SqlStorage) -> None:
     async with storage.transaction() as tx:
-        first = await tx.upsert_customer(Platform.DISCORD, "42", "Alice", T0)
-        again = await tx.upsert_customer(Platform.DISCORD, "42", "Alice B.", T0)
-        other = await tx.upsert_customer(Platform.SLACK, "42", "Alice", T0)
+        first = await tx.upsert_customer(DISCORD, "42", "Alice", T0)
+        again = await tx.upsert_customer(DISCORD, "42", "Alice B.", T0)
+        other = await tx.upsert_customer(SLACK, "42", "Alice", T0)
     assert first.id == again.id
     assert again.display_name == "Alice B."
     assert other.id != first.id
@@ -147,7 +147,7 @@ async def test_events_are_kept_in_order(storage: SqlStorage) -> None:
 
 
 async def test_messages_keep_their_refs_and_refuse_redeliveries(storage: SqlStorage) -> None:
-    ref = MessageRef(Platform.DISCORD, "2000000000000000001")
+    ref = MessageRef(DISCORD, "2000000000000000001")
     file = Attachment("log.txt", "https://cdn.example/log.txt", 12, "text/plain")
     async with storage.transaction() as tx:
         _, new = await new_ticket(tx)
@@ -156,7 +156,7 @@ async def test_messages_keep_their_refs_and_refuse_redeliveries(storage: SqlStor
         stored = await tx.add_message(message)
         assert stored is not None
         assert await tx.add_message(message) is None
-        copy = MessageRef(Platform.SLACK, "C0SUPPORT:1700000000.000100")
+        copy = MessageRef(SLACK, "C0SUPPORT:1700000000.000100")
         assert await tx.add_message_ref(stored.id, copy)
         assert not await tx.add_message_ref(stored.id, copy)
         found = await tx.find_message(copy)
@@ -184,12 +184,12 @@ async def test_message_edits_and_deletes_are_marked(storage: SqlStorage) -> None
 async def test_inbound_events_are_recorded_once(storage: SqlStorage) -> None:
     payload = {"event_id": "Ev1", "event": {"type": "message", "text": "hi"}}
     async with storage.transaction() as tx:
-        assert await tx.record_inbound_event(Platform.SLACK, "Ev1", payload, T0)
+        assert await tx.record_inbound_event(SLACK, "Ev1", payload, T0)
         # Seen but never processed: still to do.
-        assert await tx.record_inbound_event(Platform.SLACK, "Ev1", payload, T0)
-        await tx.mark_inbound_processed(Platform.SLACK, "Ev1", T0)
-        assert not await tx.record_inbound_event(Platform.SLACK, "Ev1", payload, T0)
-        assert await tx.record_inbound_event(Platform.DISCORD, "Ev1", payload, T0)
+        assert await tx.record_inbound_event(SLACK, "Ev1", payload, T0)
+        await tx.mark_inbound_processed(SLACK, "Ev1", T0)
+        assert not await tx.record_inbound_event(SLACK, "Ev1", payload, T0)
+        assert await tx.record_inbound_event(DISCORD, "Ev1", payload, T0)
         assert await tx.count("inbound_events") == 2
 
 

@@ -14,17 +14,17 @@ from bot.core.domain import (
     AgentId,
     Customer,
     CustomerId,
-    Platform,
     Priority,
     Status,
     Ticket,
     TicketId,
     TicketNumber,
 )
+from integrations.platforms import DISCORD
 from integrations.slack.blocks import card_text, date_token, escape, ticket_card
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-ALICE = Customer(CustomerId(1), Platform.DISCORD, "42", "Alice <script>")
+ALICE = Customer(CustomerId(1), DISCORD, "42", "Alice <script>")
 TICKET = Ticket(
     TicketId(1),
     TicketNumber(1042),

@@ -13,7 +13,6 @@ from bot.core.domain import (
     AgentId,
     Customer,
     CustomerId,
-    Platform,
     Priority,
     Status,
     Ticket,
@@ -32,12 +31,13 @@ from bot.core.outbound import (
     TicketReopened,
     TicketResolved,
 )
+from integrations.platforms import DISCORD
 from integrations.slack.activity import Move, failed_line, follow_up_line, move_line
 from integrations.slack.alerts import csat_text, late_text, sla_text
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DUE = "<!date^1772442000^{date_short_pretty} at {time}|2026-03-02 09:00 UTC>"
-DANA = Customer(CustomerId(1), Platform.DISCORD, "42", "Dana <Customer>")
+DANA = Customer(CustomerId(1), DISCORD, "42", "Dana <Customer>")
 TICKET = Ticket(
     TicketId(1),
     TicketNumber(1042),

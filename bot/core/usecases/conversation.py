@@ -95,7 +95,7 @@ class ConversationUseCases(UseCaseBase):
         """A customer deleted one of their own messages; the agents' copy follows.
 
         A deletion at a ref that is not the customer's own message changes nothing: a platform
-        that reports deletions without saying whose message it was (Discord) also reports the
+        that reports deletions without saying whose message it was also reports the
         ones Threadline made itself, such as the pieces of a reply an edit made shorter.
         """
         when = at or self._clock.now()
@@ -176,7 +176,7 @@ class ConversationUseCases(UseCaseBase):
         return [
             m
             for m in messages
-            if m.deleted_at is None and any(r.platform is platform for r in m.refs)
+            if m.deleted_at is None and any(r.platform == platform for r in m.refs)
         ]
 
     async def move_workspace(self, ticket_id: TicketId, workspace_ref: str) -> None:

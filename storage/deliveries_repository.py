@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Integer, Row, Update, bindparam, insert, select, update
 
 from bot.core.delivery import (
+    MAIN_WORKSPACE,
     Delivery,
     DeliveryId,
     DeliveryJob,
@@ -31,7 +32,7 @@ from storage.rows import Rows, customer_row, message_row, ticket_row
 
 
 def _claim_statement() -> Update:
-    """Lease the due heads of the lanes named (`lanes`), at most `most`, until `until`.
+    """Lease the due heads of one lane of one workspace, at most `most`, until `until`.
 
     Built once: the claim runs after every send, and building this statement anew each time cost
     more than running it. A head is the oldest pending delivery of its ticket's lane: a lane's
@@ -46,6 +47,7 @@ def _claim_statement() -> Update:
         .where(
             (earlier.c.ticket_id == d.c.ticket_id)
             & (earlier.c.lane == d.c.lane)
+            & (earlier.c.workspace == d.c.workspace)
             & (earlier.c.status == pending)
             & (earlier.c.id < d.c.id)
         )
@@ -55,7 +57,8 @@ def _claim_statement() -> Update:
         select(d.c.id)
         .where(
             (d.c.status == pending)
-            & d.c.lane.in_(bindparam("lanes", expanding=True))
+            & (d.c.lane == bindparam("in_lane", type_=d.c.lane.type))
+            & (d.c.workspace == bindparam("of_workspace", type_=d.c.workspace.type))
             & (d.c.next_attempt_at <= now)
             & free
             & ~blocked
@@ -85,6 +88,7 @@ class DeliveryRows(Rows):
             .values(
                 ticket_id=new.ticket_id,
                 lane=new.lane,
+                workspace=new.workspace,
                 kind=kind,
                 schema_version=version,
                 message_id=new.message_id,
@@ -99,23 +103,25 @@ class DeliveryRows(Rows):
         return _delivery(result.one())
 
     async def claim_due_deliveries(
-        self, now: datetime, lanes: Sequence[Lane], limit: int, lease_seconds: float
+        self, now: datetime, lane: Lane, workspace: str, limit: int, lease_seconds: float
     ) -> list[Delivery]:
         params = {
             "now": now,
-            "lanes": [str(lane) for lane in lanes],
+            "in_lane": str(lane),
+            "of_workspace": workspace,
             "most": limit,
             "until": now + timedelta(seconds=lease_seconds),
         }
         result = await self._conn.execute(_CLAIM, params)
         return sorted((_delivery(row) for row in result), key=lambda x: x.id)
 
-    async def lane_has_pending(self, ticket_id: TicketId, lane: Lane) -> bool:
+    async def lane_has_pending(self, ticket_id: TicketId, lane: Lane, workspace: str) -> bool:
         d = m.deliveries
         query = select(d.c.id).where(
             (d.c.status == DeliveryStatus.PENDING)
             & (d.c.ticket_id == ticket_id)
             & (d.c.lane == lane)
+            & (d.c.workspace == workspace)
         )
         return (await self._conn.execute(query.limit(1))).first() is not None
 
@@ -147,6 +153,7 @@ class DeliveryRows(Rows):
             rows = list(await self._conn.execute(select(msg).where(msg.c.id.in_(message_ids))))
             refs = await refs_of(self._conn, [MessageId(row.id) for row in rows])
             messages = {row.id: message_row(row, refs.get(row.id, ())) for row in rows}
+        cards = await self._cards(deliveries)
         jobs: list[DeliveryJob | None] = []
         for delivery in deliveries:
             ticket = tickets.get(delivery.ticket_id)
@@ -155,8 +162,21 @@ class DeliveryRows(Rows):
             if ticket is None or customer is None:
                 jobs.append(None)
                 continue
-            jobs.append(DeliveryJob(delivery, ticket, customer, message))
+            if delivery.workspace == MAIN_WORKSPACE:
+                card = ticket.workspace_ref
+            else:
+                card = cards.get((delivery.ticket_id, delivery.workspace))
+            jobs.append(DeliveryJob(delivery, ticket, customer, message, card=card))
         return jobs
+
+    async def _cards(self, deliveries: Sequence[Delivery]) -> dict[tuple[int, str], str]:
+        """The cards in workspaces other than the main one of these deliveries' tickets."""
+        wanted = {d.ticket_id for d in deliveries if d.workspace not in ("", MAIN_WORKSPACE)}
+        if not wanted:
+            return {}
+        w = m.workspace_cards
+        rows = await self._conn.execute(select(w).where(w.c.ticket_id.in_(wanted)))
+        return {(row.ticket_id, row.workspace): row.ref for row in rows}
 
     async def set_delivery_steps(self, delivery_id: DeliveryId, steps: Sequence[str]) -> None:
         d = m.deliveries
@@ -217,6 +237,7 @@ def _delivery(row: Row[Any]) -> Delivery:
         attempts=row.attempts,
         message_id=MessageId(row.message_id) if row.message_id is not None else None,
         steps=tuple(str(step) for step in row.steps or ()),
+        workspace=row.workspace,
         last_error=row.last_error,
         delivered_at=row.delivered_at,
         external_id=row.external_id,

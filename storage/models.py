@@ -236,6 +236,8 @@ deliveries = Table(
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE")),
     Column("payload", JSON, nullable=False),
     Column("steps", JSON),  # platform ids of the parts sent so far, for a retry to skip
+    # Which agent workspace a delivery on the agents' lane is for; "" on the customer's lane.
+    Column("workspace", String(32), nullable=False, server_default=""),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, nullable=False),
@@ -246,9 +248,27 @@ deliveries = Table(
     Column("external_id", String(128)),
     CheckConstraint(_one_of("lane", Lane), name="lane"),
     CheckConstraint(_one_of("status", DeliveryStatus), name="status"),
-    # Lane heads: the oldest pending delivery of each ticket lane.
-    Index("ix_deliveries_status_ticket_id_lane_id", "status", "ticket_id", "lane", "id"),
+    # Lane heads: the oldest pending delivery of each ticket lane (in each workspace).
+    Index(
+        "ix_deliveries_status_ticket_id_lane_workspace_id",
+        "status",
+        "ticket_id",
+        "lane",
+        "workspace",
+        "id",
+    ),
     Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+# Tickets' cards in agent workspaces other than the main one (whose card is the ticket's
+# `workspace_ref`): one per ticket and workspace; a card's place finds its ticket.
+workspace_cards = Table(
+    "workspace_cards",
+    metadata,
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace", String(32), primary_key=True),
+    Column("ref", String(128), nullable=False),
+    UniqueConstraint("workspace", "ref"),
 )
 
 # SLA clocks (bot/core/sla.py): one row per ticket and metric. The sweep reads them by

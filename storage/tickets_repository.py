@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Row, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.delivery import MAIN_WORKSPACE
 from bot.core.domain import (
     Action,
     Actor,
@@ -86,8 +87,12 @@ class TicketRows(Rows):
             (m.tickets.c.customer_id == customer_id) & (m.tickets.c.status != Status.CLOSED)
         )
 
-    async def find_ticket_by_workspace_ref(self, ref: str) -> Ticket | None:
-        return await self._one_ticket(m.tickets.c.workspace_ref == ref)
+    async def find_ticket_by_card(self, workspace: str, ref: str) -> Ticket | None:
+        if workspace == MAIN_WORKSPACE:
+            return await self._one_ticket(m.tickets.c.workspace_ref == ref)
+        w = m.workspace_cards
+        card = select(w.c.ticket_id).where((w.c.workspace == workspace) & (w.c.ref == ref))
+        return await self._one_ticket(m.tickets.c.id.in_(card.scalar_subquery()))
 
     async def _one_ticket(self, where: Any) -> Ticket | None:
         row = (await self._conn.execute(select(m.tickets).where(where))).first()
@@ -181,10 +186,19 @@ class TicketRows(Rows):
 
     # --- bookkeeping, not version-checked ----------------------------------------------
 
-    async def set_workspace_ref(self, ticket_id: TicketId, ref: str) -> None:
-        await self._conn.execute(
-            update(m.tickets).where(m.tickets.c.id == ticket_id).values(workspace_ref=ref)
-        )
+    async def set_card(self, ticket_id: TicketId, workspace: str, ref: str) -> None:
+        if workspace == MAIN_WORKSPACE:  # on the ticket's row, read with the ticket
+            await self._conn.execute(
+                update(m.tickets).where(m.tickets.c.id == ticket_id).values(workspace_ref=ref)
+            )
+            return
+        w = m.workspace_cards
+        mine = (w.c.ticket_id == ticket_id) & (w.c.workspace == workspace)
+        moved = await self._conn.execute(update(w).where(mine).values(ref=ref))
+        if moved.rowcount == 0:  # one workspace's cards are set by its own lane, in turn
+            await self._conn.execute(
+                insert(w).values(ticket_id=ticket_id, workspace=workspace, ref=ref)
+            )
 
     async def set_ticket_due(self, ticket_id: TicketId, due_at: datetime | None) -> None:
         """The ticket's earliest running deadline: derived from its clocks, so not a decision

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -34,6 +34,12 @@ class Lane(StrEnum):
     CUSTOMER = "customer"  # the customer's conversation
 
 
+# The agent workspace a deployment has first (and, today, only): its cards are on the tickets'
+# own rows. Each further workspace is named by the composition root; its lane and its cards are
+# its own, so a slow workspace never holds up another.
+MAIN_WORKSPACE = "main"
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
@@ -49,6 +55,14 @@ class NewDelivery:
     event: OutboundEvent
     created_at: datetime
     message_id: MessageId | None = None
+    workspace: str = ""  # which agent workspace, on the agents' lane ("" on the customer's)
+
+    def __post_init__(self) -> None:
+        # A row for no workspace would wait for nobody: refuse it here, loudly.
+        if (self.lane is Lane.AGENTS) != bool(self.workspace):
+            raise ValueError(
+                f"a delivery on the {self.lane} lane with workspace {self.workspace!r}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +77,24 @@ class Delivery:
     attempts: int = 0
     message_id: MessageId | None = None
     steps: tuple[str, ...] = ()  # platform ids of the parts sent so far (a split message)
+    workspace: str = ""  # which agent workspace, on the agents' lane ("" on the customer's)
     last_error: str | None = None
     delivered_at: datetime | None = None
     external_id: str | None = None
+
+
+def for_agents(
+    workspaces: Sequence[str],
+    ticket_id: TicketId,
+    event: OutboundEvent,
+    created_at: datetime,
+    message_id: MessageId | None = None,
+) -> list[NewDelivery]:
+    """One delivery of `event` for each agent workspace: each is told in its own lane."""
+    return [
+        NewDelivery(ticket_id, Lane.AGENTS, event, created_at, message_id, workspace)
+        for workspace in workspaces
+    ]
 
 
 Progress = Callable[[list[str]], Awaitable[None]]
@@ -80,6 +109,7 @@ class DeliveryJob:
     customer: Customer
     message: Message | None
     progress: Progress | None = None
+    card: str | None = None  # the ticket's card in the delivery's workspace, once it has one
 
     @property
     def event(self) -> OutboundEvent:

@@ -9,17 +9,18 @@ from dataclasses import replace
 from datetime import timedelta
 
 from bot.core.delivery import (
+    MAIN_WORKSPACE,
     Backoff,
     Delivery,
     DeliveryId,
     DeliveryJob,
     DeliveryStatus,
     Lane,
-    NewDelivery,
     Progress,
+    for_agents,
     wait_or_timeout,
 )
-from bot.core.domain import MessageRef, Platform
+from bot.core.domain import MessageRef
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     AgentReplied,
@@ -31,7 +32,7 @@ from bot.core.outbound import (
     UnreadableEvent,
 )
 from bot.core.ports import Clock, Storage, Transaction
-from bot.core.routes import Routes
+from bot.core.routes import Outlet, Routes
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Dispatcher:
         storage: Storage,
         clock: Clock,
         routes: Routes,
+        workspaces: Sequence[str] = (MAIN_WORKSPACE,),
         *,
         batch: int = 100,
         concurrency: int = 16,
@@ -85,13 +87,14 @@ class Dispatcher:
         self._idle_poll = idle_poll_seconds
         self._backoff = backoff or Backoff()
         self._wake = asyncio.Event()
-        self._in_flight: dict[Lane, dict[DeliveryId, asyncio.Task[bool]]] = {
-            lane: {} for lane in routes.lanes
+        self._workspaces = tuple(workspaces)
+        self._in_flight: dict[Outlet, dict[DeliveryId, asyncio.Task[bool]]] = {
+            outlet: {} for outlet in routes.outlets
         }
         # Lanes whose last claim took all it was allowed to: more may be due there. Other lanes
         # need no claim until something is enqueued or a send leaves its successor due, which
         # keeps empty claims (write transactions that find nothing) off a busy database.
-        self._more: dict[Lane, bool] = {lane: True for lane in routes.lanes}
+        self._more: dict[Outlet, bool] = {outlet: True for outlet in routes.outlets}
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -113,7 +116,7 @@ class Dispatcher:
                 for job in jobs:
                     self._start(job)
                 free = self._free_slots()
-                if not any(self._more[lane] and free[lane] > 0 for lane in free):
+                if not any(self._more[outlet] and free[outlet] > 0 for outlet in free):
                     await wait_or_timeout(self._wake, self._idle_poll)
             await asyncio.gather(*self._tasks(), return_exceptions=True)
         finally:
@@ -122,16 +125,17 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Send every lane head that is due now and wait for them; returns how many."""
-        jobs = await self._claim({lane: self._batch for lane in self._routes.lanes})
-        gates = {lane: asyncio.Semaphore(self._concurrency) for lane in self._routes.lanes}
-        started = [self._start(job, gates[job.delivery.lane]) for job in jobs]
+        outlets = self._routes.outlets
+        jobs = await self._claim({outlet: self._batch for outlet in outlets})
+        gates = {outlet: asyncio.Semaphore(self._concurrency) for outlet in outlets}
+        started = [self._start(job, gates[_outlet(job.delivery)]) for job in jobs]
         await asyncio.gather(*(task for task in started if task is not None))
         return len(jobs)
 
-    def _free_slots(self) -> dict[Lane, int]:
+    def _free_slots(self) -> dict[Outlet, int]:
         return {
-            lane: min(self._batch, self._concurrency - len(tasks))
-            for lane, tasks in self._in_flight.items()
+            outlet: min(self._batch, self._concurrency - len(tasks))
+            for outlet, tasks in self._in_flight.items()
         }
 
     def _tasks(self) -> list[asyncio.Task[bool]]:
@@ -144,7 +148,7 @@ class Dispatcher:
         lease can run out under a send that is slow to finish (a clock moved on, a long retry),
         and a second send of the same delivery would post it twice."""
         delivery = job.delivery
-        lane = self._in_flight[delivery.lane]
+        lane = self._in_flight[_outlet(delivery)]
         if delivery.id in lane:
             log.debug("Delivery %s is still being sent; not starting it again", delivery.id)
             return None
@@ -163,7 +167,7 @@ class Dispatcher:
             # Look again if the lane's next delivery may be due now, or if deliveries were
             # waiting for the slot this one frees (a send that failed unexpectedly: look anyway).
             failed = done.cancelled() or done.exception() is not None
-            if failed or done.result() or self._more[delivery.lane]:
+            if failed or done.result() or self._more[_outlet(delivery)]:
                 self._wake.set()
 
         task.add_done_callback(finished)
@@ -183,15 +187,16 @@ class Dispatcher:
             except Exception:
                 log.exception("Renewing %d delivery leases failed; trying again", len(held))
 
-    async def _claim(self, budget: Mapping[Lane, int]) -> list[DeliveryJob]:
-        """Lease up to `budget` due lane heads of each lane and load what sending them needs."""
+    async def _claim(self, budget: Mapping[Outlet, int]) -> list[DeliveryJob]:
+        """Lease up to `budget` due lane heads of each outlet and load what sending them needs."""
         now = self._clock.now()
         async with self._storage.transaction() as tx:
             leased: list[Delivery] = []
-            for lane, most in budget.items():
+            for (lane, workspace), most in budget.items():
                 if most > 0:
-                    taken = await tx.claim_due_deliveries(now, [lane], most, self._lease_seconds)
-                    self._more[lane] = len(taken) >= most
+                    lease = self._lease_seconds
+                    taken = await tx.claim_due_deliveries(now, lane, workspace, most, lease)
+                    self._more[lane, workspace] = len(taken) >= most
                     leased += taken
             jobs = await tx.jobs_for(leased)  # what each needs, in the same trip
             for delivery, job in zip(leased, jobs, strict=True):
@@ -229,19 +234,12 @@ class Dispatcher:
             return await self._done(job, external_id)
         return True  # a failure may have queued a notice, or let the lane's next one go first
 
-    def _platform(self, job: DeliveryJob) -> Platform | None:
-        """The platform whose ids a delivery's copies have."""
-        if job.delivery.lane is Lane.CUSTOMER:
-            return job.customer.platform
-        workspace = self._routes.workspace
-        return workspace.platform if workspace is not None else None
-
     async def _done(self, job: DeliveryJob, external_id: str | None) -> bool:
         delivery = job.delivery
         now = self._clock.now()
         pieces = pieces_of(external_id)
         first = pieces[0] if pieces else None  # the row's column is short; the refs hold all
-        platform = self._platform(job)
+        platform = self._routes.platform_of(job)
         async with self._storage.transaction() as tx:
             await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=first)
             copies = isinstance(delivery.event, COPIES)
@@ -249,20 +247,16 @@ class Dispatcher:
                 for piece in pieces:  # a piece recorded before is kept once (a unique key)
                     await tx.add_message_ref(delivery.message_id, MessageRef(platform, piece))
             if first and isinstance(delivery.event, CardChanged):
-                await tx.set_workspace_ref(delivery.ticket_id, first)
+                await tx.set_card(delivery.ticket_id, delivery.workspace, first)
             if isinstance(delivery.event, AgentReplied):
-                await tx.add_delivery(
-                    NewDelivery(
-                        ticket_id=delivery.ticket_id,
-                        lane=Lane.AGENTS,
-                        event=ReplyDelivered(),
-                        created_at=now,
-                        message_id=delivery.message_id,
-                    )
-                )
+                for new in for_agents(
+                    self._workspaces, delivery.ticket_id, ReplyDelivered(), now, delivery.message_id
+                ):
+                    await tx.add_delivery(new)
                 more = True
             else:
-                more = await tx.lane_has_pending(delivery.ticket_id, delivery.lane)
+                lane, workspace = _outlet(delivery)
+                more = await tx.lane_has_pending(delivery.ticket_id, lane, workspace)
         log.debug("Delivered %s %s as %s", delivery.event.type, delivery.id, external_id)
         return more
 
@@ -288,12 +282,14 @@ class Dispatcher:
             return  # the agents' own side is what failed; the log is all that is left
         if isinstance(delivery.event, DeliveryFailed):
             return  # never a notice about a notice
-        await tx.add_delivery(
-            NewDelivery(
-                ticket_id=delivery.ticket_id,
-                lane=Lane.AGENTS,
-                event=DeliveryFailed(delivery_id=delivery.id, reason=reason),
-                created_at=self._clock.now(),
-                message_id=delivery.message_id,  # the message that did not get through
-            )
-        )
+        failed = DeliveryFailed(delivery_id=delivery.id, reason=reason)
+        # With the message that did not get through.
+        now = self._clock.now()
+        for new in for_agents(
+            self._workspaces, delivery.ticket_id, failed, now, delivery.message_id
+        ):
+            await tx.add_delivery(new)
+
+
+def _outlet(delivery: Delivery) -> Outlet:
+    return delivery.lane, delivery.workspace

@@ -93,8 +93,8 @@ class TicketRepository(JobTicketRepository, Protocol):
 
     async def find_open_ticket(self, customer_id: CustomerId) -> Ticket | None: ...
 
-    async def find_ticket_by_workspace_ref(self, ref: str) -> Ticket | None:
-        """The ticket whose card lives at `ref` on the agents' side."""
+    async def find_ticket_by_card(self, workspace: str, ref: str) -> Ticket | None:
+        """The ticket whose card lives at `ref` in that agent workspace."""
         ...
 
     async def save_ticket(self, ticket: Ticket) -> Ticket:
@@ -118,9 +118,10 @@ class TicketRepository(JobTicketRepository, Protocol):
         """Oldest first."""
         ...
 
-    async def set_workspace_ref(self, ticket_id: TicketId, ref: str) -> None:
-        """Remember where the ticket's card lives on the agents' side (not version-checked:
-        it is bookkeeping of a delivery, not a decision about the ticket)."""
+    async def set_card(self, ticket_id: TicketId, workspace: str, ref: str) -> None:
+        """Remember where the ticket's card lives in an agent workspace (not version-checked:
+        it is bookkeeping of a delivery, not a decision about the ticket). The main
+        workspace's card is the ticket's `workspace_ref`."""
         ...
 
 
@@ -165,13 +166,14 @@ class DeliveryRepository(Protocol):
     async def add_delivery(self, new: NewDelivery) -> Delivery: ...
 
     async def claim_due_deliveries(
-        self, now: datetime, lanes: Sequence[Lane], limit: int, lease_seconds: float
+        self, now: datetime, lane: Lane, workspace: str, limit: int, lease_seconds: float
     ) -> list[Delivery]:
-        """Lease the due lane heads in one step; returns those this caller now holds."""
+        """Lease the due heads of one lane (of one workspace, on the agents' lane: "" on the
+        customer's) in one step; returns those this caller now holds."""
         ...
 
-    async def lane_has_pending(self, ticket_id: TicketId, lane: Lane) -> bool:
-        """Whether this ticket's lane still has a delivery to send."""
+    async def lane_has_pending(self, ticket_id: TicketId, lane: Lane, workspace: str) -> bool:
+        """Whether this ticket's lane (in that workspace) still has a delivery to send."""
         ...
 
     async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.core.delivery import DeliveryJob, Lane
+from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob, Lane
 from bot.core.domain import Platform
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
@@ -34,30 +34,49 @@ from bot.core.outbound import (
 )
 from bot.core.ports import AgentWorkspace, CustomerChannel
 
+# Where a delivery goes: its lane and, on the agents' lane, which workspace ("" on the customer's).
+Outlet = tuple[Lane, str]
+
 
 class Routes:
-    """The registered adapters: one agent workspace, a channel per customers' platform."""
+    """The registered adapters: agent workspaces by name, a channel per customers' platform.
+
+    Each workspace is an outlet of its own (its deliveries in order, its own send slots), so
+    one that is slow or down never holds up another, nor the customers.
+    """
 
     def __init__(
-        self, workspace: AgentWorkspace | None, customers: Mapping[Platform, CustomerChannel]
+        self,
+        workspaces: Mapping[str, AgentWorkspace] | AgentWorkspace | None,
+        customers: Mapping[Platform, CustomerChannel],
     ) -> None:
-        self.workspace = workspace
+        if workspaces is None:
+            workspaces = {}
+        elif not isinstance(workspaces, Mapping):
+            workspaces = {MAIN_WORKSPACE: workspaces}  # the usual deployment: one workspace
+        self.workspaces = dict(workspaces)
         self.customers = dict(customers)
 
     @property
-    def lanes(self) -> list[Lane]:
-        """The lanes something is registered to carry."""
-        return [
-            lane
-            for lane, present in ((Lane.AGENTS, self.workspace), (Lane.CUSTOMER, self.customers))
-            if present
-        ]
+    def outlets(self) -> list[Outlet]:
+        """Where something is registered to carry deliveries."""
+        agents = [(Lane.AGENTS, name) for name in self.workspaces]
+        return agents + ([(Lane.CUSTOMER, "")] if self.customers else [])
+
+    def platform_of(self, job: DeliveryJob) -> Platform | None:
+        """The platform whose ids a delivery's copies have."""
+        if job.delivery.lane is Lane.CUSTOMER:
+            return job.customer.platform
+        workspace = self.workspaces.get(job.delivery.workspace)
+        return workspace.platform if workspace is not None else None
 
     async def carry(self, job: DeliveryJob) -> str | None:
         if job.delivery.lane is Lane.AGENTS:
-            if self.workspace is None:
-                raise PlatformError("no agent workspace is connected", retryable=False)
-            return await to_agents(self.workspace, job)
+            workspace = self.workspaces.get(job.delivery.workspace)
+            if workspace is None:
+                name = job.delivery.workspace
+                raise PlatformError(f"no agent workspace {name!r} is connected", retryable=False)
+            return await to_agents(workspace, job)
         channel = self.customers.get(job.customer.platform)
         if channel is None:
             where = job.customer.platform

@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import SlackPolicy
-from bot.core.delivery import DeliveryJob
+from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
 from bot.core.domain import Attachment, Message, Platform, TicketId
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
@@ -83,7 +83,7 @@ class ThreadKeeper(Protocol):
 
     async def messages_shown_on(self, ticket_id: TicketId, platform: Platform) -> list[Message]: ...
 
-    async def move_workspace(self, ticket_id: TicketId, workspace_ref: str) -> None: ...
+    async def move_card(self, ticket_id: TicketId, ref: str, workspace: str) -> None: ...
 
 
 class SlackWorkspace:
@@ -101,7 +101,9 @@ class SlackWorkspace:
         leads: Sequence[str] = (),
         leads_channel: str | None = None,
         threads: ThreadKeeper | None = None,
+        name: str = MAIN_WORKSPACE,
     ) -> None:
+        self.name = name  # the workspace's name in the delivery queue
         self._client = client
         self._threads = threads  # None: a lost thread is not re-created (the send fails)
         # Threads re-created by this process, old ref -> new: the parts of a delivery still to
@@ -222,11 +224,11 @@ class SlackWorkspace:
     async def _card(self, job: DeliveryJob) -> str:
         blocks = ticket_card(job.ticket, job.customer)
         text = card_text(job.ticket, job.customer)
-        if job.ticket.workspace_ref:
-            channel, ts = split_ref(job.ticket.workspace_ref)
+        if job.card:
+            channel, ts = split_ref(job.card)
             try:
                 await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
-                return job.ticket.workspace_ref
+                return job.card
             except SlackApiError as exc:
                 reason = _error_code(exc)
                 if reason not in THREAD_GONE:
@@ -251,7 +253,7 @@ class SlackWorkspace:
         """A new card in the support channel, and in its thread the lost thread's recent
         history, so agents can go on where they were. Returns the new card's ref."""
         ticket = job.ticket
-        old = ticket.workspace_ref
+        old = job.card
         log.warning("Thread of ticket #%s is gone (%s); re-creating it", ticket.number, reason)
         reply = await self._post(
             channel=self._channel,
@@ -265,7 +267,7 @@ class SlackWorkspace:
             # Recorded before anything else is posted: agents' replies in the new thread must
             # find the ticket, and a retry must not make yet another card. (For a card delivery
             # the dispatcher records it too, once the delivery is done.)
-            await self._threads.move_workspace(ticket.id, ref)
+            await self._threads.move_card(ticket.id, ref, self.name)
         shown = await self._shown(job)
         why = THREAD_GONE.get(reason, "it could not be reached")
         for piece in split_message(history(why, reason, shown), TEXT_LIMIT):
@@ -323,9 +325,9 @@ class SlackWorkspace:
         return f"{reply['channel']}:{reply['ts']}"
 
     async def _permalink(self, job: DeliveryJob) -> str | None:
-        if not job.ticket.workspace_ref:
+        if not job.card:
             return None
-        channel, ts = split_ref(self._moved.get(job.ticket.workspace_ref, job.ticket.workspace_ref))
+        channel, ts = split_ref(self._moved.get(job.card, job.card))
         try:
             link = await self._client.chat_getPermalink(channel=channel, message_ts=ts)
         except SlackApiError as exc:
@@ -409,8 +411,8 @@ class SlackWorkspace:
                 raise
 
     def _thread_args(self, job: DeliveryJob) -> dict[str, Any]:
-        if job.ticket.workspace_ref:
-            ref = self._moved.get(job.ticket.workspace_ref, job.ticket.workspace_ref)
+        if job.card:
+            ref = self._moved.get(job.card, job.card)
             channel, ts = split_ref(ref)
             return {"channel": channel, "thread_ts": ts}
         return {"channel": self._channel}  # the card never made it: keep the words anyway

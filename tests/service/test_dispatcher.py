@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.delivery import DeliveryJob, DeliveryStatus, Lane
+from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob, DeliveryStatus, Lane
 from bot.core.dispatcher import Dispatcher, joined
 from bot.core.domain import Actor, Agent, AgentId, MessageRef, Priority, TicketNumber
 from bot.core.errors import PlatformError
@@ -219,7 +219,7 @@ async def test_a_lease_left_by_a_crash_expires(
         ticket = await tx.get_ticket(number)
         assert ticket is not None
         head = (await tx.list_deliveries(ticket.id))[0]
-        leased = await tx.claim_due_deliveries(clock.now(), [Lane.AGENTS], 1, 120)
+        leased = await tx.claim_due_deliveries(clock.now(), Lane.AGENTS, MAIN_WORKSPACE, 1, 120)
         assert [d.id for d in leased] == [head.id]  # and then its holder dies
     assert await drain(dispatcher) == 1  # only the customer's lane moves
     clock.advance(seconds=121)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
-from bot.core.delivery import DeliveryId, DeliveryStatus, Lane
+from bot.core.delivery import MAIN_WORKSPACE, DeliveryId, DeliveryStatus, Lane
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Ticket
 from bot.core.service import TicketService
@@ -77,6 +77,7 @@ async def queue_raw(
             .values(
                 ticket_id=ticket.id,
                 lane=lane,
+                workspace=MAIN_WORKSPACE if lane is Lane.AGENTS else "",
                 kind=kind,
                 schema_version=version,
                 payload=fields,

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.delivery import Delivery, DeliveryStatus, Lane, NewDelivery
+from bot.core.delivery import MAIN_WORKSPACE, Delivery, DeliveryStatus, Lane, NewDelivery
 from bot.core.domain import TicketId
 from bot.core.outbound import (
     AgentReplied,
@@ -309,7 +309,8 @@ async def test_a_downgrade_gives_the_old_build_rows_of_its_own_shape(engine: Asy
     # Queued by the new build: one event the old build had a line for, one it had a notice for,
     # and one it could not have sent at all.
     async with SqlStorage(engine).transaction() as tx:
-        await tx.add_delivery(NewDelivery(ticket_id, A, FollowsUp(1000, "Printer"), AT))
+        follows = FollowsUp(1000, "Printer")
+        await tx.add_delivery(NewDelivery(ticket_id, A, follows, AT, workspace=MAIN_WORKSPACE))
         await tx.add_delivery(NewDelivery(ticket_id, C, TicketClaimed("Bob"), AT))
         await tx._conn.execute(
             sa.insert(old_deliveries).values(

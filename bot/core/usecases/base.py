@@ -4,7 +4,7 @@ move, keeping the SLA clocks in line, and queueing outbound events for either si
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from bot.config import CustomerPolicy
 from bot.core import domain
-from bot.core.delivery import Lane, NewDelivery
+from bot.core.delivery import MAIN_WORKSPACE, Lane, NewDelivery, for_agents
 from bot.core.domain import (
     Action,
     Actor,
@@ -67,8 +67,12 @@ class UseCaseBase:
         reopen_window: timedelta = timedelta(days=7),
         limits: CustomerPolicy | None = None,
         sla: SlaKeeper | None = None,
+        workspaces: Sequence[str] = (MAIN_WORKSPACE,),
     ) -> None:
         self.sla = sla or SlaKeeper()
+        # Every agent workspace the deployment has, connected now or not: each is told of
+        # everything in a lane of its own, and what waits for one that is away is kept.
+        self._workspaces = tuple(workspaces)
         self._reopen_window = reopen_window
         self._limits = limits or CustomerPolicy()
         self._storage = storage
@@ -133,15 +137,14 @@ class UseCaseBase:
         event: OutboundEvent,
         message: Message | None,
     ) -> None:
-        await tx.add_delivery(
-            NewDelivery(
-                ticket_id=ticket_id,
-                lane=lane,
-                event=event,
-                created_at=self._clock.now(),
-                message_id=message.id if message else None,
-            )
-        )
+        message_id = message.id if message else None
+        now = self._clock.now()
+        if lane is Lane.AGENTS:
+            news = for_agents(self._workspaces, ticket_id, event, now, message_id)
+        else:
+            news = [NewDelivery(ticket_id, lane, event, now, message_id)]
+        for new in news:
+            await tx.add_delivery(new)
 
     async def _refresh_sla(
         self,

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
-from bot.core.delivery import Lane
+from bot.core.delivery import MAIN_WORKSPACE, Lane
 from bot.core.domain import (
     Actor,
     Agent,
@@ -179,9 +179,11 @@ class ConversationUseCases(UseCaseBase):
             if m.deleted_at is None and any(r.platform == platform for r in m.refs)
         ]
 
-    async def move_workspace(self, ticket_id: TicketId, workspace_ref: str) -> None:
-        """The ticket's card and thread now live at `workspace_ref` (the old ones were lost):
-        agents' replies there find the ticket, and later deliveries go there."""
+    async def move_card(
+        self, ticket_id: TicketId, ref: str, workspace: str = MAIN_WORKSPACE
+    ) -> None:
+        """The ticket's card and thread in `workspace` now live at `ref` (the old ones were
+        lost): agents' replies there find the ticket, and later deliveries go there."""
         async with self._storage.transaction() as tx:
-            await tx.set_workspace_ref(ticket_id, workspace_ref)
-        log.info("Ticket %s: its card and thread moved to %s", ticket_id, workspace_ref)
+            await tx.set_card(ticket_id, workspace, ref)
+        log.info("Ticket %s: its card and thread in %s moved to %s", ticket_id, workspace, ref)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from statistics import median
 
+from bot.core.delivery import MAIN_WORKSPACE
 from bot.core.domain import (
     ACTIVE_STATUSES,
     AgentId,
@@ -50,10 +51,10 @@ class QueryUseCases(UseCaseBase):
         async with self._storage.reading() as tx:
             return await tx.find_message(ref)
 
-    async def ticket_at(self, workspace_ref: str) -> Ticket | None:
-        """The ticket whose card is at this place on the agents' side, if any."""
+    async def ticket_at(self, ref: str, workspace: str = MAIN_WORKSPACE) -> Ticket | None:
+        """The ticket whose card is at this place in an agent workspace, if any."""
         async with self._storage.transaction() as tx:
-            return await tx.find_ticket_by_workspace_ref(workspace_ref)
+            return await tx.find_ticket_by_card(workspace, ref)
 
     async def customer_of(self, ticket: Ticket) -> Customer:
         async with self._storage.transaction() as tx:

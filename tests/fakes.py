@@ -53,7 +53,10 @@ class _Recording:
 
     platform: Platform
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str | None = None) -> None:
+        # What the ids this fake makes start with (the platform's name unless told): two fakes
+        # of one platform (two agent workspaces) must not make the same ids.
+        self.prefix = prefix or str(self.platform)
         self.seen: list[Seen] = []
         self.started: list[DeliveryJob] = []  # every call begun, held or failed ones too
         self.failures: list[PlatformError] = []
@@ -95,7 +98,7 @@ class _Recording:
 
     def _new_id(self) -> str:
         self._made += 1
-        return f"{self.platform}-{self._made}"
+        return f"{self.prefix}-{self._made}"
 
     async def _begin(self, job: DeliveryJob | None) -> None:
         if job is not None:
@@ -155,8 +158,8 @@ class RecordingWorkspace(_Recording):
 
     platform = SLACK
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, prefix: str | None = None) -> None:
+        super().__init__(prefix)
         self.digests: list[str] = []
 
     def thread(self, number: int | None = None) -> list[str]:

@@ -83,6 +83,22 @@ class Delivery:
     external_id: str | None = None
 
 
+WORKSPACE_NAME_LENGTH = 32  # the column's width
+
+
+def workspace_names(names: Sequence[str]) -> tuple[str, ...]:
+    """The agent workspaces a deployment has, checked: none at all would drop everything the
+    agents are told, a name twice would tell them twice."""
+    named = tuple(names)
+    if not named:
+        raise ValueError("at least one agent workspace is needed")
+    if len(set(named)) != len(named):
+        raise ValueError(f"an agent workspace is named twice: {named}")
+    if any(not name or len(name) > WORKSPACE_NAME_LENGTH for name in named):
+        raise ValueError(f"agent workspace names are 1 to {WORKSPACE_NAME_LENGTH} characters")
+    return named
+
+
 def for_agents(
     workspaces: Sequence[str],
     ticket_id: TicketId,

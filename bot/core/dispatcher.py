@@ -19,6 +19,7 @@ from bot.core.delivery import (
     Progress,
     for_agents,
     wait_or_timeout,
+    workspace_names,
 )
 from bot.core.domain import MessageRef
 from bot.core.errors import PlatformError
@@ -87,7 +88,7 @@ class Dispatcher:
         self._idle_poll = idle_poll_seconds
         self._backoff = backoff or Backoff()
         self._wake = asyncio.Event()
-        self._workspaces = tuple(workspaces)
+        self._workspaces = workspace_names(workspaces)
         self._in_flight: dict[Outlet, dict[DeliveryId, asyncio.Task[bool]]] = {
             outlet: {} for outlet in routes.outlets
         }

@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,9 +40,10 @@ from bot.core.outbound import (
     TicketResolved,
     UnreadableEvent,
 )
-from storage.migrate import alembic_config, head, upgrade
+from storage.migrate import head, upgrade
 from storage.models import UTCDateTime
 from storage.repository import SqlStorage
+from tests.storage.old_schema import downgrade_to, old_ticket
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 DUE = datetime(2026, 3, 2, 10, tzinfo=UTC)
@@ -53,26 +52,6 @@ RESOLVED = ":white_check_mark: Resolved by Ann"
 UNKNOWN = "unknown event type '%s'"
 
 # The tables as revision 0008 had them (only the columns these rows need).
-customers = sa.table(
-    "customers",
-    sa.column("id", sa.Integer),
-    sa.column("platform", sa.String),
-    sa.column("external_id", sa.String),
-    sa.column("display_name", sa.String),
-    sa.column("created_at", UTCDateTime),
-)
-tickets = sa.table(
-    "tickets",
-    sa.column("id", sa.Integer),
-    sa.column("number", sa.BigInteger),
-    sa.column("customer_id", sa.Integer),
-    sa.column("subject", sa.String),
-    sa.column("status", sa.String),
-    sa.column("priority", sa.String),
-    sa.column("tier", sa.SmallInteger),
-    sa.column("created_at", UTCDateTime),
-    sa.column("updated_at", UTCDateTime),
-)
 messages = sa.table(
     "messages",
     sa.column("id", sa.Integer),
@@ -194,29 +173,7 @@ async def _at_0008_with_old_rows(engine: AsyncEngine, rows: Sequence[Old]) -> Ti
     """A database at 0008 holding one ticket, one message and `rows` queued for it."""
     await upgrade(engine, "0008")
     async with engine.begin() as conn:
-        customer = (
-            await conn.execute(
-                sa.insert(customers)
-                .values(platform="discord", external_id="1001", display_name="Alice", created_at=AT)
-                .returning(customers.c.id)
-            )
-        ).scalar_one()
-        ticket = (
-            await conn.execute(
-                sa.insert(tickets)
-                .values(
-                    number=1001,
-                    customer_id=customer,
-                    subject="Printer on fire",
-                    status="claimed",
-                    priority="normal",
-                    tier=1,
-                    created_at=AT,
-                    updated_at=AT,
-                )
-                .returning(tickets.c.id)
-            )
-        ).scalar_one()
+        ticket = await old_ticket(conn, AT, status="claimed")
         message = (
             await conn.execute(
                 sa.insert(messages)
@@ -253,16 +210,6 @@ async def _at_0008_with_old_rows(engine: AsyncEngine, rows: Sequence[Old]) -> Ti
 async def _queued(engine: AsyncEngine, ticket_id: TicketId) -> list[Delivery]:
     async with SqlStorage(engine).reading() as tx:
         return await tx.list_deliveries(ticket_id)
-
-
-async def _downgrade_to_0008(engine: AsyncEngine) -> None:
-    def down(conn: Connection) -> None:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0008")
-
-    async with engine.begin() as conn:
-        await conn.run_sync(down)
 
 
 async def _old_shapes(engine: AsyncEngine) -> list[tuple[str, dict[str, Any]]]:
@@ -324,7 +271,7 @@ async def test_a_downgrade_gives_the_old_build_rows_of_its_own_shape(engine: Asy
                 next_attempt_at=AT,
             )
         )
-    await _downgrade_to_0008(engine)
+    await downgrade_to(engine, "0008")
 
     expected = [(row.kind, row.payload) for row in OLD_ROWS]
     # Read by the old build with `or`: an empty name is as good as none.

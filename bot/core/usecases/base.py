@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from bot.config import CustomerPolicy
 from bot.core import domain
-from bot.core.delivery import MAIN_WORKSPACE, Lane, NewDelivery, for_agents
+from bot.core.delivery import MAIN_WORKSPACE, Lane, NewDelivery, for_agents, workspace_names
 from bot.core.domain import (
     Action,
     Actor,
@@ -72,7 +72,7 @@ class UseCaseBase:
         self.sla = sla or SlaKeeper()
         # Every agent workspace the deployment has, connected now or not: each is told of
         # everything in a lane of its own, and what waits for one that is away is kept.
-        self._workspaces = tuple(workspaces)
+        self._workspaces = workspace_names(workspaces)
         self._reopen_window = reopen_window
         self._limits = limits or CustomerPolicy()
         self._storage = storage

@@ -72,7 +72,12 @@ class MessageRows(Rows):
         dialect = sqlite_insert if self._conn.dialect.name == "sqlite" else postgresql_insert
         result = await self._conn.execute(
             dialect(m.message_refs)
-            .values(message_id=message_id, platform=ref.platform, external_id=ref.external_id)
+            .values(
+                message_id=message_id,
+                platform=ref.platform,
+                external_id=ref.external_id,
+                workspace=ref.workspace,
+            )
             .on_conflict_do_nothing(index_elements=["platform", "external_id"])
             .returning(m.message_refs.c.id)
         )
@@ -81,7 +86,10 @@ class MessageRows(Rows):
     async def _insert_ref(self, message_id: MessageId, ref: MessageRef) -> None:
         await self._conn.execute(
             insert(m.message_refs).values(
-                message_id=message_id, platform=ref.platform, external_id=ref.external_id
+                message_id=message_id,
+                platform=ref.platform,
+                external_id=ref.external_id,
+                workspace=ref.workspace,
             )
         )
 
@@ -154,7 +162,7 @@ async def refs_of(conn: AsyncConnection, ids: list[MessageId]) -> dict[int, tupl
     found: dict[int, list[MessageRef]] = {}
     for row in await conn.execute(q):
         found.setdefault(row.message_id, []).append(
-            MessageRef(Platform(row.platform), row.external_id)
+            MessageRef(Platform(row.platform), row.external_id, row.workspace)
         )
     return {k: tuple(v) for k, v in found.items()}
 

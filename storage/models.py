@@ -184,6 +184,8 @@ message_refs = Table(
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False),
     Column("platform", String(16), nullable=False),
     Column("external_id", String(128), nullable=False),
+    # The agent workspace the copy is in; "" on the customer's side.
+    Column("workspace", String(32), nullable=False, server_default=""),
     UniqueConstraint("platform", "external_id"),
     Index("ix_message_refs_message_id", "message_id"),
 )

@@ -246,7 +246,9 @@ class Dispatcher:
             copies = isinstance(delivery.event, COPIES)
             if delivery.message_id is not None and copies and platform is not None:
                 for piece in pieces:  # a piece recorded before is kept once (a unique key)
-                    await tx.add_message_ref(delivery.message_id, MessageRef(platform, piece))
+                    await tx.add_message_ref(
+                        delivery.message_id, MessageRef(platform, piece, delivery.workspace)
+                    )
             if first and isinstance(delivery.event, CardChanged):
                 await tx.set_card(delivery.ticket_id, delivery.workspace, first)
             if isinstance(delivery.event, AgentReplied):

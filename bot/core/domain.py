@@ -135,10 +135,13 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class MessageRef:
-    """Where one copy of a message lives on a platform; opaque to the core."""
+    """Where one copy of a message lives on a platform; opaque to the core. `workspace` names
+    the agent workspace it is in ("" on the customer's side): two workspaces may be on one
+    platform, or on the customers' own, and each edits only its own copies."""
 
     platform: Platform
     external_id: str
+    workspace: str = ""
 
 
 @dataclass(frozen=True, slots=True)

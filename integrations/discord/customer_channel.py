@@ -241,9 +241,10 @@ def _file_line(attachment: Attachment) -> str:
 
 
 def _discord_copies(message: Message) -> list[int]:
-    """The Discord messages showing a reply, in order: one per piece of a split reply."""
+    """The Discord messages showing a reply to the customer, in order: one per piece of a split
+    reply (copies in an agent workspace on Discord are that workspace's, not these)."""
     return [
         int(ref.external_id)
         for ref in message.refs
-        if ref.platform == DISCORD and ref.external_id.isdigit()
+        if ref.platform == DISCORD and not ref.workspace and ref.external_id.isdigit()
     ]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from bot.core.delivery import MAIN_WORKSPACE
 from bot.core.domain import Message, MessageRef
 from integrations.platforms import SLACK
 
 
-def ref_of(channel: str, ts: str) -> MessageRef:
-    return MessageRef(SLACK, f"{channel}:{ts}")
+def ref_of(channel: str, ts: str, workspace: str = MAIN_WORKSPACE) -> MessageRef:
+    return MessageRef(SLACK, f"{channel}:{ts}", workspace)
 
 
 def split_ref(external_id: str) -> tuple[str, str]:
@@ -18,9 +19,9 @@ def split_ref(external_id: str) -> tuple[str, str]:
     return channel, ts
 
 
-def slack_copy(message: Message) -> tuple[str, str] | None:
-    """Where a message has a copy (or its original) in Slack, if it has one."""
+def slack_copy(message: Message, workspace: str = MAIN_WORKSPACE) -> tuple[str, str] | None:
+    """Where a message has a copy (or its original) in this Slack workspace, if it has one."""
     for ref in message.refs:
-        if ref.platform == SLACK:
+        if ref.platform == SLACK and ref.workspace == workspace:
             return split_ref(ref.external_id)
     return None

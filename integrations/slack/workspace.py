@@ -16,7 +16,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import SlackPolicy
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
-from bot.core.domain import Attachment, Message, Platform, TicketId
+from bot.core.domain import Attachment, Message, TicketId
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     Audience,
@@ -81,7 +81,7 @@ def _slack_errors(
 class ThreadKeeper(Protocol):
     """What re-creating a lost thread needs from the core (TicketService provides it)."""
 
-    async def messages_shown_on(self, ticket_id: TicketId, platform: Platform) -> list[Message]: ...
+    async def messages_shown_on(self, ticket_id: TicketId, workspace: str) -> list[Message]: ...
 
     async def move_card(self, ticket_id: TicketId, ref: str, workspace: str) -> None: ...
 
@@ -278,7 +278,7 @@ class SlackWorkspace:
         """What the lost thread showed (the message being delivered now comes after)."""
         if self._threads is None:
             return []
-        shown = await self._threads.messages_shown_on(job.ticket.id, SLACK)
+        shown = await self._threads.messages_shown_on(job.ticket.id, self.name)
         current = job.message.id if job.message is not None else None
         return [m for m in shown if m.id != current]
 
@@ -370,7 +370,7 @@ class SlackWorkspace:
         return f"{reply['channel']}:{reply['ts']}"
 
     async def _mark(self, message: Message | None, name: str) -> None:
-        where = slack_copy(message) if message else None
+        where = slack_copy(message, self.name) if message else None
         if where is None:
             return
         channel, ts = where
@@ -382,7 +382,7 @@ class SlackWorkspace:
 
     async def _edit_copy(self, job: DeliveryJob) -> None:
         message = _required(job)
-        where = slack_copy(message)
+        where = slack_copy(message, self.name)
         if where is None:
             return
         channel, ts = where
@@ -397,7 +397,7 @@ class SlackWorkspace:
     async def _delete_copy(self, job: DeliveryJob) -> None:
         """A customer deleted a message: agents keep seeing what it said, struck through."""
         message = _required(job)
-        where = slack_copy(message)
+        where = slack_copy(message, self.name)
         if where is None:
             return
         channel, ts = where

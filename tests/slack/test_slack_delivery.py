@@ -9,7 +9,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import load_settings
-from bot.core.delivery import DeliveryJob
+from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Agent, AgentId, Attachment, MessageRef, TicketNumber
 from bot.core.errors import PlatformError
@@ -23,7 +23,7 @@ from integrations.sandbox.discord import DiscordEmulator, demo_world
 from integrations.sandbox.slack import DEMO, SlackEmulator, Timing, demo_workspace
 from integrations.sandbox.slack.limits import Rate
 from integrations.slack.client import web_client
-from integrations.slack.refs import split_ref
+from integrations.slack.refs import ref_of, split_ref
 from integrations.slack.workspace import SlackWorkspace
 from storage.repository import SqlStorage
 from tests.support import FakeClock
@@ -151,7 +151,7 @@ async def test_a_new_ticket_gets_a_card_and_a_thread(
     assert ticket.workspace_ref == f"{DEMO.support}:{card.ts}"
     detail = await service.ticket_detail(number)
     assert detail.messages[0].refs[1] == MessageRef(
-        platforms.SLACK, f"{DEMO.support}:{thread[0].ts}"
+        platforms.SLACK, f"{DEMO.support}:{thread[0].ts}", MAIN_WORKSPACE
     )
 
 
@@ -236,7 +236,7 @@ async def test_delivered_replies_are_marked_and_failures_explained(
             "Try turning it off",
             False,
             SENT,
-            MessageRef(platforms.SLACK, f"{channel}:{ok_ts}"),
+            ref_of(channel, ok_ts),
         ),
     )
     await drain(dispatcher)
@@ -246,9 +246,7 @@ async def test_delivered_replies_are_marked_and_failures_explained(
     bad_ts = await agent.post(channel, "Hello?", thread_ts=root)
     await service.add_agent_message(
         number,
-        AgentMessage(
-            ANN, "Hello?", False, SENT, MessageRef(platforms.SLACK, f"{channel}:{bad_ts}")
-        ),
+        AgentMessage(ANN, "Hello?", False, SENT, ref_of(channel, bad_ts)),
     )
     await drain(dispatcher)
     assert slack.message(channel, bad_ts).reactions == {"warning": [slack.bot_user_id]}

@@ -12,9 +12,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryStatus, Lane, NewDelivery
-from bot.core.domain import NewTicket, Priority, Ticket, TicketId
+from bot.core.domain import (
+    Actor,
+    Direction,
+    MessageRef,
+    NewMessage,
+    NewTicket,
+    Priority,
+    Ticket,
+    TicketId,
+)
 from bot.core.outbound import CardChanged, CustomerWrote, OutboundEvent, TicketClaimed
-from integrations.platforms import DISCORD
+from integrations.platforms import DISCORD, SLACK
 from storage.migrate import current_revision, head, upgrade
 from storage.models import UTCDateTime
 from storage.repository import SqlStorage, SqlTransaction
@@ -36,6 +45,34 @@ def to(ticket: Ticket, workspace: str, event: OutboundEvent | None = None) -> Ne
     lane = A if workspace else C
     default = CardChanged() if workspace else TicketClaimed("Ann")
     return NewDelivery(ticket.id, lane, event or default, T0, workspace=workspace)
+
+
+# --- message copies ----------------------------------------------------------------------
+
+
+async def test_a_message_s_copies_keep_the_workspace_they_are_in(storage: SqlStorage) -> None:
+    original = MessageRef(DISCORD, "111")  # the customer's own, on their side
+    in_main = MessageRef(SLACK, "C0MAIN:1.1", MAIN_WORKSPACE)
+    in_staff = MessageRef(DISCORD, "222", STAFF)  # a staff workspace on the customers' platform
+    async with storage.transaction() as tx:
+        ticket = await a_ticket(tx)
+        message = await tx.add_message(
+            NewMessage(
+                ticket.id,
+                Direction.FROM_CUSTOMER,
+                Actor.system("Alice"),
+                "hello",
+                T0,
+                refs=(original,),
+            )
+        )
+        assert message is not None
+        assert await tx.add_message_ref(message.id, in_main)
+        assert await tx.add_message_ref(message.id, in_staff)
+    async with storage.reading() as tx:
+        found = await tx.find_message(MessageRef(DISCORD, "222"))  # found by its id alone
+        assert found is not None
+        assert found.refs == (original, in_main, in_staff)
 
 
 # --- cards ------------------------------------------------------------------------------

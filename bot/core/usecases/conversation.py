@@ -17,7 +17,6 @@ from bot.core.domain import (
     Message,
     MessageRef,
     NewMessage,
-    Platform,
     Status,
     TicketId,
     TicketNumber,
@@ -168,15 +167,17 @@ class ConversationUseCases(UseCaseBase):
 
     # --- the agents' workspace ---
 
-    async def messages_shown_on(self, ticket_id: TicketId, platform: Platform) -> list[Message]:
-        """The ticket's messages that have a copy (or their original) on `platform`, oldest
+    async def messages_shown_on(
+        self, ticket_id: TicketId, workspace: str = MAIN_WORKSPACE
+    ) -> list[Message]:
+        """The ticket's messages that have a copy (or their original) in `workspace`, oldest
         first, deleted ones left out: what a thread there showed, to show again if it is lost."""
         async with self._storage.reading() as tx:
             messages = await tx.list_messages(ticket_id)
         return [
             m
             for m in messages
-            if m.deleted_at is None and any(r.platform == platform for r in m.refs)
+            if m.deleted_at is None and any(r.workspace == workspace for r in m.refs)
         ]
 
     async def move_card(

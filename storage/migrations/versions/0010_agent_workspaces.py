@@ -3,7 +3,8 @@
 Deliveries on the agents' lane name their workspace (the one there was before is "main"), and
 lane heads are taken per ticket, lane and workspace, so a slow workspace never holds up another.
 The main workspace's card stays on the ticket's row; any other workspace's cards are kept in
-`workspace_cards`, one per ticket and workspace.
+`workspace_cards`, one per ticket and workspace. A message's copies say which workspace they are
+in ("" on the customer's side), so each workspace edits only its own; Slack's were the main's.
 
 Revision ID: 0010
 Revises: 0009
@@ -37,6 +38,11 @@ def upgrade() -> None:
             unique=False,
         )
     op.execute(f"UPDATE deliveries SET workspace = '{MAIN}' WHERE lane = 'agents'")  # noqa: S608
+    with op.batch_alter_table("message_refs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("workspace", sa.String(length=32), server_default="", nullable=False)
+        )
+    op.execute(f"UPDATE message_refs SET workspace = '{MAIN}' WHERE platform = 'slack'")  # noqa: S608
     op.create_table(
         "workspace_cards",
         sa.Column("ticket_id", sa.Integer(), nullable=False),
@@ -55,6 +61,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("workspace_cards")
+    with op.batch_alter_table("message_refs", schema=None) as batch_op:
+        batch_op.drop_column("workspace")
     # What waited for another workspace cannot be sent by a build that knows one.
     op.execute(f"DELETE FROM deliveries WHERE lane = 'agents' AND workspace <> '{MAIN}'")  # noqa: S608
     with op.batch_alter_table("deliveries", schema=None) as batch_op:

@@ -271,6 +271,13 @@ EVENT_TYPES: Mapping[str, type[OutboundEvent]] = {
 }
 
 
+# The fields' declared types, evaluated once: the annotations are text (postponed evaluation),
+# and evaluating them on every read cost ten times the rest of decoding.
+_HINTS: Mapping[type[OutboundEvent], dict[str, Any]] = {
+    cls: typing.get_type_hints(cls) for cls in EVENT_TYPES.values()
+}
+
+
 def encode(event: OutboundEvent) -> tuple[str, int, dict[str, Any]]:
     """The event as stored: its type name, schema version and JSON-ready fields."""
     if isinstance(event, UnreadableEvent):
@@ -295,7 +302,7 @@ def decode(type_name: str, version: int, data: Mapping[str, Any]) -> OutboundEve
         problem = f"{type_name} version {version} (this build reads version {cls.version})"
         return UnreadableEvent(type_name, version, problem)
     try:
-        hints = typing.get_type_hints(cls)
+        hints = _HINTS[cls]
         values = {
             f.name: _field(hints[f.name], data[f.name])
             for f in fields(cls)

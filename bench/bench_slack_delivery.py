@@ -23,8 +23,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from integrations.platforms import DISCORD
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
@@ -41,6 +39,7 @@ from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, Ticke
 from bot.core.ports import SystemClock
 from bot.core.routes import Routes
 from bot.core.service import TicketService
+from integrations.platforms import DISCORD
 from integrations.sandbox.slack import DEMO
 from integrations.slack.workspace import SlackWorkspace
 from storage.db import create_engine

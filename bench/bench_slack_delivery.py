@@ -31,11 +31,9 @@ from slack_child import Served, SlackInChild
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import settle_heap
-from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import TicketNumber
 from bot.core.events import CustomerMessage
-from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
 from bot.core.ports import SystemClock
 from bot.core.routes import Routes
 from bot.core.service import TicketService
@@ -45,42 +43,11 @@ from integrations.slack.workspace import SlackWorkspace
 from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStorage
+from tests.fakes import QuietChannel
 
 
-class Nowhere:
+class Nowhere(QuietChannel):
     """The customer's side, not measured here: it takes what is sent and answers at once."""
-
-    surveys = False
-
-    async def send_reply(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
-        return None
-
-    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
-        return None
-
-    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
-        return None
-
-    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
-        return None
-
-    async def ticket_closed(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def copy_edited(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def copy_deleted(self, job: DeliveryJob) -> str | None:
-        return None
 
 
 def message(i: int, customer: int, body: str) -> CustomerMessage:

@@ -289,3 +289,44 @@ class RecordingChannel(_Recording):
     async def copy_deleted(self, job: DeliveryJob) -> str | None:
         line = f"reply deleted: {_body(job)}"
         return await self._show("copy_deleted", job, line, creates=False)
+
+
+class QuietChannel:
+    """A customer's channel that takes everything and shows nothing, for tests (and the
+    benchmark) that look only at the agents' side. Every method answers through `answer`, so
+    a double that needs one behaviour for all of them overrides that alone."""
+
+    surveys = False
+
+    async def answer(self, job: DeliveryJob) -> str | None:
+        return None
+
+    async def send_reply(self, job: DeliveryJob) -> str | None:
+        return await self.answer(job)
+
+    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
+        return await self.answer(job)
+
+    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
+        return await self.answer(job)
+
+    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
+        return await self.answer(job)
+
+    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
+        return await self.answer(job)
+
+    async def ticket_closed(self, job: DeliveryJob) -> str | None:
+        return await self.answer(job)
+
+    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
+        return await self.answer(job)
+
+    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
+        return await self.answer(job)
+
+    async def copy_edited(self, job: DeliveryJob) -> str | None:
+        return await self.answer(job)
+
+    async def copy_deleted(self, job: DeliveryJob) -> str | None:
+        return await self.answer(job)

@@ -157,6 +157,15 @@ class Message:
     edited_at: datetime | None = None
     deleted_at: datetime | None = None
 
+    def copies(self, platform: Platform, workspace: str = "") -> list[str]:
+        """The platform ids of its copies (or original) on one side, in the order recorded: in
+        an agent workspace, or ("") on the customer's side."""
+        return [
+            ref.external_id
+            for ref in self.refs
+            if ref.platform == platform and ref.workspace == workspace
+        ]
+
 
 @dataclass(frozen=True, slots=True)
 class Ticket:

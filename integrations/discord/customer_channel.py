@@ -243,8 +243,4 @@ def _file_line(attachment: Attachment) -> str:
 def _discord_copies(message: Message) -> list[int]:
     """The Discord messages showing a reply to the customer, in order: one per piece of a split
     reply (copies in an agent workspace on Discord are that workspace's, not these)."""
-    return [
-        int(ref.external_id)
-        for ref in message.refs
-        if ref.platform == DISCORD and not ref.workspace and ref.external_id.isdigit()
-    ]
+    return [int(copy) for copy in message.copies(DISCORD) if copy.isdigit()]

@@ -21,7 +21,5 @@ def split_ref(external_id: str) -> tuple[str, str]:
 
 def slack_copy(message: Message, workspace: str = MAIN_WORKSPACE) -> tuple[str, str] | None:
     """Where a message has a copy (or its original) in this Slack workspace, if it has one."""
-    for ref in message.refs:
-        if ref.platform == SLACK and ref.workspace == workspace:
-            return split_ref(ref.external_id)
-    return None
+    found = message.copies(SLACK, workspace)
+    return split_ref(found[0]) if found else None

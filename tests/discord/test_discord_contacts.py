@@ -11,22 +11,19 @@ from bot.core.domain import Agent, AgentId, MessageRef, Ticket
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.outbound import (
     AgentReplied,
-    TicketClaimed,
-    TicketOpened,
-    TicketReopened,
-    TicketResolved,
 )
 from bot.core.routes import Routes
 from bot.core.service import TicketService
 from integrations.platforms import DISCORD, SLACK
 from storage.repository import SqlStorage
+from tests.fakes import QuietChannel
 from tests.support import FakeClock
 
 SENT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 ANN = Agent(AgentId("U0ANN"), "Ann")
 
 
-class Pieces:
+class Pieces(QuietChannel):
     """A customer's channel that sends every reply as three platform messages."""
 
     surveys = True
@@ -38,33 +35,6 @@ class Pieces:
         ids = [str(9000 + self.count + i) for i in range(3)]
         self.count += 3
         return joined(ids)
-
-    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
-        return None
-
-    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
-        return None
-
-    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
-        return None
-
-    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
-        return None
-
-    async def ticket_closed(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def copy_edited(self, job: DeliveryJob) -> str | None:
-        return None
-
-    async def copy_deleted(self, job: DeliveryJob) -> str | None:
-        return None
 
 
 async def alice_writes(service: TicketService) -> Ticket:

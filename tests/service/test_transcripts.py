@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 
-from bot.config import Policy
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Actor, Agent, AgentId, MessageRef, Ticket
 from bot.core.events import AgentMessage, CustomerMessage
@@ -20,25 +19,11 @@ from integrations.platforms import DISCORD, SLACK
 from storage.repository import SqlStorage
 from tests.fakes import RecordingChannel, RecordingWorkspace
 from tests.service.test_dispatcher import drain
+from tests.service.test_sweeps import POLICY  # the same SLA and survey policy
 from tests.support import FakeClock
 
 ANN = Agent(AgentId("U0ANN"), "Ann")
 BOB = Agent(AgentId("U0BOB"), "Bob")
-POLICY = Policy.model_validate(
-    {
-        "sla": {
-            "normal": {
-                "first_response": "1h",
-                "next_response": "1h",
-                "resolution": "8h",
-                "calendar": "24x7",
-            }
-        },
-        "reminders": {"before_breach": "15m"},
-        "escalation": {"after_breach": "1h"},
-        "csat": {"delay": "1h", "cooldown": "7d"},
-    }
-)
 
 
 @pytest.fixture

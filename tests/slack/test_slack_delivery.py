@@ -14,7 +14,6 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Agent, AgentId, Attachment, MessageRef, TicketNumber
 from bot.core.errors import PlatformError
 from bot.core.events import AgentMessage, CustomerMessage
-from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
 from bot.core.routes import Routes
 from bot.core.service import TicketService
 from integrations import platforms
@@ -26,54 +25,23 @@ from integrations.slack.client import web_client
 from integrations.slack.refs import ref_of, split_ref
 from integrations.slack.workspace import SlackWorkspace
 from storage.repository import SqlStorage
+from tests.fakes import QuietChannel
 from tests.support import FakeClock
 
 SENT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 ANN = Agent(AgentId(DEMO.agent1), "Alice Agent")
 
 
-class NoCustomerSide:
+class NoCustomerSide(QuietChannel):
     """The customer's channel, delivering nowhere (the Discord side is not under test here)."""
-
-    surveys = False
 
     def __init__(self) -> None:
         self.fail_with: PlatformError | None = None
 
-    def _sent(self) -> str:
+    async def answer(self, job: DeliveryJob) -> str | None:
         if self.fail_with:
             raise self.fail_with
         return "discord-copy"
-
-    async def send_reply(self, job: DeliveryJob) -> str | None:
-        return self._sent()
-
-    async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
-        return self._sent()
-
-    async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
-        return self._sent()
-
-    async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
-        return self._sent()
-
-    async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
-        return self._sent()
-
-    async def ticket_closed(self, job: DeliveryJob) -> str | None:
-        return self._sent()
-
-    async def awaiting_customer(self, job: DeliveryJob) -> str | None:
-        return self._sent()
-
-    async def ask_for_rating(self, job: DeliveryJob) -> str | None:
-        return self._sent()
-
-    async def copy_edited(self, job: DeliveryJob) -> str | None:
-        return self._sent()
-
-    async def copy_deleted(self, job: DeliveryJob) -> str | None:
-        return self._sent()
 
 
 @pytest.fixture
@@ -311,3 +279,53 @@ async def test_a_429_is_waited_out_and_retried(
     assert [m.text for m in slack.thread(*split_ref(ref))] == ["first"]
     refused = [c for c in slack.calls_to("chat.postMessage") if c.status == 429]
     assert refused, "the second post should have met the limit"
+
+
+async def test_two_workspaces_each_show_the_ticket_and_edit_only_their_own_copies(
+    slack: SlackEmulator,
+    storage: SqlStorage,
+    clock: FakeClock,
+    workdir: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A second agent workspace beside the main one (here a second channel of the emulator,
+    driven through its own SlackWorkspace): each gets its own card and thread, and a customer's
+    edit and deletion reach each one's own copy, never the other's."""
+    monkeypatch.setenv("SLACK_API_URL", slack.api_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", slack.bot_token)
+    client = web_client(load_settings())
+    names = (MAIN_WORKSPACE, "staff")
+    main = SlackWorkspace(client, DEMO.support)
+    staff = SlackWorkspace(client, DEMO.escalations, name="staff")
+    routes = Routes({MAIN_WORKSPACE: main, "staff": staff}, {platforms.DISCORD: NoCustomerSide()})
+    dispatcher = Dispatcher(storage, clock, routes, names)
+    service = TicketService(storage, clock, workspaces=names)
+
+    number = await say(service, "m1", "helo")
+    await drain(dispatcher)
+    sides = ((DEMO.support, MAIN_WORKSPACE), (DEMO.escalations, "staff"))
+
+    def copies() -> list[str]:
+        return [
+            m.text
+            for channel, _ in sides
+            for card in slack.messages(channel)
+            for m in slack.thread(channel, card.ts)
+        ]
+
+    await service.edit_message(MessageRef(platforms.DISCORD, "m1"), "hello", clock.now())
+    await drain(dispatcher)
+    assert copies() == ["hello\n_(edited)_"] * 2
+    await service.delete_customer_message(MessageRef(platforms.DISCORD, "m1"), clock.now())
+    await drain(dispatcher)
+    assert copies() == ["~hello~\n_(deleted by the customer)_"] * 2
+
+    ticket = await service.get_ticket(number)
+    for channel, workspace in sides:
+        (card,) = slack.messages(channel)
+        assert card.text.startswith(f"Ticket #{number} from Dana <Customer>")
+        found = await service.ticket_at(f"{channel}:{card.ts}", workspace)
+        assert found is not None
+        assert found.number == number
+    assert ticket.workspace_ref is not None
+    assert ticket.workspace_ref.startswith(f"{DEMO.support}:")

@@ -49,6 +49,12 @@ class SlaRows(Rows):
         q = select(c).where(c.c.next_action_at <= now).order_by(c.c.next_action_at).limit(limit)
         return [_clock(row) for row in await self._conn.execute(q)]
 
+    async def next_action_at(self) -> datetime | None:
+        c = m.sla_clocks
+        # min() keeps the column's type, so the value comes back timezone-aware like the rest.
+        found: datetime | None = await self._conn.scalar(select(func.min(c.c.next_action_at)))
+        return found
+
     async def lock_due_clock(
         self, ticket_id: TicketId, metric: Metric, now: datetime
     ) -> SlaClock | None:

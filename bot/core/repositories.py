@@ -218,6 +218,11 @@ class SlaRepository(Protocol):
         """Clocks with work due by `now`, earliest first."""
         ...
 
+    async def next_action_at(self) -> datetime | None:
+        """When the earliest clock next has work (a reminder, breach or escalation); None
+        when no clock is waiting for anything."""
+        ...
+
     async def lock_due_clock(
         self, ticket_id: TicketId, metric: Metric, now: datetime
     ) -> SlaClock | None:

@@ -106,6 +106,23 @@ async def test_a_reminder_goes_to_the_channel_when_nobody_holds_the_ticket(
     assert await told.agents(ticket) == ["reminder to the queue: first_response due 10:00"]
 
 
+async def test_the_next_sla_event_is_the_earliest_work_any_clock_has(
+    service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
+) -> None:
+    assert await service.next_sla_event() is None  # no ticket, nothing waits
+    opened = clock.now()
+    ticket = await open_ticket(service, clock)
+    reminder = await service.next_sla_event()
+    assert reminder == opened + timedelta(minutes=45)  # 15 min before the 1 h first response
+    assert await sweeps.sla(reminder) == 1
+    assert await service.next_sla_event() == opened + timedelta(hours=1)  # then the breach
+    await service.claim(ticket.number, ANN)
+    await reply(service, clock, ticket, internal=False)
+    # Answered: the first response is met; resolution's reminder is next, 7 h 45 min in.
+    assert await service.next_sla_event() == opened + timedelta(hours=7, minutes=45)
+    assert await told.agents(ticket) == ["reminder to the queue: first_response due 10:00"]
+
+
 async def test_a_reminder_goes_to_the_assignee(
     service: TicketService, sweeps: Sweeps, told: Told, clock: FakeClock
 ) -> None:

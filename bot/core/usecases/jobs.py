@@ -42,6 +42,12 @@ class JobUseCases(UseCaseBase):
         async with self._storage.reading() as tx:
             return await tx.due_clocks(now, limit)
 
+    async def next_sla_event(self) -> datetime | None:
+        """When the next SLA reminder, breach notice or escalation falls due; None if none
+        is waiting. (The demo's clock moves straight to it.)"""
+        async with self._storage.reading() as tx:
+            return await tx.next_action_at()
+
     async def unsurveyed(self, resolved_before: datetime, limit: int) -> list[TicketId]:
         """Tickets resolved before `resolved_before` whose customer was not yet surveyed."""
         async with self._storage.reading() as tx:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from .api import ApiContext, Call, Handler
 from .blocks import MAX_TEXT, parse_blocks, parse_json_arg, truncate
 from .errors import SlackError
@@ -48,10 +50,24 @@ def post_message(ctx: ApiContext, call: Call) -> JsonDict:
         thread_ts=call.text("thread_ts") or None,
         broadcast=call.flag("reply_broadcast"),
         metadata=metadata if isinstance(metadata, dict) else None,
+        **_customized(ctx, call),
     )
     response = {"ok": True, "channel": channel.id, "ts": message.ts}
     response["message"] = _message_out(ctx, message)
     return _warn(response, truncated)
+
+
+def _customized(ctx: ApiContext, call: Call) -> dict[str, Any]:
+    """The name and icon a post asks to appear under: honoured with chat:write.customize only
+    (without it Slack posts under the app's own name, silently)."""
+    if "chat:write.customize" not in ctx.workspace.seed.bot_scopes:
+        return {}
+    icons: JsonDict = {}
+    if call.text("icon_url"):
+        icons["image_48"] = call.text("icon_url")
+    elif call.text("icon_emoji"):
+        icons["emoji"] = call.text("icon_emoji")
+    return {"username": call.text("username") or None, "icons": icons or None}
 
 
 def update(ctx: ApiContext, call: Call) -> JsonDict:

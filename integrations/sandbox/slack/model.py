@@ -66,6 +66,9 @@ class Message:
     reactions: dict[str, list[str]] = field(default_factory=dict)
     files: list[JsonDict] = field(default_factory=list)
     metadata: JsonDict | None = None
+    # The name and picture an app posted under (chat:write.customize), as Slack shows them.
+    username: str | None = None
+    icons: JsonDict | None = None
     reply_users: list[str] = field(default_factory=list)
     reply_count: int = 0
     latest_reply: str | None = None
@@ -106,6 +109,10 @@ class Message:
             data["files"] = list(self.files)
         if self.metadata:
             data["metadata"] = self.metadata
+        if self.username:
+            data["username"] = self.username
+        if self.icons:
+            data["icons"] = dict(self.icons)
         return data
 
     def elements(self) -> Iterator[tuple[str, JsonDict]]:

@@ -66,6 +66,7 @@ class WorkspaceSeed:
         "app_mentions:read",
         "channels:history",
         "chat:write",
+        "chat:write.customize",
         "commands",
         "files:write",
         "groups:history",

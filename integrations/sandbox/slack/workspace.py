@@ -163,6 +163,8 @@ class Workspace:
         metadata: JsonDict | None = None,
         check_member: bool = True,
         subtype: str | None = None,
+        username: str | None = None,
+        icons: JsonDict | None = None,
     ) -> Message:
         """Add a message (from a person or the bot), update its thread, emit the events."""
         channel = self.writable(channel_id)
@@ -183,6 +185,8 @@ class Workspace:
             subtype="thread_broadcast" if parent and broadcast else subtype,
             files=files or [],
             metadata=metadata,
+            username=username if is_bot else None,
+            icons=icons if is_bot else None,
         )
         channel.messages[message.ts] = message
         if parent is not None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aiohttp
 import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from integrations.sandbox.slack import DEMO, SlackEmulator
+from integrations.sandbox.slack import DEMO, SlackEmulator, demo_workspace
 
 
 def section(text: str, block_id: str | None = None) -> dict[str, object]:
@@ -37,6 +39,32 @@ async def test_post_message_shape_and_unique_ts(web_client: AsyncWebClient) -> N
     assert first["message"]["bot_id"] == "BBOT"
     assert first["message"]["user"] == DEMO_BOT_USER
     assert float(second["ts"]) > float(first["ts"])
+
+
+async def test_a_post_under_another_name_shows_that_name_and_icon(
+    slack: SlackEmulator, web_client: AsyncWebClient
+) -> None:
+    # With chat:write.customize (the demo app has it) Slack shows the given name and picture.
+    url = "https://cdn.example/alice.png"
+    await web_client.chat_postMessage(
+        channel=DEMO.support, text="hello", username="Alice (Discord)", icon_url=url
+    )
+    history = await web_client.conversations_history(channel=DEMO.support)
+    shown = history["messages"][0]
+    assert shown["username"] == "Alice (Discord)"
+    assert shown["icons"] == {"image_48": url}
+    assert shown["bot_id"] == "BBOT"
+
+
+async def test_without_the_customize_scope_the_name_is_the_apps() -> None:
+    seed = replace(
+        demo_workspace(),
+        bot_scopes=tuple(s for s in demo_workspace().bot_scopes if s != "chat:write.customize"),
+    )
+    async with SlackEmulator(seed) as plain:
+        client = AsyncWebClient(token=plain.bot_token, base_url=plain.api_url)
+        await client.chat_postMessage(channel=DEMO.support, text="hello", username="Someone")
+        assert "username" not in plain.messages(DEMO.support)[0].to_api()
 
 
 async def test_extra_team_id_parameter_is_ignored(

@@ -8,6 +8,7 @@ import re
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -236,6 +237,36 @@ def sandbox(slack_port: int, discord_port: int, no_limits: bool) -> None:
     from bot import sandbox_cli  # noqa: PLC0415  (loads the emulators only when asked)
 
     cli_support.run(lambda: sandbox_cli.serve(slack_port, discord_port, rate_limits=not no_limits))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Serve the playground here.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the database (and the demo's threadline.toml) in DIR between runs.",
+)
+@click.option(
+    "--allow-remote", is_flag=True, help="Allow a --host other than this machine's loopback."
+)
+@click.option(
+    "--script",
+    is_flag=True,
+    help="Play one ticket's whole life headless, print what each side saw, exit 1 on a miss.",
+)
+def demo(host: str, port: int, data: Path | None, allow_remote: bool, script: bool) -> None:
+    """Try Threadline with no accounts: the real bot against a Slack and a Discord of its own,
+    in a playground in your browser (http://127.0.0.1:8080)."""
+    from bot import demo_cli  # noqa: PLC0415  (loads the emulators and the playground only here)
+
+    if script:
+        from bot import demo_script  # noqa: PLC0415
+
+        ok = cli_support.run(lambda: demo_script.play(data))
+        sys.exit(0 if ok else 1)
+    demo_cli.check_host(host, allow_remote=allow_remote)
+    cli_support.run(lambda: demo_cli.serve(host, port, data, allow_remote=allow_remote))
 
 
 @cli.command("check-config")

@@ -48,9 +48,8 @@ def nothing_to_run(settings: Settings) -> str:
             "  Slack:   SLACK_BOT_TOKEN, SLACK_SUPPORT_CHANNEL, and SLACK_APP_TOKEN "
             "(or SLACK_SIGNING_SECRET)",
             "  Discord: DISCORD_BOT_TOKEN",
-            "To try Threadline without real workspaces, run `threadline sandbox` in another",
-            "terminal: it starts local Slack and Discord emulators and prints the exact settings",
-            "(SLACK_API_URL, DISCORD_API_URL, DISCORD_GATEWAY_URL, tokens, ids) for .env.",
+            "To try Threadline without any accounts, run `threadline demo`: the whole product",
+            "with a Slack and a Discord of its own, in your browser.",
         ]
     )
 

@@ -25,6 +25,8 @@ def banner(box: Sandbox) -> str:
             *box.people(),
             "",
             "Then run `threadline run` in another terminal. Stop the sandbox with Ctrl-C.",
+            "To see everything in a browser instead (both sides, dialogs, the clock), with the bot",
+            "already running against them, use `threadline demo`.",
         ]
     )
 

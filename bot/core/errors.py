@@ -92,6 +92,7 @@ _PAST = {
     "reopen": "reopened",
     "close": "closed",
     "set_priority": "given a new priority",
+    "reply": "replied to",
 }
 
 

@@ -13,14 +13,18 @@ class Notifier:
     """Wakes waiters whenever the state they watch may have changed.
 
     Every state change calls `notify()`; `wait_for()` re-checks its predicate after each one.
+    `revision` counts the changes, so an observer (the playground) can tell whether anything
+    changed since it last looked, and `changed()` waits for the next one.
     """
 
     def __init__(self) -> None:
         self._changed = asyncio.Event()
         self._waiters = 0
+        self.revision = 0
 
     def notify(self) -> None:
-        """Something changed: wake every waiter so it re-checks its predicate."""
+        """Something changed: count it and wake every waiter so it re-checks its predicate."""
+        self.revision += 1
         if self._waiters:
             self._changed.set()
             self._changed = asyncio.Event()
@@ -49,3 +53,13 @@ class Notifier:
                     continue
         finally:
             self._waiters -= 1
+
+    async def changed(self, after: int) -> int:
+        """Wait until `revision` passes `after` (at once if it already has); the new revision."""
+        self._waiters += 1
+        try:
+            while self.revision <= after:
+                await self._changed.wait()
+        finally:
+            self._waiters -= 1
+        return self.revision

@@ -180,7 +180,7 @@ def test_run_without_platforms_migrates_and_says_what_to_set(
     assert "Slack: missing SLACK_BOT_TOKEN" in out
     assert "SLACK_BOT_TOKEN, SLACK_SUPPORT_CHANNEL, and SLACK_APP_TOKEN" in err
     assert "DISCORD_BOT_TOKEN" in err
-    assert "threadline sandbox" in err
+    assert "threadline demo" in err
 
 
 def test_installed_console_script_runs() -> None:

@@ -16,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import load_settings
 from integrations.discord.client import point_at_settings
-from integrations.sandbox.console import Console
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord.pointing import pointed_at
 from integrations.sandbox.discord.testing import sandbox_client
@@ -72,21 +71,6 @@ async def test_discord_settings_point_the_real_client_at_it(
         finally:
             await client.close()
             await asyncio.wait_for(runner, 10)
-
-
-async def test_the_console_acts_as_people(sandbox: Sandbox) -> None:
-    console = Console(sandbox)
-    assert (await console.run("dm alice Hello there")) == "sent"
-    assert (await console.run("inbox alice")) == "you: Hello there"
-    assert (await console.run("tickets")) == "(no tickets yet)"
-    assert (await console.run("thread 1001")).startswith("error: no card for ticket #1001")
-    assert (await console.run("dm zed hi")).startswith("error: usage: dm CUSTOMER TEXT")
-    assert (await console.run("frobnicate")) == "error: unknown command 'frobnicate'; type help"
-    assert "reply AGENT TICKET TEXT" in await console.run("help")
-    ts = await sandbox.slack.user(SLACK.lead).post(SLACK.support, "Ticket #1001 from Dana: Help")
-    assert (await console.run("reply alice #1001 On it")) == "posted"
-    assert (await console.run("thread 1001")) == f"{SLACK.agent1}: On it"
-    assert sandbox.slack.thread(SLACK.support, ts)[0].text == "On it"
 
 
 def test_threadline_sandbox_prints_the_settings_and_stops_cleanly(tmp_path: Path) -> None:

@@ -204,7 +204,7 @@ async def test_unknown_tickets_are_reported(service: TicketService) -> None:
 async def test_closed_tickets_take_notes_but_no_replies(service: TicketService) -> None:
     number = (await service.receive_customer_message(from_alice("m1", "Help"))).ticket.number
     await service.close(number, Actor.system())
-    with pytest.raises(IllegalTransition, match="Closed tickets take notes only"):
+    with pytest.raises(IllegalTransition, match=r"closed; it cannot be replied to\. Closed"):
         await service.add_agent_message(number, AgentMessage(ANN, "hi", False, SENT))
     note = await service.add_agent_message(number, AgentMessage(ANN, "for the record", True, SENT))
     assert note is not None

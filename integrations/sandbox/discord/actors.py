@@ -192,6 +192,17 @@ class Person:
         channel = self._emu.world.channels[opener.channel_id]
         return self._start(InteractionType.MODAL_SUBMIT, channel, data, opener.message_id)
 
+    def dismiss_modal(self, custom_id: str | None = None) -> Modal:
+        """Close the latest open modal (or the one with this custom_id) without submitting it.
+
+        Discord tells the app nothing when a person dismisses a modal."""
+        modal = self.open_modal(custom_id)
+        if modal is None:
+            raise InteractionError("no modal is open for this user")
+        self._emu.world.modals.remove(modal)
+        self._emu.notify()
+        return modal
+
     def _component(self, message: Message, data: dict[str, Any]) -> Interaction:
         if message.deleted:
             raise InteractionError("that message was deleted")

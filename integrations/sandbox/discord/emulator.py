@@ -230,6 +230,11 @@ class DiscordEmulator:
         """Wake every `wait_for` so it re-checks its predicate (called on each state change)."""
         self._notifier.notify()
 
+    @property
+    def notifier(self) -> Notifier:
+        """What state changes are counted on (`revision`) and awaited (`changed()`)."""
+        return self._notifier
+
     async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:  # noqa: ASYNC109
         """Wait until `predicate()` is truthy and return its value.
 

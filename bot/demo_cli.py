@@ -1,0 +1,109 @@
+"""`threadline demo`: the playground in the foreground, or the scripted tour with `--script`."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+from pathlib import Path
+
+import click
+
+from bot import demo
+from bot.core.errors import ConfigError
+from integrations.playground import Playground
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on this machine (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
+
+
+def check_host(host: str, *, allow_remote: bool) -> None:
+    """The playground acts as every demo person without a password: serving it beyond this
+    machine must be asked for explicitly."""
+    if not is_loopback(host) and not allow_remote:
+        raise ConfigError(
+            f"refusing to serve the playground on {host}: anyone who can reach it could act as "
+            "every demo customer and agent. Use the default 127.0.0.1, or add --allow-remote "
+            "if that is what you want."
+        )
+
+
+def quiet_logging(data: Path) -> None:
+    """Warnings on the terminal, everything from INFO up in the data directory's log, so the
+    terminal stays readable and the details are still there."""
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    form = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    screen = logging.StreamHandler()
+    screen.setLevel(logging.WARNING)
+    screen.setFormatter(form)
+    logfile = logging.FileHandler(data / demo.LOG, encoding="utf-8")
+    logfile.setFormatter(form)
+    root.handlers[:] = [screen, logfile]
+    for noisy in ("alembic", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def serve(
+    host: str,
+    port: int,
+    data: Path | None,
+    *,
+    allow_remote: bool,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run the demo and its playground until SIGINT or SIGTERM (or `stop` is set)."""
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    if data is not None:
+        demo.prepare(data)
+        quiet_logging(data)
+    async with demo.running(data) as running:
+        if data is None:
+            quiet_logging(running.data)
+        playground = Playground(
+            running.sandbox, running, host=host, port=port, allow_remote=allow_remote
+        )
+        try:
+            await playground.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve the playground on {host}:{port}: {exc.strerror or exc} "
+                "(choose another with --port)"
+            ) from None
+        try:
+            click.echo(banner(playground.url, running.data, kept=data is not None))
+            await stop.wait()
+            click.echo("Stopping…")
+        finally:
+            await playground.stop()
+
+
+def banner(url: str, data: Path, *, kept: bool) -> str:
+    where = (
+        f"The database is kept in {data} for the next run."
+        if kept
+        else "The database is temporary (keep it with --data DIR)."
+    )
+    return "\n".join(
+        [
+            "Threadline demo: the real bot, with a Slack and a Discord of its own on this machine.",
+            "",
+            f"  Open {url} in your browser.",
+            "",
+            "Be a customer on the Discord side and an agent on the Slack side; move the clock",
+            f"to see reminders, breach notices and surveys. {where}",
+            f"Log: {data / demo.LOG}. Stop with Ctrl-C.",
+        ]
+    )

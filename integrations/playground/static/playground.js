@@ -1,0 +1,274 @@
+// The playground page: fetches the state, listens for changes, sends what the visitor does,
+// and hands the picture to the two panes. The HTTP contract is in playground-api.md.
+
+import { h, fill, utcLabel, span } from "./dom.js";
+import { DiscordPane } from "./discord.js";
+import { SlackPane } from "./slack.js";
+import { Tour } from "./tour.js";
+
+const store = {
+  get(key) {
+    try {
+      return JSON.parse(localStorage.getItem(`threadline.${key}`));
+    } catch {
+      return null;
+    }
+  },
+  set(key, value) {
+    try {
+      localStorage.setItem(`threadline.${key}`, JSON.stringify(value));
+    } catch {
+      // private mode or full: the choice just won't survive a reload
+    }
+  },
+};
+
+class Playground {
+  constructor() {
+    const fromHash = new URLSearchParams(location.hash.slice(1));
+    this.who = {
+      slack: fromHash.get("slack") || store.get("who.slack") || "",
+      discord: fromHash.get("discord") || store.get("who.discord") || "",
+    };
+    this.store = store;
+    this.state = null;
+    this.seq = 0;
+    this.loading = null;
+    this.again = false;
+    this.discord = new DiscordPane(this);
+    this.slack = new SlackPane(this);
+    this.tour = new Tour(this);
+    this.buildTop();
+    this.toastEl = h("div", { class: "toast", "data-testid": "toast", role: "status", hidden: true });
+    document.body.append(this.top,
+      h("div", { class: "panes" }, this.discord.el, this.slack.el), this.toastEl, this.tour.card);
+  }
+
+  buildTop() {
+    // One move at a time: a double click would otherwise move the clock twice.
+    const clockButton = (testid, by, label) => h("button", {
+      type: "button", class: "top-btn clock-btn", "data-testid": testid,
+      onclick: async () => {
+        const buttons = [...this.top.querySelectorAll(".clock-btn")];
+        for (const b of buttons) b.disabled = true;
+        try {
+          await this.act("clock", "advance", { by });
+        } finally {
+          for (const b of buttons) b.disabled = false;
+          if (this.state) this.renderClock(this.state.clock);
+        }
+      },
+    }, label);
+    this.clockNow = h("span", { class: "clock-now", "data-testid": "clock-now" }, "…");
+    this.clockMoved = h("span", { class: "clock-moved" });
+    this.clockNext = h("span", { class: "clock-next", "data-testid": "clock-due" });
+    this.nextBtn = clockButton("clock-next", "next", "Next SLA event");
+    this.live = h("span", { class: "live", title: "Connecting…", "aria-label": "Connecting" });
+    this.top = h("header", { class: "topbar" },
+      h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "🧵"),
+        h("h1", {}, "Threadline playground"), this.live),
+      h("div", { class: "clock", role: "group", "aria-label": "The bot's clock" },
+        h("span", { class: "clock-label" }, "Bot clock"), this.clockNow, this.clockMoved,
+        this.clockNext,
+        clockButton("clock-1h", "1h", "+1 hour"), clockButton("clock-1d", "1d", "+1 day"),
+        this.nextBtn),
+      h("button", { type: "button", class: "top-btn ghost", "data-testid": "tour-open",
+        onclick: () => this.tour.open(0) }, "Tour"));
+  }
+
+  start() {
+    window.addEventListener("hashchange", () => {
+      const q = new URLSearchParams(location.hash.slice(1));
+      const slack = q.get("slack");
+      const discord = q.get("discord");
+      if ((slack && slack !== this.who.slack) || (discord && discord !== this.who.discord)) {
+        this.who = { slack: slack || this.who.slack, discord: discord || this.who.discord };
+        this.refresh();
+      }
+    });
+    this.refresh();
+    this.listen();
+    this.tour.maybeStart();
+  }
+
+  /** Server-sent events: each `changed` means the picture moved on. */
+  listen() {
+    const events = new EventSource("/api/events");
+    events.addEventListener("changed", (e) => {
+      let revision = null;
+      try {
+        revision = JSON.parse(e.data).revision;
+      } catch {
+        // no revision: fetch anyway
+      }
+      if (revision === null || revision !== this.state?.revision) this.refresh();
+    });
+    events.onopen = () => this.setLive(true);
+    events.onerror = () => this.setLive(false);
+  }
+
+  setLive(on) {
+    this.live.classList.toggle("on", on);
+    const text = on ? "Live" : "Reconnecting to the playground server…";
+    this.live.title = text;
+    this.live.setAttribute("aria-label", text);
+  }
+
+  /** Fetch the state; calls while one is under way fold into one more fetch after it. */
+  refresh() {
+    if (this.loading) {
+      this.again = true;
+      return this.loading;
+    }
+    this.loading = this.load().finally(() => {
+      this.loading = null;
+      if (this.again) {
+        this.again = false;
+        this.refresh();
+      }
+    });
+    return this.loading;
+  }
+
+  async load() {
+    const seq = ++this.seq;
+    const q = new URLSearchParams();
+    if (this.who.slack) q.set("slack", this.who.slack);
+    if (this.who.discord) q.set("discord", this.who.discord);
+    let state;
+    try {
+      const res = await fetch(`/api/state?${q}`, { cache: "no-store" });
+      state = await res.json();
+      if (!res.ok || state.ok === false) throw new Error(state.error || `HTTP ${res.status}`);
+    } catch (err) {
+      if (state?.ok === false && (this.who.slack || this.who.discord) && !this.retried) {
+        // Someone remembered from another demo run: start again from the defaults.
+        this.retried = true;
+        this.who = { slack: "", discord: "" };
+        this.again = true;
+        return;
+      }
+      this.toast(`Could not load the playground state: ${err.message}`, true);
+      return;
+    }
+    if (seq !== this.seq) return;
+    this.render(state);
+  }
+
+  render(state) {
+    this.state = state;
+    this.who.slack = state.slack.me;
+    this.who.discord = state.discord.me;
+    this.remember();
+    this.renderClock(state.clock);
+    this.discord.render(state);
+    this.slack.render(state);
+    this.tour.refresh();
+  }
+
+  renderClock(clock) {
+    const now = new Date(clock.now);
+    this.clockNow.textContent = utcLabel(now);
+    this.clockMoved.textContent = clock.moved ? `(moved +${clock.moved})` : "";
+    this.clockMoved.hidden = !clock.moved;
+    if (clock.next_due) {
+      const due = new Date(clock.next_due);
+      const when = due > now ? `in ${span(due - now)}` : `overdue by ${span(now - due)}`;
+      fill(this.clockNext, "Next SLA: ", h("strong", {}, utcLabel(due)), ` (${when})`);
+    } else {
+      fill(this.clockNext, "No SLA event pending");
+    }
+    this.clockNext.title = this.clockNext.textContent; // the whole line, when it is cut short
+    this.nextBtn.disabled = !clock.next_due;
+  }
+
+  remember() {
+    store.set("who.slack", this.who.slack);
+    store.set("who.discord", this.who.discord);
+    const hash = `#slack=${encodeURIComponent(this.who.slack)}&discord=${encodeURIComponent(this.who.discord)}`;
+    if (location.hash !== hash) history.replaceState(null, "", hash);
+  }
+
+  setWho(side, id) {
+    this.who[side] = id;
+    this.remember();
+    return this.refresh();
+  }
+
+  /** POST /api/act; a refusal shows as an alert naming the error. Resolves to the reply. */
+  async act(side, action, args = {}) {
+    const body = { side, as: this.who[side] || "", action, ...args };
+    let reply;
+    try {
+      const res = await fetch("/api/act", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      reply = await res.json().catch(() => ({ ok: false, error: `HTTP ${res.status}` }));
+      if (!res.ok && reply.ok !== false) reply = { ok: false, error: `HTTP ${res.status}` };
+    } catch (err) {
+      reply = { ok: false, error: `the playground server did not answer (${err.message})` };
+    }
+    if (!reply.ok) this.toast(`Error: ${reply.error || "something went wrong"}`, true);
+    else if (reply.note) this.toast(reply.note, false);
+    this.refresh();
+    return reply;
+  }
+
+  note(text) {
+    this.toast(text, false);
+  }
+
+  toast(text, isError) {
+    const el = this.toastEl;
+    el.setAttribute("role", isError ? "alert" : "status");
+    el.classList.toggle("error", isError);
+    fill(el, h("span", { class: "toast-text" }, text), h("button", {
+      type: "button", class: "toast-x", "aria-label": "Close message", onclick: () => { el.hidden = true; },
+    }, "✕"));
+    el.hidden = false;
+    clearTimeout(this.toastTimer);
+    this.toastTimer = setTimeout(() => { el.hidden = true; }, isError ? 12000 : 8000);
+  }
+
+  /** Set the scene for a tour step: people, open conversations, drafts. */
+  async scene(want) {
+    const s = this.state;
+    if (!s) return;
+    if (want.discord === "first") this.who.discord = s.discord.customers[0]?.id || "";
+    if (want.slack === "first") this.who.slack = s.slack.people[0]?.id || "";
+    if (want.slack === "lead") {
+      const lead = s.slack.people.find((p) => /lead/i.test(`${p.title} ${p.name}`));
+      if (lead) this.who.slack = lead.id;
+    }
+    this.remember();
+    await this.refresh();
+    const st = this.state;
+    if (want.discordOpen) {
+      const ch = (st.discord.guild?.channels || []).find((c) => c.name === want.discordOpen);
+      this.discord.open(want.discordOpen === "dm" ? "dm" : ch?.id || "dm");
+    }
+    if (want.discordDraft) this.draft(this.discord.composer, want.discordDraft);
+    if (want.slackOpen) {
+      const ch = st.slack.channels.find((c) => c.name === want.slackOpen);
+      if (ch) this.slack.open(ch.id);
+    }
+    if (want.slackDraft) this.draft(this.slack.composer, want.slackDraft);
+    if (want.slackThread) {
+      const ch = st.slack.channels.find((c) => c.id === this.slack.sel);
+      const card = [...(ch?.messages || [])].reverse().find((m) => m.blocks?.length || m.reply_count);
+      if (card) this.slack.openThread(ch.id, card.ts);
+      else this.note("No ticket card yet: write to Support Bot on Discord first.");
+    }
+    if (want.threadDraft && this.slack.thread) this.draft(this.slack.threadComposer, want.threadDraft);
+    this.tour.refresh();
+  }
+
+  draft(composer, text) {
+    composer.box.value = text;
+    composer.changed();
+    composer.focus();
+  }
+}
+
+const app = new Playground();
+app.start();

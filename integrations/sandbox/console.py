@@ -1,7 +1,7 @@
 """A line console for `threadline sandbox`: act as the demo's people and see what they see.
 
-Customers and agents are named as in the demo (alice, bob; alice, bob, carol); tickets by their
-number, found by the `#NUMBER` on their card in #support. What it shows is rendered as people
+Customers and agents are named as in the demo (alice, bob; alice, bob, carol, dana); tickets by
+their number, found by the `#NUMBER` on their card in #support. What it shows is rendered as people
 read it (names, not ids). It does what a line can do well: dialogs (Escalate, Resolve) are left
 to the playground of `threadline demo`, which shows them.
 """
@@ -28,7 +28,8 @@ Commands (TEXT is the rest of the line as typed; quotes and apostrophes need no 
   inbox CUSTOMER              what that customer sees in their DMs with the bot
   tickets                     the ticket cards in Slack's #support
   thread TICKET               the Slack thread of a ticket (1042 or #1042)
-  reply AGENT TICKET TEXT     an agent (alice, bob, carol) writes in the ticket's thread
+  reply AGENT TICKET TEXT     someone in Slack (agents alice, bob; lead carol; dana, who is
+                              not on the team) writes in the ticket's thread
                               ("note: TEXT" or ";; TEXT" stays with the team)
   click AGENT TICKET BUTTON   an agent clicks Claim, Unclaim, Reopen or Close on the card,
                               or Take over when the bot offers it
@@ -38,7 +39,8 @@ Escalate and Resolve open a dialog: try them in `threadline demo`, which shows b
 in a browser. What the bot shows an agent alone (a refusal) is printed after reply and click."""
 
 CUSTOMERS = {"alice": DISCORD.customer_id, "bob": DISCORD.second_customer_id}
-AGENTS = {"alice": SLACK.agent1, "bob": SLACK.agent2, "carol": SLACK.lead}
+# dana is not on the support team: what she tries is refused, and the console shows her that.
+AGENTS = {"alice": SLACK.agent1, "bob": SLACK.agent2, "carol": SLACK.lead, "dana": SLACK.member}
 # The card's buttons that open a dialog (integrations/slack/controls.py), which a line cannot show.
 DIALOGS = ("Escalate", "Resolve")
 # How long to wait for the bot to answer a click or a reply: its answer (a changed card, a

@@ -45,7 +45,8 @@ class Sandbox:
         """Who is in the sandbox, for people trying it by hand."""
         return [
             f"Slack agents: alice ({SLACK.agent1}), bob ({SLACK.agent2}); "
-            f"lead: carol ({SLACK.lead}); channels #support ({SLACK.support}), "
+            f"lead: carol ({SLACK.lead}); not on the team: dana ({SLACK.member}); "
+            f"channels #support ({SLACK.support}), "
             f"#support-leads ({SLACK.leads}), #escalations ({SLACK.escalations})",
             f"Discord customers: alice ({DISCORD.customer_id}), "
             f"bob ({DISCORD.second_customer_id}); server Support ({DISCORD.guild_id}) "

@@ -94,7 +94,12 @@ async def test_state_shows_a_customer_dm_sent_through_act(http: ClientSession) -
     assert slack["me"] == SLACK.agent1
     assert slack["team"] == "Threadline Demo"
     assert slack["users"]["UBOT"]["is_bot"] is True
-    assert [p["id"] for p in slack["people"]] == [SLACK.agent1, SLACK.agent2, SLACK.lead]
+    assert [p["id"] for p in slack["people"]] == [
+        SLACK.agent1,
+        SLACK.agent2,
+        SLACK.lead,
+        SLACK.member,
+    ]
     assert [(c["label"], c["kind"]) for c in slack["channels"]] == [
         ("#support", "channel"),
         ("#escalations", "channel"),

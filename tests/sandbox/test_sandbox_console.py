@@ -127,6 +127,13 @@ async def test_a_click_shows_the_card_and_any_refusal(running: demo.Demo) -> Non
     )
 
 
+async def test_someone_not_on_the_team_is_told_so(running: demo.Demo) -> None:
+    console = Console(running.sandbox)
+    said = await console.run("click dana 1001 Claim")
+    assert "supportbot (only you): Only support agents can act on tickets." in said
+    assert "Assignee: Unassigned" in await console.run("tickets")
+
+
 async def test_a_reply_shows_what_only_the_agent_sees(running: demo.Demo) -> None:
     console = Console(running.sandbox)
     assert (await console.run("click carol 1001 Close")).startswith("clicked")

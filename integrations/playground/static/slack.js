@@ -53,7 +53,7 @@ export class SlackPane {
         h("nav", { class: "sl-side", "aria-label": "Slack channels" },
           h("div", { class: "sl-team" }, this.team, h("span", { "aria-hidden": "true" }, " ▾")),
           this.nav),
-        h("main", { class: "sl-main" }, this.head, this.scroll, this.composer.el),
+        this.main = h("main", { class: "sl-main" }, this.head, this.scroll, this.composer.el),
         this.threadPanel),
       this.layer);
   }
@@ -236,6 +236,9 @@ export class SlackPane {
     const found = this.thread && this.threadOf(s);
     this.threadPanel.hidden = !found;
     this.el.classList.toggle("thread-open", Boolean(found));
+    // In a narrow pane the thread lies over the channel: what it covers must not take clicks
+    // or focus (a click meant for the thread would otherwise land on a card behind it).
+    this.main.inert = Boolean(found) && getComputedStyle(this.threadPanel).position === "absolute";
     if (!found) return;
     const { ch, parent } = found;
     const replies = ch.threads?.[parent.ts] || [];

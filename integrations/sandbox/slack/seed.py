@@ -99,6 +99,7 @@ class DemoIds:
     agent1: str = "UAGENT1"
     agent2: str = "UAGENT2"
     lead: str = "ULEAD1"
+    member: str = "UMEMBER1"  # in #support, but not on the support team
     leads_group: str = "SLEADS"
 
 
@@ -106,9 +107,10 @@ DEMO = DemoIds()
 
 
 def demo_workspace() -> WorkspaceSeed:
-    """The small demo workspace: support, leads and escalation channels, two agents, one lead."""
+    """The small demo workspace: support, leads and escalation channels, two agents, one lead,
+    and a colleague from sales who reads #support but is not on the support team."""
     agents = (DEMO.agent1, DEMO.agent2)
-    everyone = (*agents, DEMO.lead)
+    everyone = (*agents, DEMO.lead, DEMO.member)
     return WorkspaceSeed(
         team_id=DEMO.team,
         team_name="Threadline Demo",
@@ -120,11 +122,12 @@ def demo_workspace() -> WorkspaceSeed:
             UserSeed(DEMO.agent1, "alice", "Alice Agent", "alice@demo.test", "Support agent"),
             UserSeed(DEMO.agent2, "bob", "Bob Agent", "bob@demo.test", "Support agent"),
             UserSeed(DEMO.lead, "carol", "Carol Lead", "carol@demo.test", "Team lead", True),
+            UserSeed(DEMO.member, "dana", "Dana Sales", "dana@demo.test", "Account manager"),
         ),
         channels=(
             ChannelSeed(DEMO.support, "support", everyone, topic="Customer tickets"),
             ChannelSeed(DEMO.leads, "support-leads", (DEMO.lead,), is_private=True),
-            ChannelSeed(DEMO.escalations, "escalations", everyone),
+            ChannelSeed(DEMO.escalations, "escalations", (*agents, DEMO.lead)),
         ),
         usergroups=(UsergroupSeed(DEMO.leads_group, "leads", "Team leads", (DEMO.lead,)),),
     )

@@ -185,7 +185,7 @@ def test_demo_workspace_ids() -> None:
     assert seed.bot_token.startswith("xoxb-")
     assert seed.app_token.startswith("xapp-")
     assert seed.channel_named("#support").id == DEMO.support
-    assert {u.id for u in seed.users} == {DEMO.agent1, DEMO.agent2, DEMO.lead}
+    assert {u.id for u in seed.users} == {DEMO.agent1, DEMO.agent2, DEMO.lead, DEMO.member}
     assert seed.channel_named("escalations").id == DEMO.escalations
 
 

@@ -175,3 +175,27 @@ def test_tour(page: Page, steps: Steps) -> None:
     page.get_by_test_id("tour-open").click()  # and can be read again at will
     expect(pg.tour).to_contain_text("Step 1 of")
     steps.shot(page, "tour-reopened")
+
+
+def test_a_customer_with_closed_dms_is_answered_in_a_private_thread(
+    playground: Playground, steps: Steps
+) -> None:
+    pg, page = playground, playground.page
+    number = customer_writes_in(pg)
+    agent_claims(pg, number)
+    # Alice turns off "Allow DMs": the bot can no longer write to her there.
+    pg.discord.get_by_test_id("discord-dms").uncheck()
+    expect(pg.toast).to_contain_text("Direct messages are closed")
+    pg.open_thread(number)
+    pg.reply_in_thread("Could you check the address on the order?")
+    # She finds the answer in a private thread of the server's #support, only hers to see.
+    thread = pg.discord.locator('[data-testid="nav"][data-kind="thread"]')
+    expect(thread).to_be_visible()
+    thread.click()
+    expect(pg.discord_message("Could you check the address on the order?")).to_be_visible()
+    steps.shot(page, "private-thread")
+    pg.discord_write("It is 1 Main Street, flat 2.")
+    expect(pg.thread.get_by_test_id("message").filter(has_text="1 Main Street")).to_be_visible()
+    pg.be_customer(DISCORD.second_customer_id)
+    expect(thread).to_have_count(0)  # Bob is not in it
+    steps.shot(page, "not-for-bob")

@@ -132,6 +132,7 @@ class Playground {
 
   async load() {
     const seq = ++this.seq;
+    const asked = { ...this.who };
     const q = new URLSearchParams();
     if (this.who.slack) q.set("slack", this.who.slack);
     if (this.who.discord) q.set("discord", this.who.discord);
@@ -152,6 +153,12 @@ class Playground {
       return;
     }
     if (seq !== this.seq) return;
+    if (asked.slack !== this.who.slack || asked.discord !== this.who.discord) {
+      // The visitor switched person while this was on its way: it shows someone else's view
+      // (their ephemerals, their DMs), so it is dropped for a fetch as the new person.
+      this.again = true;
+      return;
+    }
     this.render(state);
   }
 

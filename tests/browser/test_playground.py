@@ -199,3 +199,22 @@ def test_a_customer_with_closed_dms_is_answered_in_a_private_thread(
     pg.be_customer(DISCORD.second_customer_id)
     expect(thread).to_have_count(0)  # Bob is not in it
     steps.shot(page, "not-for-bob")
+
+
+def test_markup_typed_by_people_is_shown_never_run(playground: Playground, steps: Steps) -> None:
+    pg, page = playground, playground.page
+    hostile = '<img src=x onerror="window.pwned=1"> <b>bold?</b> & [x](javascript:window.pwned=2)'
+    number = customer_writes_in(pg, hostile)
+    agent_claims(pg, number)
+    pg.open_thread(number)
+    answer = "<script>window.pwned=3</script> <javascript:window.pwned=4|click me> 1 < 2 & 3 > 2"
+    pg.reply_in_thread(answer)
+    # Each side shows the characters as typed, as text; nothing typed becomes a script or a link.
+    expect(pg.thread.get_by_test_id("message").filter(has_text="<b>bold?</b>")).to_be_visible()
+    told = pg.discord_message("window.pwned=3")
+    expect(told).to_contain_text("<script>window.pwned=3</script>")
+    expect(told).to_contain_text("1 < 2 & 3 > 2")
+    for side in (pg.discord, pg.slack):
+        expect(side.locator("script, img[src='x'], a[href^='javascript:' i]")).to_have_count(0)
+    assert page.evaluate("window.pwned") is None
+    steps.shot(page, "markup-as-text")

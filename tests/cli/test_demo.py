@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import aiohttp
 import pytest
 
 from bot import demo, demo_cli
+from bot.core.errors import ConfigError
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.slack import DEMO as SLACK
 from tests.cli.cli_support import threadline
@@ -155,3 +157,13 @@ async def _banner_url(capsys: pytest.CaptureFixture[str], serving: asyncio.Task[
             return found.group(1)
         await asyncio.sleep(0.1)
     raise AssertionError(f"no address in the banner: {seen!r}")
+
+
+async def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        where = rf"cannot serve the playground on 127\.0\.0\.1:{port}"
+        with pytest.raises(ConfigError, match=where):
+            await demo_cli.serve("127.0.0.1", port, tmp_path, allow_remote=False)

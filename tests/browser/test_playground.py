@@ -218,3 +218,25 @@ def test_markup_typed_by_people_is_shown_never_run(playground: Playground, steps
         expect(side.locator("script, img[src='x'], a[href^='javascript:' i]")).to_have_count(0)
     assert page.evaluate("window.pwned") is None
     steps.shot(page, "markup-as-text")
+
+
+def test_app_home_and_the_threadline_command(playground: Playground, steps: Steps) -> None:
+    pg, page = playground, playground.page
+    number = customer_writes_in(pg)
+    # App Home lists the unassigned queue, with the new ticket in it.
+    pg.slack.locator('[data-testid="nav"][data-channel="home"]').click()
+    home = pg.slack.get_by_test_id("home")
+    expect(home).to_contain_text("Unassigned queue")
+    expect(home).to_contain_text(f"#{number}")
+    steps.shot(page, "app-home")
+    # `/threadline queue` in #support answers only the one who asked.
+    pg.slack_open(SLACK.support)
+    box = pg.slack.get_by_test_id("slack-composer")
+    box.fill("/threadline queue")
+    box.press("Enter")
+    answer = pg.slack_messages().filter(has_text="Unassigned, most urgent first")
+    expect(answer).to_contain_text("Only visible to you")
+    expect(answer).to_contain_text(f"#{number}")
+    steps.shot(page, "threadline-queue")
+    pg.be_slack_person(SLACK.agent2)
+    expect(pg.slack).not_to_contain_text("Unassigned, most urgent first")

@@ -227,16 +227,20 @@ def _unknown_hint(customer_id: str, platform: Platform) -> str:
 @cli.command()
 @click.option("--slack-port", type=click.IntRange(0, 65535), default=8801, show_default=True)
 @click.option("--discord-port", type=click.IntRange(0, 65535), default=8802, show_default=True)
+@click.option("--openai-port", type=click.IntRange(0, 65535), default=8803, show_default=True)
 @click.option("--no-limits", is_flag=True, help="Turn the platforms' rate limits off.")
-def sandbox(slack_port: int, discord_port: int, no_limits: bool) -> None:
-    """Run local Slack and Discord emulators to try Threadline (or any bot) against.
+def sandbox(slack_port: int, discord_port: int, openai_port: int, no_limits: bool) -> None:
+    """Run local Slack and Discord emulators and an OpenAI-compatible model server to try
+    Threadline (or any bot) against.
 
     Prints the settings that point a bot at them; on a terminal, a console acts as the demo's
     customers and agents (type help).
     """
     from bot import sandbox_cli  # noqa: PLC0415  (loads the emulators only when asked)
 
-    cli_support.run(lambda: sandbox_cli.serve(slack_port, discord_port, rate_limits=not no_limits))
+    cli_support.run(
+        lambda: sandbox_cli.serve(slack_port, discord_port, openai_port, rate_limits=not no_limits)
+    )
 
 
 @cli.command()

@@ -158,7 +158,9 @@ def demo_settings(box: Sandbox, data: Path) -> Settings:
         discord_support_channel=str(DISCORD.support_channel_id),
         http_host="127.0.0.1",
         http_port=0,  # health only; any free port, so a running Threadline is no obstacle
+        # No AI in the demo until the bot has AI features to show.
         openai_api_key=None,
+        openai_base_url=None,
     )
     return load_settings(**values)
 

@@ -6,6 +6,8 @@ import asyncio
 import ipaddress
 import logging
 import signal
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import click
@@ -36,20 +38,29 @@ def check_host(host: str, *, allow_remote: bool) -> None:
         )
 
 
-def quiet_logging(data: Path) -> None:
+@contextmanager
+def quiet_logging(data: Path) -> Iterator[None]:
     """Warnings on the terminal, everything from INFO up in the data directory's log, so the
-    terminal stays readable and the details are still there."""
+    terminal stays readable and the details are still there. The log file is closed and the
+    logging as it was put back on the way out."""
     root = logging.getLogger()
-    root.setLevel(logging.INFO)
+    before = (root.level, root.handlers[:])
     form = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     screen = logging.StreamHandler()
     screen.setLevel(logging.WARNING)
     screen.setFormatter(form)
     logfile = logging.FileHandler(data / demo.LOG, encoding="utf-8")
     logfile.setFormatter(form)
+    root.setLevel(logging.INFO)
     root.handlers[:] = [screen, logfile]
     for noisy in ("alembic", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        root.setLevel(before[0])
+        root.handlers[:] = before[1]
+        logfile.close()
 
 
 async def serve(
@@ -66,28 +77,40 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    if data is not None:
-        demo.prepare(data)
-        quiet_logging(data)
-    async with demo.running(data) as running:
-        if data is None:
-            quiet_logging(running.data)
-        playground = Playground(
-            running.sandbox, running, host=host, port=port, allow_remote=allow_remote
-        )
-        try:
-            await playground.start()
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot serve the playground on {host}:{port}: {exc.strerror or exc} "
-                "(choose another with --port)"
-            ) from None
-        try:
-            click.echo(banner(playground.url, running.data, kept=data is not None))
-            await stop.wait()
-            click.echo("Stopping…")
-        finally:
-            await playground.stop()
+    with ExitStack() as logs:
+        if data is not None:
+            demo.prepare(data)
+            logs.enter_context(quiet_logging(data))
+        async with demo.running(data) as running:
+            with quiet_logging(running.data) if data is None else nullcontext():
+                await _serve(running, host, port, allow_remote, stop, kept=data is not None)
+
+
+async def _serve(
+    running: demo.Demo,
+    host: str,
+    port: int,
+    allow_remote: bool,
+    stop: asyncio.Event,
+    *,
+    kept: bool,
+) -> None:
+    playground = Playground(
+        running.sandbox, running, host=host, port=port, allow_remote=allow_remote
+    )
+    try:
+        await playground.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot serve the playground on {host}:{port}: {exc.strerror or exc} "
+            "(choose another with --port)"
+        ) from None
+    try:
+        click.echo(banner(playground.url, running.data, kept=kept))
+        await stop.wait()
+        click.echo("Stopping…")
+    finally:
+        await playground.stop()
 
 
 def banner(url: str, data: Path, *, kept: bool) -> str:

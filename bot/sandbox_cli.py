@@ -1,4 +1,4 @@
-"""`threadline sandbox`: both emulators in the foreground, their settings, and a console."""
+"""`threadline sandbox`: the emulators in the foreground, their settings, and a console."""
 
 from __future__ import annotations
 
@@ -16,13 +16,15 @@ def banner(box: Sandbox) -> str:
     settings = "\n".join(f"{name}={value}" for name, value in box.settings().items())
     return "\n".join(
         [
-            "Threadline sandbox: Slack and Discord emulators on 127.0.0.1.",
+            "Threadline sandbox: Slack and Discord emulators and an OpenAI-compatible model",
+            "server on 127.0.0.1.",
             "",
             "Point a bot at them with these settings (paste into .env, or export them):",
             "",
             settings,
             "",
             *box.people(),
+            *_model_server(box),
             "",
             "Then run `threadline run` in another terminal. Stop the sandbox with Ctrl-C.",
             "To see everything in a browser instead (both sides, dialogs, the clock), with the bot",
@@ -31,14 +33,29 @@ def banner(box: Sandbox) -> str:
     )
 
 
-async def serve(slack_port: int, discord_port: int, *, rate_limits: bool) -> None:
+def _model_server(box: Sandbox) -> list[str]:
+    if box.openai is None:
+        return []
+    models = ", ".join(box.openai.models or ("any",))
+    return [
+        f"Model server: OpenAI Chat Completions, deterministic answers; models {models} "
+        "(set OPENAI_MODEL to one of them)"
+    ]
+
+
+async def serve(
+    slack_port: int, discord_port: int, openai_port: int = 0, *, rate_limits: bool
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         async with sandbox(
-            slack_port=slack_port, discord_port=discord_port, rate_limits=rate_limits
+            slack_port=slack_port,
+            discord_port=discord_port,
+            openai_port=openai_port,
+            rate_limits=rate_limits,
         ) as box:
             click.echo(banner(box))
             if sys.stdin.isatty():
@@ -49,7 +66,7 @@ async def serve(slack_port: int, discord_port: int, *, rate_limits: bool) -> Non
     except OSError as exc:
         raise click.ClickException(
             f"cannot start the sandbox: {exc.strerror} (choose other ports with "
-            "--slack-port and --discord-port)"
+            "--slack-port, --discord-port and --openai-port)"
         ) from None
 
 

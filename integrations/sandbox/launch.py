@@ -1,5 +1,5 @@
-"""Both emulators together, with the demo workspace and world: for `threadline sandbox`,
-the shared test fixture and the benchmarks."""
+"""The emulators together (Slack, Discord and an OpenAI-compatible model server), with the demo
+workspace and world: for `threadline sandbox`, the shared test fixture and the benchmarks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import DiscordEmulator, demo_world
+from integrations.sandbox.openai import OpenAIEmulator
 from integrations.sandbox.slack import DEMO as SLACK
 from integrations.sandbox.slack import SlackEmulator, Timing, demo_workspace
 
@@ -19,6 +20,8 @@ HOST = "127.0.0.1"
 class Sandbox:
     slack: SlackEmulator
     discord: DiscordEmulator
+    # Optional so that a sandbox assembled by hand from the two platforms still works.
+    openai: OpenAIEmulator | None = None
 
     def settings(self, *, socket_mode: bool = True) -> dict[str, str]:
         """The settings that point a Threadline bot at this sandbox, by variable name."""
@@ -39,6 +42,9 @@ class Sandbox:
         }
         if socket_mode:
             found["SLACK_APP_TOKEN"] = slack.app_token
+        if self.openai is not None:
+            found["OPENAI_BASE_URL"] = self.openai.base_url
+            found["OPENAI_API_KEY"] = self.openai.api_key
         return found
 
     def people(self) -> list[str]:
@@ -59,10 +65,11 @@ async def sandbox(
     *,
     slack_port: int = 0,
     discord_port: int = 0,
+    openai_port: int = 0,
     rate_limits: bool = False,
     fast: bool = False,
 ) -> AsyncIterator[Sandbox]:
-    """Start both emulators on 127.0.0.1; `rate_limits` applies the platforms' real limits,
+    """Start the three emulators on 127.0.0.1; `rate_limits` applies the platforms' real limits,
     `fast` shortens Slack's ack timeouts and retry delays for tests."""
     slack = SlackEmulator(
         demo_workspace(),
@@ -73,5 +80,6 @@ async def sandbox(
     )
     discord = DiscordEmulator(demo_world(), host=HOST, port=discord_port)
     discord.limits.enabled = rate_limits
-    async with slack, discord:
-        yield Sandbox(slack, discord)
+    model = OpenAIEmulator(host=HOST, port=openai_port)
+    async with slack, discord, model:
+        yield Sandbox(slack, discord, model)

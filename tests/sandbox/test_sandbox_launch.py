@@ -78,7 +78,7 @@ def test_threadline_sandbox_prints_the_settings_and_stops_cleanly(tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DISCORD_"))}
     lines = []
     with subprocess.Popen(
-        [str(exe), "sandbox", "--slack-port", "0", "--discord-port", "0"],
+        [str(exe), "sandbox", "--slack-port", "0", "--discord-port", "0", "--openai-port", "0"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -103,10 +103,14 @@ def test_threadline_sandbox_prints_the_settings_and_stops_cleanly(tmp_path: Path
         "DISCORD_BOT_TOKEN",
         "SLACK_SUPPORT_CHANNEL",
         "SLACK_APP_TOKEN",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
     ):
         assert printed.get(name), f"{name} was not printed"
     assert printed["SLACK_API_URL"].startswith("http://127.0.0.1:")
     assert printed["DISCORD_GATEWAY_URL"].startswith("ws://127.0.0.1:")
+    assert printed["OPENAI_BASE_URL"].startswith("http://127.0.0.1:")
+    assert printed["OPENAI_BASE_URL"].endswith("/v1")
 
 
 def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
@@ -116,7 +120,16 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         exe = Path(sys.executable).parent / "threadline"
         done = subprocess.run(
-            [str(exe), "sandbox", "--slack-port", str(port), "--discord-port", "0"],
+            [
+                str(exe),
+                "sandbox",
+                "--slack-port",
+                str(port),
+                "--discord-port",
+                "0",
+                "--openai-port",
+                "0",
+            ],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,

@@ -1,0 +1,1 @@
+"""AI assistance: redaction of personal data before any text leaves for a model (`redact`)."""

@@ -345,3 +345,20 @@ digests = Table(
     Column("day", Date, primary_key=True),
     Column("sent_at", UTCDateTime, nullable=False),
 )
+
+# What the AI features asked of a model: one row per call, for the cost per ticket and per day
+# and the daily budget. A ticket's rows outlive nothing: they go with the ticket.
+model_uses = Table(
+    "model_uses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE")),
+    Column("feature", String(32), nullable=False),
+    Column("model", String(128), nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("used_at", UTCDateTime, nullable=False),
+    CheckConstraint("prompt_tokens >= 0 AND completion_tokens >= 0", name="tokens"),
+    Index("ix_model_uses_used_at", "used_at"),
+    Index("ix_model_uses_ticket_id", "ticket_id"),
+)

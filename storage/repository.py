@@ -21,6 +21,7 @@ from storage.db import begin
 from storage.deliveries_repository import DeliveryRows
 from storage.inbound_repository import InboundRows
 from storage.messages_repository import MessageRows
+from storage.model_uses_repository import ModelUseRows
 from storage.sla_repository import SlaRows
 from storage.surveys_repository import SurveyRows
 from storage.tickets_repository import TicketRows
@@ -60,7 +61,14 @@ class SqlStorage:
 
 
 class SqlTransaction(
-    CustomerRows, TicketRows, MessageRows, DeliveryRows, SlaRows, SurveyRows, InboundRows
+    CustomerRows,
+    TicketRows,
+    MessageRows,
+    DeliveryRows,
+    SlaRows,
+    SurveyRows,
+    InboundRows,
+    ModelUseRows,
 ):
     """The `Transaction` port: every method runs inside the caller's transaction."""
 

@@ -33,6 +33,7 @@ from bot.core.repositories import (
     InboundRepository,
     JobTicketRepository,
     MessageRepository,
+    ModelUseRepository,
     SlaRepository,
     SurveyRepository,
     TicketRepository,
@@ -64,6 +65,7 @@ class Transaction(
     SlaRepository,
     SurveyRepository,
     InboundRepository,
+    ModelUseRepository,
     Protocol,
 ):
     """The repository seen inside one database transaction.

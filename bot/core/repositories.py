@@ -30,6 +30,7 @@ from bot.core.domain import (
     TicketQuery,
 )
 from bot.core.inbound import GatewayCheckpoint, InboundEvent, InboundId
+from bot.core.model_use import ModelUse, Spent
 from bot.core.sla import Metric, NotificationKey, SlaClock
 from bot.core.survey import Survey, SurveyOutcome
 
@@ -205,6 +206,18 @@ class DeliveryRepository(Protocol):
     async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
         """Oldest first."""
         ...
+
+
+class ModelUseRepository(Protocol):
+    """What the AI features spent on models."""
+
+    async def record_model_use(self, use: ModelUse) -> None: ...
+
+    async def spent_between(self, start: datetime, end: datetime) -> Spent:
+        """Tokens of the calls made at or after `start` and before `end`."""
+        ...
+
+    async def spent_on_ticket(self, ticket_id: TicketId) -> Spent: ...
 
 
 class SlaRepository(Protocol):

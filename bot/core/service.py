@@ -12,6 +12,7 @@ from bot.core.usecases.base import shown_due
 from bot.core.usecases.inbound import InboundUseCases
 from bot.core.usecases.intake import SUBJECT_LENGTH, IntakeUseCases, subject_of
 from bot.core.usecases.jobs import JobUseCases
+from bot.core.usecases.model_uses import ModelUseCases
 from bot.core.usecases.moves import MoveUseCases
 from bot.core.usecases.queries import QueryUseCases, Stats, TicketDetail
 from bot.core.usecases.surveys import SurveyUseCases
@@ -26,5 +27,6 @@ class TicketService(
     InboundUseCases,
     JobUseCases,
     SurveyUseCases,
+    ModelUseCases,
 ):
     """The core's one entry point for adapters, the CLI and the scheduled jobs."""

@@ -1,1 +1,2 @@
-"""AI assistance: redaction of personal data before any text leaves for a model (`redact`)."""
+"""AI assistance: the model client, the knowledge base, and the redaction of personal data
+before any text leaves for a model."""

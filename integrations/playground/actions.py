@@ -293,7 +293,7 @@ async def _discord_dismiss(_emu: DiscordEmulator, person: Person, _args: Args) -
     return None
 
 
-async def _discord_dms(emu: DiscordEmulator, person: Person, args: Args) -> str | None:
+async def _discord_dms(_emu: DiscordEmulator, person: Person, args: Args) -> str | None:
     # Discord's "Allow direct messages from server members": with it off, the bot cannot write
     # to them, and Threadline answers in a private thread of the server's support channel.
     if args.flag("open"):
@@ -302,7 +302,6 @@ async def _discord_dms(emu: DiscordEmulator, person: Person, args: Args) -> str 
     else:
         person.close_dms()
         note = "Direct messages are closed: the bot can no longer write to you in DMs."
-    emu.notify()
     return note
 
 

@@ -229,10 +229,12 @@ class Person:
     def close_dms(self) -> None:
         """Stop accepting DMs from the bot (its sends then fail with 403, code 50007)."""
         self.user.dms_open = False
+        self._emu.notify()  # a setting people see, like every other change of state
 
     def open_dms(self) -> None:
         """Accept DMs from the bot again."""
         self.user.dms_open = True
+        self._emu.notify()
 
     # ----- what they see ---------------------------------------------------------------------
 

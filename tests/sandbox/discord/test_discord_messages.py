@@ -179,7 +179,9 @@ async def test_closed_dms_give_50007_until_reopened(emu: DiscordEmulator, start_
     client = await start_bot()
     alice = emu.user(DEMO.customer_id)
     user = await client.fetch_user(DEMO.customer_id)
+    before = emu.notifier.revision
     alice.close_dms()
+    assert emu.notifier.revision > before  # watchers (the playground) hear of it
     with pytest.raises(discord.Forbidden) as caught:
         await user.send("are you there?")
     assert caught.value.code == 50007

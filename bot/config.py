@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.ai_policy import AiPolicy
 from bot.core.domain import MAX_TIER, MIN_TIER, Priority
 from bot.core.errors import ConfigError
 from bot.core.sla_policy import Duration, SlaPolicy
@@ -292,6 +293,15 @@ class Policy(SlaPolicy):
     slack: SlackPolicy = SlackPolicy()
     customers: CustomerPolicy = CustomerPolicy()
     discord: DiscordPolicy = DiscordPolicy()
+    # The AI features; absent: on with their defaults when a model is configured, else off.
+    ai: AiPolicy | None = None
+
+    def ai_policy(self, settings: Settings) -> AiPolicy | None:
+        """The AI features' policy, or None when the deployment has none: no `[ai]` table and
+        no model configured leaves tickets exactly as they are without AI."""
+        if self.ai is not None:
+            return self.ai
+        return AiPolicy() if settings.ai_enabled else None
 
     @property
     def default_priority(self) -> Priority:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -24,10 +25,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.types import TypeDecorator
 
+from bot.core.assist import DraftStatus
 from bot.core.delivery import DeliveryStatus, Lane
 from bot.core.domain import Action, Direction, Priority, Status
 from bot.core.sla import ClockState, Metric
@@ -122,6 +125,12 @@ tickets = Table(
     Column("workspace_ref", String(128)),
     # The customer's satisfaction rating (1 to 5), shown on the card.
     Column("csat_rating", SmallInteger),
+    # What the AI features keep on the ticket (bot/core/assist.py), written by their own setters,
+    # never by a move: the triage (domain.Triage.as_dict), whether agents' replies go out
+    # translated, and whether a person took over from the automated answers.
+    Column("triage", JSON),
+    Column("translate_replies", Boolean, nullable=False, server_default=false()),
+    Column("auto_answer_stopped", Boolean, nullable=False, server_default=false()),
     CheckConstraint(_one_of("status", Status), name="status"),
     CheckConstraint(_one_of("priority", Priority), name="priority"),
     CheckConstraint("tier BETWEEN 1 AND 3", name="tier"),
@@ -361,4 +370,24 @@ model_uses = Table(
     CheckConstraint("prompt_tokens >= 0 AND completion_tokens >= 0", name="tokens"),
     Index("ix_model_uses_used_at", "used_at"),
     Index("ix_model_uses_ticket_id", "ticket_id"),
+)
+
+# Drafted replies offered to agents (bot/core/assist.py `Draft`). Kept so that Send works once,
+# after a restart too: deciding is a conditional update of an 'offered' row, so of two agents
+# pressing Send at once exactly one wins. A sent draft points at the reply it became.
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("citations", JSON, nullable=False),  # [[slug, title, relevance], ...]
+    Column("by_model", Boolean, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(200)),
+    Column("decided_at", UTCDateTime),
+    Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
+    CheckConstraint(_one_of("status", DraftStatus), name="status"),
+    Index("ix_drafts_ticket_id", "ticket_id"),
 )

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage import models as m
+from storage.assist_repository import AssistRows
 from storage.customers_repository import CustomerRows
 from storage.db import begin
 from storage.deliveries_repository import DeliveryRows
@@ -69,6 +70,7 @@ class SqlTransaction(
     SurveyRows,
     InboundRows,
     ModelUseRows,
+    AssistRows,
 ):
     """The `Transaction` port: every method runs inside the caller's transaction."""
 

@@ -7,6 +7,7 @@ more than one aggregate needs: a delivery's job carries its ticket, customer and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,7 +34,10 @@ from bot.core.domain import (
     Ticket,
     TicketId,
     TicketNumber,
+    Triage,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Rows:
@@ -82,7 +86,44 @@ def ticket_row(row: Row[Any]) -> Ticket:
         due_at=row.due_at,
         workspace_ref=row.workspace_ref,
         csat_rating=row.csat_rating,
+        triage=_triage(row.id, row.triage),
+        translate_replies=bool(row.translate_replies),
+        auto_answer_stopped=bool(row.auto_answer_stopped),
     )
+
+
+def _triage(ticket_id: int, data: object) -> Triage | None:
+    """The stored triage; one this build cannot read (written by another version, or edited by
+    hand) is left out with a warning: the ticket still works, it is only not triaged."""
+    if data is None:
+        return None
+    try:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"a {type(data).__name__}, not an object")
+        return _checked(Triage.from_dict(data))
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("Ticket id %s: its stored triage is unreadable (%s); left out", ticket_id, exc)
+        return None
+
+
+def _checked(triage: Triage) -> Triage:
+    """`Triage.from_dict` takes the values as they come: check their types here, so a wrong one
+    is caught now rather than where the triage is shown."""
+    texts = (triage.category, triage.sentiment, triage.title)
+    optional_texts = (triage.language, triage.edited_by)
+    numbers = (
+        triage.category_confidence,
+        triage.priority_confidence,
+        triage.sentiment_confidence,
+    )
+    if (
+        not all(isinstance(v, str) for v in texts)
+        or not all(v is None or isinstance(v, str) for v in optional_texts)
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in numbers)
+        or not isinstance(triage.by_model, bool)
+    ):
+        raise TypeError("a field of the wrong type")
+    return triage
 
 
 def message_row(row: Row[Any], refs: tuple[MessageRef, ...]) -> Message:

@@ -12,17 +12,23 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from bot.core.assist import decode_citations
 from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import joined
 from bot.core.domain import Platform, Ticket
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     Audience,
+    AutoAnswered,
     DeliveryFailed,
+    DraftOffered,
     FollowsUp,
+    HandedOff,
     LegacyLine,
+    ReplyTranslated,
     SlaBreached,
     SlaReminder,
+    SummaryShown,
     SurveyAnswered,
     TicketAssigned,
     TicketClaimed,
@@ -30,6 +36,8 @@ from bot.core.outbound import (
     TicketOpened,
     TicketReopened,
     TicketResolved,
+    TranslatedReply,
+    TranslationShown,
 )
 from integrations.platforms import DISCORD, SLACK
 
@@ -247,6 +255,37 @@ class RecordingWorkspace(_Recording):
         self.digests.append(text)
         await self._record(Seen("send_digest", None, f"digest: {text}", None, None))
 
+    async def show_summary(self, job: DeliveryJob, event: SummaryShown) -> str | None:
+        how = f" (without a model: {event.fallback})" if event.fallback else ""
+        line = f"summary {event.occasion}{how}: {event.text}"
+        return await self._show("show_summary", job, line)
+
+    async def offer_draft(self, job: DeliveryJob, event: DraftOffered) -> str | None:
+        sources = ", ".join(c.slug for c in decode_citations(event.citations))
+        if event.text is None:
+            line = f"no draft ({event.fallback}); may help: {sources or '-'}"
+        else:
+            line = f"draft {event.draft_id}: {event.text} [{sources}]"
+        return await self._show("offer_draft", job, line)
+
+    async def show_translation(self, job: DeliveryJob, event: TranslationShown) -> str | None:
+        line = f"translated from {event.source}: {event.text}"
+        return await self._show("show_translation", job, line, creates=False)
+
+    async def reply_translated(self, job: DeliveryJob, event: ReplyTranslated) -> str | None:
+        if event.text is None:
+            line = f"sent as written ({event.fallback}): {_body(job)}"
+        else:
+            line = f"sent in {event.target}: {event.text}"
+        return await self._show("reply_translated", job, line)
+
+    async def show_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
+        return await self._show("show_auto_answer", job, f"auto-answered: {_body(job)}")
+
+    async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
+        who = "the customer" if event.by_customer else "the assistant"
+        return await self._show("handed_off", job, f"handed off by {who}")
+
 
 class RecordingChannel(_Recording):
     """The customers' side: what a customer on Discord is sent."""
@@ -290,6 +329,20 @@ class RecordingChannel(_Recording):
         line = f"reply deleted: {_body(job)}"
         return await self._show("copy_deleted", job, line, creates=False)
 
+    async def send_translated_reply(self, job: DeliveryJob, event: TranslatedReply) -> str | None:
+        author = job.message.author.name if job.message is not None else "?"
+        return await self._show(
+            "send_translated_reply", job, f"reply ({event.target}): **{author}:** {event.text}"
+        )
+
+    async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
+        return await self._show("send_auto_answer", job, f"automated answer: {_body(job)}")
+
+    async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
+        if event.by_customer:
+            return None
+        return await self._show("handed_off", job, "told: a person will answer")
+
 
 class QuietChannel:
     """A customer's channel that takes everything and shows nothing, for tests (and the
@@ -329,4 +382,13 @@ class QuietChannel:
         return await self.answer(job)
 
     async def copy_deleted(self, job: DeliveryJob) -> str | None:
+        return await self.answer(job)
+
+    async def send_translated_reply(self, job: DeliveryJob, event: TranslatedReply) -> str | None:
+        return await self.answer(job)
+
+    async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
+        return await self.answer(job)
+
+    async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
         return await self.answer(job)

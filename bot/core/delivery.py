@@ -32,6 +32,7 @@ class Lane(StrEnum):
 
     AGENTS = "agents"  # the ticket's card and thread where agents work
     CUSTOMER = "customer"  # the customer's conversation
+    ASSISTANT = "assistant"  # what the AI features are asked (their answers go to the others)
 
 
 # The agent workspace a deployment has first (and, today, only): its cards are on the tickets'

@@ -25,11 +25,13 @@ from bot.core.domain import MessageRef
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     AgentReplied,
+    AutoAnswered,
     CardChanged,
     CopyEdited,
     CustomerWrote,
     DeliveryFailed,
     ReplyDelivered,
+    TranslatedReply,
     UnreadableEvent,
 )
 from bot.core.ports import Clock, Storage, Transaction
@@ -39,7 +41,7 @@ log = logging.getLogger(__name__)
 
 # The events whose platform ids are copies of the delivery's message: new copies, and the pieces
 # an edit of a split copy sent or kept (an edit that made the text longer needs more of them).
-COPIES = (CustomerWrote, AgentReplied, CopyEdited)
+COPIES = (CustomerWrote, AgentReplied, CopyEdited, TranslatedReply, AutoAnswered)
 # A delivery that became several platform messages (a reply split to fit a length limit) is
 # reported as their ids joined by this: platform ids never hold whitespace. Each piece gets a
 # MessageRef of its own, in order, so that edits and deletes later reach every piece.
@@ -251,7 +253,7 @@ class Dispatcher:
                     )
             if first and isinstance(delivery.event, CardChanged):
                 await tx.set_card(delivery.ticket_id, delivery.workspace, first)
-            if isinstance(delivery.event, AgentReplied):
+            if isinstance(delivery.event, AgentReplied | TranslatedReply):
                 for new in for_agents(
                     self._workspaces, delivery.ticket_id, ReplyDelivered(), now, delivery.message_id
                 ):

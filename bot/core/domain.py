@@ -186,6 +186,38 @@ class Ticket:
     due_at: datetime | None = None  # the earliest SLA deadline still running
     workspace_ref: str | None = None  # where the ticket's card lives on the agents' side
     csat_rating: int | None = None  # the customer's satisfaction rating, 1 to 5
+    # What the AI features know of it (`bot/core/assist.py`); kept beside the ticket, written
+    # by their own setters, never by a move.
+    triage: Triage | None = None
+    translate_replies: bool = False  # agents' replies go out in the customer's language
+    auto_answer_stopped: bool = False  # a person took over: no more automated answers
+
+
+@dataclass(frozen=True, slots=True)
+class Triage:
+    """A ticket's triage: suggested by the model or the keyword fallback, each field with a
+    confidence in [0, 1]; a field an agent set has confidence 1 and `edited_by` names them."""
+
+    category: str
+    category_confidence: float
+    priority: Priority
+    priority_confidence: float
+    sentiment: str  # negative, neutral, positive
+    sentiment_confidence: float
+    language: str | None  # ISO 639-1
+    title: str
+    by_model: bool  # False: the keyword fallback
+    edited_by: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Triage:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["priority"] = Priority(str(values["priority"]))
+        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

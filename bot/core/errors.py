@@ -98,3 +98,17 @@ _PAST = {
 
 def _past(action: str) -> str:
     return _PAST.get(action, action)
+
+
+class DraftDecided(DomainError):
+    """Someone sent or discarded the draft first."""
+
+    def __init__(self, status: str, by: str | None) -> None:
+        who = f" by {by}" if by else ""
+        super().__init__(f"This draft was already {status}{who}.")
+        self.status = status
+        self.by = by
+
+
+class AssistantOff(DomainError):
+    """An AI feature was asked for while it is turned off."""

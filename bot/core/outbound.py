@@ -233,6 +233,114 @@ class SurveyRequested(OutboundEvent):
     type: ClassVar[str] = "survey_requested"
 
 
+# --- the AI features ---------------------------------------------------------------------
+# Asked of the assistant on the ticket's own lane (`Lane.ASSISTANT`): a slow or absent model
+# holds up neither side, and what is asked survives a crash like every other delivery.
+
+
+@dataclass(frozen=True, slots=True)
+class AssistCustomerMessage(OutboundEvent):
+    """A customer's message (the delivery's) for the assistant: triage a new ticket, a
+    translation line, a draft, an automated answer, as the policy has them."""
+
+    type: ClassVar[str] = "assist_customer_message"
+
+
+@dataclass(frozen=True, slots=True)
+class AssistSummary(OutboundEvent):
+    """Summarise the ticket for the agents (`occasion`: escalation, takeover or asked)."""
+
+    type: ClassVar[str] = "assist_summary"
+    occasion: str
+    by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssistDraft(OutboundEvent):
+    """Draft a reply for the agents, asked by `by`."""
+
+    type: ClassVar[str] = "assist_draft"
+    by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AssistReply(OutboundEvent):
+    """An agent's reply (the delivery's message) to be sent in the customer's language."""
+
+    type: ClassVar[str] = "assist_reply"
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryShown(OutboundEvent):
+    """A summary, as an internal note in the ticket's thread."""
+
+    type: ClassVar[str] = "summary_shown"
+    text: str
+    occasion: str
+    by: str | None
+    fallback: str | None  # why no model wrote it, when none did
+
+
+@dataclass(frozen=True, slots=True)
+class DraftOffered(OutboundEvent):
+    """A drafted reply for the agents only, with Send, Edit and Discard; or (`text` None)
+    no draft, and the articles that may help (`citations`, encoded) if any."""
+
+    type: ClassVar[str] = "draft_offered"
+    draft_id: int | None
+    text: str | None
+    citations: str
+    fallback: str | None
+    asked_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TranslationShown(OutboundEvent):
+    """The customer's message (the delivery's) in the team's language, beneath it."""
+
+    type: ClassVar[str] = "translation_shown"
+    source: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyTranslated(OutboundEvent):
+    """The agent's reply (the delivery's message) went out in `target` as `text`; `text`
+    None: it went out as written, because of `fallback`."""
+
+    type: ClassVar[str] = "reply_translated"
+    target: str
+    text: str | None
+    fallback: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TranslatedReply(OutboundEvent):
+    """An agent's reply (the delivery's message) for the customer, in their language."""
+
+    type: ClassVar[str] = "translated_reply"
+    text: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class AutoAnswered(OutboundEvent):
+    """An automated answer (the delivery's message): to the customer marked as automated with
+    a way to a person; to the agents as what the customer was told."""
+
+    type: ClassVar[str] = "auto_answered"
+    citations: str
+
+
+@dataclass(frozen=True, slots=True)
+class HandedOff(OutboundEvent):
+    """The automated answers stopped and a person is wanted (the customer asked, or the
+    assistant could not answer)."""
+
+    type: ClassVar[str] = "handed_off"
+    by_customer: bool
+
+
 @dataclass(frozen=True, slots=True)
 class UnreadableEvent(OutboundEvent):
     """A stored event this build cannot read; never queued, only found."""
@@ -267,6 +375,17 @@ EVENT_TYPES: Mapping[str, type[OutboundEvent]] = {
         TicketClosed,
         AwaitingCustomer,
         SurveyRequested,
+        AssistCustomerMessage,
+        AssistSummary,
+        AssistDraft,
+        AssistReply,
+        SummaryShown,
+        DraftOffered,
+        TranslationShown,
+        ReplyTranslated,
+        TranslatedReply,
+        AutoAnswered,
+        HandedOff,
     )
 }
 

@@ -6,19 +6,31 @@ the Protocols, so it can be tested with fakes and never imports a platform libra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.core.assist import (
+    AutoReply,
+    Conversation,
+    Drafted,
+    Summarised,
+    Translated,
+    Triaged,
+)
 from bot.core.delivery import DeliveryJob
-from bot.core.domain import Message, Platform, Ticket
+from bot.core.domain import Platform
 from bot.core.outbound import (
+    AutoAnswered,
     DeliveryFailed,
+    DraftOffered,
     FollowsUp,
+    HandedOff,
     LegacyLine,
+    ReplyTranslated,
     SlaBreached,
     SlaReminder,
+    SummaryShown,
     SurveyAnswered,
     TicketAssigned,
     TicketClaimed,
@@ -26,8 +38,11 @@ from bot.core.outbound import (
     TicketOpened,
     TicketReopened,
     TicketResolved,
+    TranslatedReply,
+    TranslationShown,
 )
 from bot.core.repositories import (
+    AssistRepository,
     CustomerRepository,
     DeliveryRepository,
     InboundRepository,
@@ -66,6 +81,7 @@ class Transaction(
     SurveyRepository,
     InboundRepository,
     ModelUseRepository,
+    AssistRepository,
     Protocol,
 ):
     """The repository seen inside one database transaction.
@@ -139,6 +155,33 @@ class AgentWorkspace(Protocol):
         """The leads' daily digest."""
         ...
 
+    # --- the AI features: all for agents only -----------------------------------------
+
+    async def show_summary(self, job: DeliveryJob, event: SummaryShown) -> str | None:
+        """A summary as an internal note in the thread."""
+        ...
+
+    async def offer_draft(self, job: DeliveryJob, event: DraftOffered) -> str | None:
+        """A draft with Send, Edit and Discard (or "no article matches" and the articles that
+        may help), in the thread, for agents only."""
+        ...
+
+    async def show_translation(self, job: DeliveryJob, event: TranslationShown) -> str | None:
+        """A translation line beneath the customer's message (`job.message`)."""
+        ...
+
+    async def reply_translated(self, job: DeliveryJob, event: ReplyTranslated) -> str | None:
+        """What the agent's reply (`job.message`) was sent as, beneath it."""
+        ...
+
+    async def show_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
+        """The automated answer the customer was sent (`job.message`), in the thread."""
+        ...
+
+    async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
+        """The automated answers stopped: a person is wanted."""
+        ...
+
 
 class CustomerChannel(Protocol):
     """Where customers on one platform are answered.
@@ -179,6 +222,19 @@ class CustomerChannel(Protocol):
         """The agent deleted `job.message`: what the customer was sent goes."""
         ...
 
+    async def send_translated_reply(self, job: DeliveryJob, event: TranslatedReply) -> str | None:
+        """An agent's reply (`job.message`) in the customer's language (`event.text`)."""
+        ...
+
+    async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
+        """An automated answer (`job.message`), marked as automated, with a way to ask for a
+        person."""
+        ...
+
+    async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
+        """Tell the customer a person will answer."""
+        ...
+
 
 class Storage(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
@@ -197,6 +253,29 @@ class Storage(Protocol):
 
 
 class Assistant(Protocol):
-    """An AI helper that triages, summarises and drafts replies (optional)."""
+    """The AI features (`bot/core/assist.py`): each method answers with a model when
+    `use_model` is true and one answers, and otherwise with what needs none. None of them
+    raises for a model that is down, slow or refuses: that is a `fallback`, not an error.
+    Text handed in is the customer's and agents' own; the adapter redacts what leaves."""
 
-    async def summarise(self, ticket: Ticket, messages: Sequence[Message]) -> str: ...
+    # Whether a model is configured at all (False: only the fallbacks ever answer).
+    has_model: bool
+
+    async def triage(self, text: str, *, use_model: bool) -> Triaged: ...
+
+    async def detect_language(self, text: str) -> str | None:
+        """The text's language (ISO 639-1), None when it cannot tell."""
+        ...
+
+    async def translate(self, text: str, target: str, *, use_model: bool) -> Translated: ...
+
+    async def summarise(self, conversation: Conversation, *, use_model: bool) -> Summarised: ...
+
+    async def draft(self, conversation: Conversation, *, use_model: bool) -> Drafted:
+        """A reply for agents, grounded in the knowledge base (never sent by itself)."""
+        ...
+
+    async def auto_answer(self, conversation: Conversation, *, use_model: bool) -> AutoReply:
+        """An answer for the customer from the knowledge base, or a hand-off; the
+        conversation holds no internal notes."""
+        ...

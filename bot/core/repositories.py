@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.core.assist import Citation, Draft, DraftStatus
 from bot.core.delivery import Delivery, DeliveryId, DeliveryJob, DeliveryStatus, Lane, NewDelivery
 from bot.core.domain import (
     Customer,
@@ -28,6 +29,7 @@ from bot.core.domain import (
     TicketId,
     TicketNumber,
     TicketQuery,
+    Triage,
 )
 from bot.core.inbound import GatewayCheckpoint, InboundEvent, InboundId
 from bot.core.model_use import ModelUse, Spent
@@ -205,6 +207,39 @@ class DeliveryRepository(Protocol):
 
     async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
         """Oldest first."""
+        ...
+
+
+class AssistRepository(Protocol):
+    """What the AI features keep: a ticket's triage and switches, and drafted replies."""
+
+    async def set_ticket_triage(self, ticket_id: TicketId, triage: Triage) -> None: ...
+
+    async def set_translate_replies(self, ticket_id: TicketId, on: bool) -> None: ...
+
+    async def set_auto_answer_stopped(self, ticket_id: TicketId, stopped: bool) -> None: ...
+
+    async def add_draft(
+        self,
+        ticket_id: TicketId,
+        text: str,
+        citations: tuple[Citation, ...],
+        by_model: bool,
+        at: datetime,
+    ) -> Draft: ...
+
+    async def get_draft(self, draft_id: int) -> Draft | None: ...
+
+    async def decide_draft(
+        self,
+        draft_id: int,
+        status: DraftStatus,
+        by: str,
+        at: datetime,
+        message_id: MessageId | None = None,
+    ) -> bool:
+        """Mark an offered draft sent or discarded; False (and nothing changed) when it was
+        decided already: a draft is sent once, however many agents press Send."""
         ...
 
 

@@ -4,24 +4,29 @@ good (a bug, not a platform hiccup): the dispatcher fails it where people see it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob, Lane
 from bot.core.domain import Platform
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     AgentReplied,
+    AutoAnswered,
     AwaitingCustomer,
     CardChanged,
     CopyDeleted,
     CopyEdited,
     CustomerWrote,
     DeliveryFailed,
+    DraftOffered,
     FollowsUp,
+    HandedOff,
     LegacyLine,
     ReplyDelivered,
+    ReplyTranslated,
     SlaBreached,
     SlaReminder,
+    SummaryShown,
     SurveyAnswered,
     SurveyRequested,
     TicketAssigned,
@@ -31,11 +36,15 @@ from bot.core.outbound import (
     TicketOpened,
     TicketReopened,
     TicketResolved,
+    TranslatedReply,
+    TranslationShown,
 )
 from bot.core.ports import AgentWorkspace, CustomerChannel
 
 # Where a delivery goes: its lane and, on the agents' lane, which workspace ("" on the customer's).
 Outlet = tuple[Lane, str]
+# What carries the assistant's lane: the core's own use case (`TicketService.assist`).
+AssistantDesk = Callable[[DeliveryJob], Awaitable[str | None]]
 
 
 class Routes:
@@ -49,6 +58,7 @@ class Routes:
         self,
         workspaces: Mapping[str, AgentWorkspace] | AgentWorkspace | None,
         customers: Mapping[Platform, CustomerChannel],
+        assistant: AssistantDesk | None = None,
     ) -> None:
         if workspaces is None:
             workspaces = {}
@@ -56,21 +66,29 @@ class Routes:
             workspaces = {MAIN_WORKSPACE: workspaces}  # the usual deployment: one workspace
         self.workspaces = dict(workspaces)
         self.customers = dict(customers)
+        self.assistant = assistant
 
     @property
     def outlets(self) -> list[Outlet]:
         """Where something is registered to carry deliveries."""
         agents = [(Lane.AGENTS, name) for name in self.workspaces]
-        return agents + ([(Lane.CUSTOMER, "")] if self.customers else [])
+        customers = [(Lane.CUSTOMER, "")] if self.customers else []
+        return agents + customers + ([(Lane.ASSISTANT, "")] if self.assistant else [])
 
     def platform_of(self, job: DeliveryJob) -> Platform | None:
         """The platform whose ids a delivery's copies have."""
         if job.delivery.lane is Lane.CUSTOMER:
             return job.customer.platform
+        if job.delivery.lane is Lane.ASSISTANT:
+            return None
         workspace = self.workspaces.get(job.delivery.workspace)
         return workspace.platform if workspace is not None else None
 
     async def carry(self, job: DeliveryJob) -> str | None:
+        if job.delivery.lane is Lane.ASSISTANT:
+            if self.assistant is None:
+                raise PlatformError("the AI features are not running", retryable=True)
+            return await self.assistant(job)
         if job.delivery.lane is Lane.AGENTS:
             workspace = self.workspaces.get(job.delivery.workspace)
             if workspace is None:
@@ -120,10 +138,22 @@ async def to_agents(  # noqa: PLR0911, PLR0912
             return await workspace.copy_edited(job)
         case CopyDeleted():
             return await workspace.copy_deleted(job)
+        case SummaryShown() as event:
+            return await workspace.show_summary(job, event)
+        case DraftOffered() as event:
+            return await workspace.offer_draft(job, event)
+        case TranslationShown() as event:
+            return await workspace.show_translation(job, event)
+        case ReplyTranslated() as event:
+            return await workspace.reply_translated(job, event)
+        case AutoAnswered() as event:
+            return await workspace.show_auto_answer(job, event)
+        case HandedOff() as event:
+            return await workspace.handed_off(job, event)
     raise PlatformError(f"the agents' side cannot carry {job.event.type}", retryable=False)
 
 
-async def to_customer(  # noqa: PLR0911
+async def to_customer(  # noqa: PLR0911, PLR0912
     channel: CustomerChannel, job: DeliveryJob
 ) -> str | None:
     match job.event:
@@ -147,4 +177,10 @@ async def to_customer(  # noqa: PLR0911
             return await channel.copy_edited(job)
         case CopyDeleted():
             return await channel.copy_deleted(job)
+        case TranslatedReply() as event:
+            return await channel.send_translated_reply(job, event)
+        case AutoAnswered() as event:
+            return await channel.send_auto_answer(job, event)
+        case HandedOff() as event:
+            return await channel.handed_off(job, event)
     raise PlatformError(f"the customer's side cannot carry {job.event.type}", retryable=False)

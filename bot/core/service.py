@@ -8,6 +8,7 @@ The adapters and the jobs call these public methods only; none of them holds a t
 
 from __future__ import annotations
 
+from bot.core.usecases.assist import AssistUseCases
 from bot.core.usecases.base import shown_due
 from bot.core.usecases.inbound import InboundUseCases
 from bot.core.usecases.intake import SUBJECT_LENGTH, IntakeUseCases, subject_of
@@ -22,7 +23,8 @@ __all__ = ["SUBJECT_LENGTH", "Stats", "TicketDetail", "TicketService", "shown_du
 
 class TicketService(
     IntakeUseCases,
-    MoveUseCases,  # and the conversation it builds on
+    AssistUseCases,  # and the moves and conversation it builds on
+    MoveUseCases,
     QueryUseCases,
     InboundUseCases,
     JobUseCases,

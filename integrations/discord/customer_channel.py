@@ -1,5 +1,6 @@
-"""The customer's side on Discord: replies and news of their ticket, edits and deletes of
-what they were sent; in their DMs, or their private thread once their DMs are closed."""
+"""The customer's side on Discord: replies (as written or translated), automated answers and
+news of their ticket, edits and deletes of what they were sent; in their DMs, or their private
+thread once their DMs are closed."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import io
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import discord
 
@@ -15,11 +16,20 @@ from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import joined
 from bot.core.domain import Attachment, Message
 from bot.core.errors import PlatformError
-from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
+from bot.core.outbound import (
+    AutoAnswered,
+    HandedOff,
+    TicketClaimed,
+    TicketOpened,
+    TicketReopened,
+    TicketResolved,
+    TranslatedReply,
+)
 from bot.core.text import split_message
 from integrations.discord import texts
 from integrations.discord.contact import Contacts, Conversation
 from integrations.discord.errors import CANNOT_MESSAGE_USER, platform_error
+from integrations.discord.handoff import hand_off_view
 from integrations.discord.survey import survey_text, survey_view
 from integrations.discord.views import close_view
 from integrations.platforms import DISCORD
@@ -51,7 +61,26 @@ class DiscordCustomerChannel:
         self._team_name = team_name  # set: agents reply under the team's name
 
     async def send_reply(self, job: DeliveryJob) -> str | None:
-        return await self._send(job, lambda to: self._reply(to, job))
+        return await self._send(job, lambda to: self._reply(to, job, _required(job).body))
+
+    async def send_translated_reply(self, job: DeliveryJob, event: TranslatedReply) -> str | None:
+        """The agent's reply in the customer's language, sent as the reply itself would be."""
+        return await self._send(job, lambda to: self._reply(to, job, event.text))
+
+    async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
+        """An automated answer, marked as one, with "Talk to a person" beneath its last piece."""
+        pieces = _automated_pieces(_required(job).body)
+        number = job.ticket.number
+        return await self._send(
+            job, lambda to: _send_pieces(to, job, pieces, view=hand_off_view(number))
+        )
+
+    async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
+        """The assistant handed the ticket to a person by itself: the customer is told. A
+        customer who pressed the button was told there and then, so nothing is sent."""
+        if event.by_customer:
+            return None
+        return await self._send(job, lambda to: _post(to, texts.HANDED_OFF))
 
     async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
         number = job.ticket.number
@@ -129,20 +158,13 @@ class DiscordCustomerChannel:
             and exc.code == CANNOT_MESSAGE_USER
         )
 
-    async def _reply(self, channel: Conversation, job: DeliveryJob) -> str | None:
-        """Every piece of a long reply; all their ids, so edits and deletes reach each one."""
+    async def _reply(self, channel: Conversation, job: DeliveryJob, body: str) -> str | None:
+        """An agent's reply with `body` as its words (as written, or translated) and the
+        agent's files; every piece of it, so edits and deletes reach each one."""
         message = _required(job)
         files, linked = await self._files(message)
-        steps = job.steps_done
-        pieces = _pieces(message, self._team_name, linked)
-        for piece in pieces[len(steps) :]:
-            if not steps and files:
-                sent = await channel.send(piece, files=files)
-            else:
-                sent = await channel.send(piece)
-            steps.append(str(sent.id))
-            await job.step_done(steps, len(pieces))  # a retry must not send this piece again
-        return joined(steps)
+        pieces = _pieces(message, self._team_name, linked, body)
+        return await _send_pieces(channel, job, pieces, files=files)
 
     async def _files(self, message: Message) -> tuple[list[discord.File], list[Attachment]]:
         """The agent's files as uploads, and those that can only be linked."""
@@ -202,6 +224,29 @@ async def _translated(work: Awaitable[T]) -> T:
         raise platform_error(exc) from exc
 
 
+async def _send_pieces(
+    channel: Conversation,
+    job: DeliveryJob,
+    pieces: list[str],
+    *,
+    files: list[discord.File] | None = None,
+    view: discord.ui.View | None = None,
+) -> str | None:
+    """Send the pieces a previous attempt did not: the files with the first, the view with the
+    last. All their ids, so edits and deletes reach each one."""
+    steps = job.steps_done
+    for index in range(len(steps), len(pieces)):
+        extras: dict[str, Any] = {}
+        if index == 0 and files:
+            extras["files"] = files
+        if index == len(pieces) - 1 and view is not None:
+            extras["view"] = view
+        sent = await channel.send(pieces[index], **extras)
+        steps.append(str(sent.id))
+        await job.step_done(steps, len(pieces))  # a retry must not send this piece again
+    return joined(steps)
+
+
 async def _post(channel: Conversation, text: str, view: discord.ui.View | None = None) -> str:
     if view is None:
         sent = await channel.send(text)
@@ -230,10 +275,20 @@ def _required(job: DeliveryJob) -> Message:
     return job.message
 
 
-def _pieces(message: Message, team_name: str | None, linked: list[Attachment]) -> list[str]:
+def _pieces(
+    message: Message, team_name: str | None, linked: list[Attachment], body: str | None = None
+) -> list[str]:
     files = [_file_line(a) for a in linked]
-    text = "\n".join([texts.signed(message, team_name), *files])
+    text = "\n".join([texts.signed(message, team_name, body), *files])
     return split_message(text, CONTENT_LIMIT)
+
+
+def _automated_pieces(answer: str) -> list[str]:
+    """An automated answer split to fit, marked on its first line: split before marking, as a
+    cut at the marker's line break would leave the marker a message of its own."""
+    room = CONTENT_LIMIT - len(texts.automated(""))
+    first, *rest = split_message(answer, room) or [""]
+    return [texts.automated(first), *rest]
 
 
 def _file_line(attachment: Attachment) -> str:

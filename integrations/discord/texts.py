@@ -1,4 +1,5 @@
-"""What the customer reads: news of their ticket and how an agent's reply is signed. Pure."""
+"""What the customer reads: news of their ticket, how an agent's reply is signed, and how an
+automated answer is marked. Pure."""
 
 from __future__ import annotations
 
@@ -49,7 +50,24 @@ def _when(at: datetime) -> str:
     return f"<t:{int(at.timestamp())}:f>"
 
 
-def signed(message: Message, team_name: str | None) -> str:
-    """An agent's reply as the customer sees it: under the agent's name, or the team's."""
+def signed(message: Message, team_name: str | None, body: str | None = None) -> str:
+    """An agent's reply as the customer sees it: under the agent's name, or the team's.
+    `body`: what is sent instead of the agent's own words (their translation)."""
     who = team_name or message.author.name
-    return f"**{who}:** {message.body}"
+    return f"**{who}:** {message.body if body is None else body}"
+
+
+# --- automated answers -----------------------------------------------------------------------
+
+# The first line of every automated answer: nobody should take it for a person's reply.
+AUTOMATED = "🤖 Automated answer"
+TALK_TO_A_PERSON = "Talk to a person"  # the button beneath an automated answer
+PERSON_ASKED = "A person will answer you here."
+PERSON_ALREADY_ASKED = "A person has already been asked."
+NOT_YOUR_BUTTON = "This button belongs to someone else's ticket."
+HANDED_OFF = "A person from the team will answer here."
+
+
+def automated(answer: str) -> str:
+    """An automated answer as the customer sees it, marked as such on its first line."""
+    return f"{AUTOMATED}\n{answer}"

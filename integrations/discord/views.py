@@ -13,6 +13,7 @@ from bot.core.domain import Actor, TicketNumber
 from bot.core.errors import DomainError
 from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
+from integrations.discord.handoff import HandOffButton
 from integrations.discord.support import add_support_command
 from integrations.discord.survey import RatingButton
 from integrations.discord.texts import ticket_closed
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 CLOSE_TEMPLATE = r"threadline:close:(?P<number>[0-9]{1,12})"
 # Everything else: a button from an older version, or one that never was Threadline's.
 UNKNOWN_TEMPLATE = (
-    r"(?!threadline:(close:[0-9]{1,12}|csat:[0-9]{1,12}:[1-5])\Z)(?P<custom_id>[\s\S]{1,100})"
+    r"(?!threadline:(close:[0-9]{1,12}|csat:[0-9]{1,12}:[1-5]|person:[0-9]{1,12})\Z)"
+    r"(?P<custom_id>[\s\S]{1,100})"
 )
 UNKNOWN_ANSWER = "This button no longer does anything. Write here to reach the team."
 
@@ -48,7 +50,7 @@ class ThreadlineClient(discord.Client):
         self._guild = discord.Object(int(guild_id)) if guild_id else None
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CloseButton, RatingButton, UnknownButton)
+        self.add_dynamic_items(CloseButton, RatingButton, HandOffButton, UnknownButton)
         add_support_command(self.tree, self.service, self.contacts, self._categories)
         # In one server the commands appear at once; globally, Discord takes a while.
         if self._guild is not None:

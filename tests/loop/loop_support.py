@@ -31,10 +31,16 @@ def point_at_sandbox(
     monkeypatch: pytest.MonkeyPatch,
     *,
     policy: str | None = None,
+    ai: bool = False,
     **extra: str,
 ) -> None:
-    """The bot's settings for the sandbox, a fresh database, and `policy` as threadline.toml."""
+    """The bot's settings for the sandbox, a fresh database, and `policy` as threadline.toml.
+    The sandbox's model server is left out unless `ai`: without it (and no `[ai]` table) the
+    bot has no AI features, as a deployment without a model."""
     for name, value in sandbox.settings().items():
+        if name.startswith("OPENAI_") and not ai:
+            monkeypatch.delenv(name, raising=False)
+            continue
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{workdir}/loop.db")
     monkeypatch.setenv("HTTP_PORT", "0")

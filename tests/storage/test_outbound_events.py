@@ -48,10 +48,13 @@ def _values(hint: Any) -> st.SearchStrategy[Any]:
         return st.none()
     if hint is datetime:
         return AWARE
-    if hint is str:
-        return st.text()  # any unicode, the empty string too
-    if hint is int:
-        return st.integers()
+    simple: dict[Any, st.SearchStrategy[Any]] = {
+        str: st.text(),  # any unicode, the empty string too
+        int: st.integers(),
+        bool: st.booleans(),
+    }
+    if hint in simple:
+        return simple[hint]
     if isinstance(hint, type) and issubclass(hint, Enum):
         return st.sampled_from(list(hint))
     raise AssertionError(f"no strategy for {hint}: add one for the new field type")

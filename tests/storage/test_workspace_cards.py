@@ -399,7 +399,9 @@ async def test_0010_puts_the_queued_agents_rows_in_the_main_workspace(
     assert "ix_deliveries_status_ticket_id_lane_workspace_id" in indexes
     assert "ix_deliveries_status_ticket_id_lane_id" not in indexes
 
-    # The new build sends them: the main workspace's lane and the customer's, in order.
+    # The new build (the schema brought to head: it reads every column) sends them: the main
+    # workspace's lane and the customer's, in order.
+    await upgrade(engine)
     async with storage.transaction() as tx:
         agents = await tx.claim_due_deliveries(T0, A, MAIN_WORKSPACE, 10, LEASE)
         customer = await tx.claim_due_deliveries(T0, C, "", 10, LEASE)
@@ -414,7 +416,7 @@ async def test_0010_puts_the_queued_agents_rows_in_the_main_workspace(
 
 async def test_0010_downgraded_forgets_the_other_workspaces(engine: AsyncEngine) -> None:
     ticket_id = await _at_0009(engine)
-    await upgrade(engine, "0010")
+    await upgrade(engine)  # the newest build wrote what follows; 0010's downgrade is on the way
     storage = SqlStorage(engine)
     async with storage.transaction() as tx:
         ticket = await tx.get_ticket_by_id(ticket_id)

@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from bot.config import CustomerPolicy
 from bot.core import domain
+from bot.core.ai_policy import AiPolicy
 from bot.core.delivery import MAIN_WORKSPACE, Lane, NewDelivery, for_agents, workspace_names
 from bot.core.domain import (
     Action,
@@ -26,6 +27,7 @@ from bot.core.domain import (
 )
 from bot.core.errors import ConcurrentUpdate, TicketNotFound
 from bot.core.outbound import (
+    AssistSummary,
     Audience,
     CardChanged,
     OutboundEvent,
@@ -36,7 +38,7 @@ from bot.core.outbound import (
     TicketReopened,
     TicketResolved,
 )
-from bot.core.ports import Clock, Storage, Transaction
+from bot.core.ports import Assistant, Clock, Storage, Transaction
 from bot.core.sla import NO_CHANGE, Change
 from bot.core.sla_keeper import SlaKeeper
 
@@ -68,8 +70,14 @@ class UseCaseBase:
         limits: CustomerPolicy | None = None,
         sla: SlaKeeper | None = None,
         workspaces: Sequence[str] = (MAIN_WORKSPACE,),
+        ai: AiPolicy | None = None,
+        assistant: Assistant | None = None,
     ) -> None:
         self.sla = sla or SlaKeeper()
+        # The AI features: None when the deployment has none (no `[ai]` table, no model), and
+        # then nothing is ever queued for the assistant.
+        self.ai = ai
+        self.assistant = assistant
         # Every agent workspace the deployment has, connected now or not: each is told of
         # everything in a lane of its own, and what waits for one that is away is kept.
         self._workspaces = workspace_names(workspaces)
@@ -129,6 +137,11 @@ class UseCaseBase:
     ) -> None:
         await self._queue(tx, ticket.id, Lane.CUSTOMER, event, message)
 
+    async def _to_assistant(
+        self, tx: Transaction, ticket: Ticket, event: OutboundEvent, message: Message | None = None
+    ) -> None:
+        await self._queue(tx, ticket.id, Lane.ASSISTANT, event, message)
+
     async def _queue(
         self,
         tx: Transaction,
@@ -183,6 +196,7 @@ class UseCaseBase:
         saved = await tx.save_ticket(moved.ticket)
         saved = await self._refresh_sla(tx, saved, card_queued=True)  # queued just below
         await tx.add_event(moved.event)
+        await self._assist_after_move(tx, ticket, saved, action, actor)
         await self._to_agents(tx, saved, CardChanged())
         for event in agents_hear(moved.event):
             await self._to_agents(tx, saved, event)
@@ -200,6 +214,30 @@ class UseCaseBase:
             moved.event.to_status,
         )
         return saved
+
+    async def _assist_after_move(
+        self, tx: Transaction, before: Ticket, after: Ticket, action: Action, actor: Actor
+    ) -> None:
+        """What a move means to the AI features: a person taking the ticket stops the automated
+        answers (a reopen starts them afresh); an escalation, or a ticket changing hands, gets
+        a summary for whoever picks it up."""
+        if self.ai is None:
+            return
+        if action in (Action.CLAIM, Action.ASSIGN) and not after.auto_answer_stopped:
+            await tx.set_auto_answer_stopped(after.id, True)
+        if action is Action.REOPEN and after.auto_answer_stopped:
+            await tx.set_auto_answer_stopped(after.id, False)
+        if not self.ai.summary:
+            return
+        if action is Action.ESCALATE:
+            await self._to_assistant(tx, after, AssistSummary("escalation", actor.name))
+        elif (
+            action in (Action.CLAIM, Action.ASSIGN)
+            and before.assignee is not None
+            and after.assignee is not None
+            and before.assignee.id != after.assignee.id
+        ):
+            await self._to_assistant(tx, after, AssistSummary("takeover", after.assignee.name))
 
 
 def shown_due(ticket: Ticket) -> datetime | None:

@@ -18,12 +18,13 @@ from bot.core.domain import (
     MessageRef,
     NewMessage,
     Status,
+    Ticket,
     TicketId,
     TicketNumber,
 )
 from bot.core.errors import DomainError, IllegalTransition
 from bot.core.events import AgentMessage
-from bot.core.outbound import AgentReplied, CopyDeleted, CopyEdited
+from bot.core.outbound import AgentReplied, AssistReply, CopyDeleted, CopyEdited
 from bot.core.ports import Transaction
 from bot.core.sla import Change
 from bot.core.usecases.base import UseCaseBase
@@ -70,8 +71,19 @@ class ConversationUseCases(UseCaseBase):
         )
         if message is not None and direction is Direction.TO_CUSTOMER:
             await self._refresh_sla(tx, ticket, Change(agent_replied_at=msg.sent_at))
-            await self._to_customer(tx, ticket, AgentReplied(), message)
+            await self._reply_to_customer(tx, ticket, message)
         return message
+
+    async def _reply_to_customer(self, tx: Transaction, ticket: Ticket, message: Message) -> None:
+        """Queue an agent's reply for the customer. A person answering stops the automated
+        answers; with translation on, the reply goes by the assistant's lane to be sent in the
+        customer's language (as written when there is no translation: never held back)."""
+        if self.ai is not None and not ticket.auto_answer_stopped:
+            await tx.set_auto_answer_stopped(ticket.id, True)
+        if self.ai is not None and self.ai.translation and ticket.translate_replies:
+            await self._to_assistant(tx, ticket, AssistReply(), message)
+        else:
+            await self._to_customer(tx, ticket, AgentReplied(), message)
 
     async def edit_message(
         self, ref: MessageRef, body: str, at: datetime | None = None
@@ -162,7 +174,7 @@ class ConversationUseCases(UseCaseBase):
         await self._refresh_sla(tx, ticket, Change(agent_replied_at=now))
         sent = await tx.get_message(message.id)
         assert sent is not None
-        await self._to_customer(tx, ticket, AgentReplied(), sent)
+        await self._reply_to_customer(tx, ticket, sent)
         return sent
 
     # --- the agents' workspace ---

@@ -23,7 +23,13 @@ from bot.core.domain import (
 )
 from bot.core.errors import ConcurrentUpdate, CustomerRefused, DomainError, OpenTicketExists
 from bot.core.events import CustomerMessage, Intake
-from bot.core.outbound import CardChanged, CustomerWrote, FollowsUp, TicketOpened
+from bot.core.outbound import (
+    AssistCustomerMessage,
+    CardChanged,
+    CustomerWrote,
+    FollowsUp,
+    TicketOpened,
+)
 from bot.core.ports import Transaction
 from bot.core.sla import Change
 from bot.core.usecases.base import MoveArgs, UseCaseBase
@@ -163,6 +169,8 @@ class IntakeUseCases(UseCaseBase):
                 await self._to_agents(tx, ticket, FollowsUp(follows.number, follows.subject))
             await self._to_customer(tx, ticket, TicketOpened(due_at=ticket.due_at))
         await self._to_agents(tx, ticket, CustomerWrote(), message)
+        if self.ai is not None:  # after the agents see it: the assistant is never in the way
+            await self._to_assistant(tx, ticket, AssistCustomerMessage(), message)
         return Intake(ticket, customer, message, opened=opened, reopened=reopened)
 
     def _past_reopen_window(self, ticket: Ticket) -> bool:

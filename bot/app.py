@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import Policy, Settings, load_policy
+from bot.core.ai_policy import AiPolicy
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Platform
 from bot.core.errors import ConfigError
@@ -20,6 +21,7 @@ from bot.core.routes import Routes
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import Sweeps
+from integrations.ai.assistant import ModelAssistant, build_assistant
 from integrations.discord.customer_channel import DiscordCustomerChannel
 from integrations.discord.runtime import DiscordSide
 from integrations.http import HealthCheck, HttpServer
@@ -76,6 +78,8 @@ async def runtime(
         if require_schema:
             await ensure_current(engine)
         storage = SqlStorage(engine)
+        ai = policy.ai_policy(settings)
+        assistant = assistant_for(settings, ai) if ai is not None else None
         service = TicketService(
             storage,
             clock or SystemClock(),
@@ -84,8 +88,14 @@ async def runtime(
             reopen_window=timedelta(days=policy.tickets.reopen_window_days),
             limits=policy.customers,
             sla=SlaKeeper(policy),
+            ai=ai,
+            assistant=assistant,
         )
-        yield Runtime(settings, policy, storage, service)
+        try:
+            yield Runtime(settings, policy, storage, service)
+        finally:
+            if assistant is not None:
+                await assistant.aclose()
     finally:
         await dispose(engine)
 
@@ -130,7 +140,10 @@ class Bot:
             fetch = self.slack.files.fetch if self.slack else None  # agents' files
             self.discord = DiscordSide(self.settings, rt.policy, rt.service, fetch)
             customers[DISCORD] = self.discord.channel
-        dispatcher = Dispatcher(rt.storage, self._clock, Routes(workspace, customers))
+        # The assistant's lane is carried by the service itself: it asks the model, then writes.
+        assistant = rt.service.assist if rt.service.ai is not None else None
+        routes = Routes(workspace, customers, assistant)
+        dispatcher = Dispatcher(rt.storage, self._clock, routes)
         rt.service.on_enqueued(dispatcher.wake)
         self.server = HttpServer(
             self.settings.http_host,
@@ -216,6 +229,12 @@ def sweeps_for(rt: Runtime, slack: SlackSide | None = None) -> Sweeps:
     digest = slack.workspace.send_digest if slack is not None else None
     # Surveys are queued whether or not the platform is connected now: they wait in the queue.
     return Sweeps(rt.service, rt.policy, digest, surveyable=SURVEYABLE)
+
+
+def assistant_for(settings: Settings, ai: AiPolicy) -> ModelAssistant:
+    """The AI features on the configured model, or on their fallbacks when there is none."""
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    return build_assistant(ai, key, settings.openai_base_url, settings.openai_model)
 
 
 def _database_check(service: TicketService) -> HealthCheck:

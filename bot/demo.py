@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import integrations.sandbox
 from bot.app import Bot
 from bot.config import Settings, load_settings
+from bot.core.ai_policy import AutoAnswerMode
 from integrations.playground import describe_move
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.launch import Sandbox, sandbox
@@ -61,7 +63,14 @@ posts_per_second = 0
 
 [discord]
 support_categories = ["Orders", "Billing", "Account", "Something else"]
+
+# The AI features, answered by the sandbox's model server (deterministic, no account): triage on
+# the card, drafts from the demo's help articles, translation, summaries. The automated answer
+# is off here; the playground switches it on and off.
+[ai]
+knowledge = "{knowledge}"
 """
+KNOWLEDGE = Path(integrations.sandbox.__file__).resolve().parent / "knowledge"
 
 
 class DemoClock:
@@ -127,6 +136,25 @@ class Demo:
         done = await self.bot.run_jobs_once()
         return f"Clock moved {describe_move(by)}, to {shown(self.clock.now())}. {jobs_line(done)}"
 
+    def auto_answer(self) -> bool | None:
+        """Whether the automated answer is on; None when the bot has no AI features."""
+        service = self.bot.service
+        if service is None or service.ai is None:
+            return None
+        return service.ai.auto_answer is not AutoAnswerMode.OFF
+
+    def set_auto_answer(self, on: bool) -> str:
+        """Switch the automated answer on (for every new customer message) or off. The demo's
+        own switch: a deployment sets it in `[ai] auto_answer`."""
+        service = self.bot.service
+        if service is None or service.ai is None:
+            raise ValueError("the AI features are off in this demo")
+        mode = AutoAnswerMode.ALWAYS if on else AutoAnswerMode.OFF
+        service.ai = service.ai.model_copy(update={"auto_answer": mode})
+        if on:
+            return "Automated answers on: a customer's next question is answered from the articles."
+        return "Automated answers off."
+
 
 def shown(at: datetime) -> str:
     """An instant as the playground shows it: "Mon 7 Dec 10:00 UTC"."""
@@ -158,9 +186,6 @@ def demo_settings(box: Sandbox, data: Path) -> Settings:
         discord_support_channel=str(DISCORD.support_channel_id),
         http_host="127.0.0.1",
         http_port=0,  # health only; any free port, so a running Threadline is no obstacle
-        # No AI in the demo until the bot has AI features to show.
-        openai_api_key=None,
-        openai_base_url=None,
     )
     return load_settings(**values)
 
@@ -170,7 +195,8 @@ def prepare(data: Path) -> None:
     data.mkdir(parents=True, exist_ok=True)
     policy = data / POLICY
     if not policy.exists():
-        policy.write_text(DEMO_POLICY, encoding="utf-8")
+        text = DEMO_POLICY.replace("{knowledge}", KNOWLEDGE.as_posix())
+        policy.write_text(text, encoding="utf-8")
 
 
 @asynccontextmanager

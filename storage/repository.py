@@ -1,7 +1,8 @@
 """The repository: the core's `Storage` and `Transaction` ports on SQLAlchemy Core.
 
 `SqlStorage` opens transactions; `SqlTransaction` is the `Transaction` port, put together from
-one mixin per aggregate (customers, tickets, messages, deliveries, SLA, surveys, inbound events),
+one mixin per aggregate (customers, tickets, messages, deliveries, SLA, surveys, inbound events,
+model uses, the AI features' triage and drafts),
 each in a `*_repository.py` module beside this one and all running on the one connection of
 the transaction. On SQLite, `SqlStorage` queues this process's writers itself (see `__init__`).
 """

@@ -121,6 +121,11 @@ class Dispatcher:
                 free = self._free_slots()
                 if not any(self._more[outlet] and free[outlet] > 0 for outlet in free):
                     await wait_or_timeout(self._wake, self._idle_poll)
+            # What the assistant is asked may wait on a slow model: it is stopped, not awaited.
+            # Its answer is written with the delivery's end in one transaction, so the delivery
+            # stays pending, and is asked again once its lease runs out after the next start.
+            for task in self._in_flight.get((Lane.ASSISTANT, ""), {}).values():
+                task.cancel()
             await asyncio.gather(*self._tasks(), return_exceptions=True)
         finally:
             renewing.cancel()

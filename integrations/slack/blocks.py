@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from bot.core.domain import Action, Customer, Priority, Status, Ticket, legal_actions
+from bot.core.domain import Action, Customer, Priority, Status, Ticket, Triage, legal_actions
 
 Block = dict[str, Any]
 
@@ -13,6 +14,14 @@ ACTION_PREFIX: Final = "ticket_"
 PRIORITY_ACTION: Final = "ticket_priority"
 ASSIGN_ACTION: Final = "ticket_assign"
 TAKE_OVER: Final = "ticket_take_over"
+# The card's AI buttons (assist_controls.py handles them). None starts with ACTION_PREFIX: a
+# catch-all takes every action id that does.
+AI_SUMMARY: Final = "ai_summary"
+AI_DRAFT: Final = "ai_draft"
+AI_TRIAGE: Final = "ai_triage"
+AI_TRANSLATE: Final = "ai_translate"
+TRIAGE_BLOCK: Final = "ticket_triage"
+AI_BLOCK: Final = "ticket_ai"
 HEADER_LIMIT: Final = 150  # Block Kit's limit for a header's plain text
 SECTION_LIMIT: Final = 3000
 
@@ -41,6 +50,16 @@ BUTTONS: Final = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class CardAi:
+    """What the card shows of the AI features: `buttons` (Summary, Draft reply, Edit triage)
+    when they are on, and the Translate replies switch on a ticket whose language is not the
+    team's (`team_language`, ISO 639-1)."""
+
+    team_language: str
+    buttons: bool
+
+
 def date_token(at: datetime, fallback_format: str = "%Y-%m-%d %H:%M UTC") -> str:
     """A Slack date token: each reader sees the instant in their own time zone."""
     epoch = int(at.timestamp())
@@ -62,7 +81,7 @@ def card_text(ticket: Ticket, customer: Customer) -> str:
     return f"Ticket #{ticket.number} from {customer.display_name}: {ticket.subject}"
 
 
-def ticket_card(ticket: Ticket, customer: Customer) -> list[Block]:
+def ticket_card(ticket: Ticket, customer: Customer, ai: CardAi | None = None) -> list[Block]:
     header = f"#{ticket.number} · {ticket.subject}"
     holder = f"<@{ticket.assignee.id}>" if ticket.assignee else "_Unassigned_"
     fields = [
@@ -91,9 +110,15 @@ def ticket_card(ticket: Ticket, customer: Customer) -> list[Block]:
             "fields": [{"type": "mrkdwn", "text": _clip(f, 2000)} for f in fields[:10]],
         },
     ]
+    if ticket.triage is not None:
+        blocks.append(_triage_block(ticket.triage, ticket.subject))
     controls = _controls(ticket)
     if controls:
         blocks.append({"type": "actions", "block_id": "ticket_actions", "elements": controls})
+    if ai is not None and ai.buttons and ticket.status is not Status.CLOSED:
+        blocks.append(
+            {"type": "actions", "block_id": AI_BLOCK, "elements": _ai_buttons(ticket, ai)}
+        )
     blocks.append(
         {
             "type": "context",
@@ -107,6 +132,69 @@ def ticket_card(ticket: Ticket, customer: Customer) -> list[Block]:
         }
     )
     return blocks
+
+
+def triage_line(triage: Triage) -> str:
+    """The triage as the card shows it, with who gave it: the model, the keywords, or an agent."""
+    parts = [
+        f"Category: {escape(triage.category)} ({_percent(triage.category_confidence)})",
+        f"Sentiment: {escape(triage.sentiment)} ({_percent(triage.sentiment_confidence)})",
+    ]
+    if triage.language:
+        parts.append(f"Language: {escape(triage.language)}")
+    priority = triage.priority.value.title()
+    parts.append(f"Suggested priority: {priority} ({_percent(triage.priority_confidence)})")
+    if triage.edited_by:
+        source = f"edited by {escape(triage.edited_by)}"
+    else:
+        source = "by the model" if triage.by_model else "by keywords"
+    return " · ".join([*parts, source])
+
+
+def _triage_block(triage: Triage, subject: str) -> Block:
+    text = triage_line(triage)
+    title = triage.title.strip()
+    if title and title.casefold() != subject.strip().casefold():
+        text += f"\n*Summary line:* {escape(title)}"
+    return {
+        "type": "context",
+        "block_id": TRIAGE_BLOCK,
+        "elements": [{"type": "mrkdwn", "text": _clip(text, SECTION_LIMIT)}],
+    }
+
+
+def _ai_buttons(ticket: Ticket, ai: CardAi) -> list[Block]:
+    number = str(ticket.number)
+    buttons = [
+        _button(AI_SUMMARY, "Summary", number),
+        _button(AI_DRAFT, "Draft reply", number),
+        _button(AI_TRIAGE, "Edit triage", number),
+    ]
+    language = ticket.triage.language if ticket.triage is not None else None
+    if language and _primary(language) != _primary(ai.team_language):
+        # The button shows the switch's state and carries the state a click asks for.
+        on = ticket.translate_replies
+        label = f"Translate replies: {'on' if on else 'off'}"
+        buttons.append(_button(AI_TRANSLATE, label, f"{number}:{'off' if on else 'on'}"))
+    return buttons
+
+
+def _button(action_id: str, label: str, value: str) -> Block:
+    return {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": label},
+        "value": value,
+    }
+
+
+def _primary(language: str) -> str:
+    """A language's primary subtag: "pt-BR" and "pt" are one language to a translator."""
+    return language.replace("_", "-").split("-")[0].strip().lower()
+
+
+def _percent(confidence: float) -> str:
+    return f"{round(min(max(confidence, 0.0), 1.0) * 100)}%"
 
 
 def _controls(ticket: Ticket) -> list[Block]:

@@ -32,7 +32,7 @@ LISTED = 10  # tickets per list in answers and on App Home
 LOOKUP_FAILED = "Threadline could not answer that just now; please try again in a moment."
 USAGE = (
     "Usage: `/threadline mine` (your tickets) · `queue` (unassigned, most urgent first) · "
-    "`find TEXT` · `show NUMBER` · `stats` · "
+    "`find TEXT` · `show NUMBER` · `summary NUMBER` (an AI summary in its thread) · `stats` · "
     "`failed` (Slack events set aside) with `failed show|retry|drop ID`"
 )
 FAILED_USAGE = (
@@ -95,6 +95,8 @@ class Lookups:
                 return await self._listing(f"Tickets mentioning “{escape(rest.strip())}”", found)
             case "show":
                 return await self._show(rest)
+            case "summary":
+                return await self._summary(user, rest)
             case "stats":
                 return await self._stats()
             case "failed":
@@ -137,6 +139,15 @@ class Lookups:
                 f"opened {date_token(detail.ticket.created_at)}",
             ]
         )
+
+    async def _summary(self, user: str, rest: str) -> str:
+        """Ask for a summary of a ticket: it is posted in the ticket's thread, for everyone."""
+        text = rest.strip().removeprefix("#")
+        if not text.isdigit() or len(text) > 12:
+            return "Usage: `/threadline summary NUMBER`, for example `/threadline summary 1042`."
+        number = TicketNumber(int(text))
+        await self._service.ask_for_summary(number, await self._team.agent(user))
+        return f"A summary of #{number} is on its way to the thread."
 
     async def _stats(self) -> str:
         stats = await self._service.stats(BREACH_WINDOW)

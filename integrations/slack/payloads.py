@@ -167,6 +167,44 @@ class MessageShortcut(_Model):
     message: CardMessage | None = None
 
 
+class PostPlace(_Model):
+    """Where a clicked post is: its channel, its ts, and its thread's root when in a thread."""
+
+    type: Literal["message"]
+    channel_id: Id
+    message_ts: Ts
+    thread_ts: Ts | None = None
+    is_ephemeral: bool = False
+
+
+class PostBlock(_Model):
+    """One block of a clicked post, kept as it is when the post is redrawn."""
+
+    type: Text
+    block_id: Text | None = None
+
+
+class ClickedPost(_Model):
+    """The clicked post as the clicker saw it."""
+
+    ts: Ts | None = None
+    thread_ts: Ts | None = None
+    text: Text | None = None
+    blocks: list[PostBlock] = Field(default_factory=list)
+
+
+class PostClick(_Model):
+    """A click on a button of a post of Threadline's (a ticket's card, a draft in its
+    thread): the button, and the post it is on, to answer in its thread or redraw it."""
+
+    type: Literal["block_actions"]
+    user: UserRef
+    actions: Annotated[list[ActionPart], Field(min_length=1)]
+    trigger_id: Text | None = None
+    container: PostPlace
+    message: ClickedPost | None = None
+
+
 class SlashCommand(_Model):
     command: Text
     user_id: Id

@@ -19,6 +19,8 @@ from bot.core.service import TicketService
 from integrations.http import HttpServer
 from integrations.platforms import SLACK
 from integrations.repeating import Repeating
+from integrations.slack.assist_controls import AssistControls
+from integrations.slack.blocks import CardAi
 from integrations.slack.client import web_client
 from integrations.slack.controls import CardControls
 from integrations.slack.desk import SlackDesk
@@ -51,6 +53,9 @@ def install(
     Intake(service).register(app)  # first: what the desk and the listeners read is checked
     desk.register(app)
     CardControls(service, team, client, work, desk.as_customer_reads).register(app)
+    AssistControls(
+        service, team, client, work, max_reply_chars=policy.replies.max_reply_chars
+    ).register(app)
     Lookups(service, team, client, work).register(app)
     return desk, work
 
@@ -76,6 +81,7 @@ class SlackSide:
             leads=settings.slack_leads,
             leads_channel=settings.slack_leads_channel,
             threads=service,
+            ai=CardAi(service.ai.team_language, buttons=True) if service.ai else None,
         )
         self._socket: AsyncSocketModeHandler | None = None
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None

@@ -1,5 +1,5 @@
 """The agent workspace in Slack: cards, thread posts, marks, edits and deletes, alerts to the
-agents and leads."""
+agents and leads, and what the AI features show agents (written in assist_posts.py)."""
 
 from __future__ import annotations
 
@@ -16,26 +16,44 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import SlackPolicy
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
+from bot.core.dispatcher import joined
 from bot.core.domain import Attachment, Message, TicketId
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     Audience,
+    AutoAnswered,
     DeliveryFailed,
+    DraftOffered,
     FollowsUp,
+    HandedOff,
     LegacyLine,
+    ReplyTranslated,
     SlaBreached,
     SlaReminder,
+    SummaryShown,
     SurveyAnswered,
     TicketAssigned,
     TicketEscalated,
     TicketReopened,
     TicketResolved,
+    TranslationShown,
 )
 from bot.core.text import split_message
 from integrations.platforms import SLACK
 from integrations.slack.activity import failed_line, follow_up_line, move_line
 from integrations.slack.alerts import csat_text, sla_text
-from integrations.slack.blocks import card_text, escape, ticket_card
+from integrations.slack.assist_posts import (
+    Post,
+    auto_answer_post,
+    draft_post,
+    edited_text,
+    handed_off_line,
+    reply_translated_post,
+    shown_copy,
+    summary_post,
+    translated_copy,
+)
+from integrations.slack.blocks import CardAi, card_text, escape, ticket_card
 from integrations.slack.copies import TEXT_LIMIT, file_line, history, message_pieces
 from integrations.slack.errors import platform_error
 from integrations.slack.refs import slack_copy, split_ref
@@ -102,8 +120,10 @@ class SlackWorkspace:
         leads_channel: str | None = None,
         threads: ThreadKeeper | None = None,
         name: str = MAIN_WORKSPACE,
+        ai: CardAi | None = None,
     ) -> None:
         self.name = name  # the workspace's name in the delivery queue
+        self._ai = ai  # None: the cards show no AI buttons
         self._client = client
         self._threads = threads  # None: a lost thread is not re-created (the send fails)
         # Threads re-created by this process, old ref -> new: the parts of a delivery still to
@@ -211,6 +231,33 @@ class SlackWorkspace:
         await self._delete_copy(job)
         return None
 
+    # The AI features: all for agents only, never the customer (assist_posts.py words them).
+
+    @_slack_errors
+    async def show_summary(self, job: DeliveryJob, event: SummaryShown) -> str | None:
+        return await self._blocks(job, summary_post(event))
+
+    @_slack_errors
+    async def offer_draft(self, job: DeliveryJob, event: DraftOffered) -> str | None:
+        return await self._blocks(job, draft_post(event))
+
+    @_slack_errors
+    async def show_translation(self, job: DeliveryJob, event: TranslationShown) -> str | None:
+        return await self._translation(job, event)
+
+    @_slack_errors
+    async def reply_translated(self, job: DeliveryJob, event: ReplyTranslated) -> str | None:
+        return await self._blocks(job, reply_translated_post(event))
+
+    @_slack_errors
+    async def show_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
+        # The post is the answer's copy here (the dispatcher records it, like a customer's).
+        return await self._blocks(job, auto_answer_post(_required(job), event))
+
+    @_slack_errors
+    async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
+        return await self._line(job, handed_off_line(job.ticket, event))
+
     @_slack_errors
     async def send_digest(self, text: str) -> None:
         """The leads' daily digest: to each lead, and to the leads' channel."""
@@ -222,7 +269,7 @@ class SlackWorkspace:
     # --- how it is done in Slack ------------------------------------------------------
 
     async def _card(self, job: DeliveryJob) -> str:
-        blocks = ticket_card(job.ticket, job.customer)
+        blocks = ticket_card(job.ticket, job.customer, self._ai)
         text = card_text(job.ticket, job.customer)
         if job.card:
             channel, ts = split_ref(job.card)
@@ -258,7 +305,7 @@ class SlackWorkspace:
         reply = await self._post(
             channel=self._channel,
             text=card_text(ticket, job.customer),
-            blocks=ticket_card(ticket, job.customer),
+            blocks=ticket_card(ticket, job.customer, self._ai),
         )
         ref = f"{reply['channel']}:{reply['ts']}"
         if old:
@@ -282,7 +329,7 @@ class SlackWorkspace:
         current = job.message.id if job.message is not None else None
         return [m for m in shown if m.id != current]
 
-    async def _customer_message(self, job: DeliveryJob) -> str:
+    async def _customer_message(self, job: DeliveryJob) -> str | None:
         message = _required(job)
         uploadable = [a for a in message.attachments if a.size <= self._upload_limit]
         linked = [a for a in message.attachments if a.size > self._upload_limit]
@@ -300,7 +347,7 @@ class SlackWorkspace:
             await job.step_done(steps, len(pieces))  # a retry must not post this piece again
         for attachment in uploadable:
             await self._upload(job, attachment)
-        return steps[0]
+        return joined(steps)  # every piece is a copy: a translation line goes under the last
 
     async def _upload(self, job: DeliveryJob, attachment: Attachment) -> None:
         """Re-upload a customer's file into the thread; link it if that cannot be done (the
@@ -323,6 +370,30 @@ class SlackWorkspace:
         """One line from Threadline in the ticket's thread."""
         reply = await self._in_thread(job, text=text, **args)
         return f"{reply['channel']}:{reply['ts']}"
+
+    async def _blocks(self, job: DeliveryJob, post: Post) -> str:
+        """A post of blocks in the ticket's thread."""
+        text, blocks = post
+        reply = await self._in_thread(job, text=text, blocks=blocks, unfurl_links=False)
+        return f"{reply['channel']}:{reply['ts']}"
+
+    async def _translation(self, job: DeliveryJob, event: TranslationShown) -> str | None:
+        """The customer's message shown again as it is, with the translation line beneath."""
+        message = _required(job)
+        linked = [a for a in message.attachments if a.size > self._upload_limit]
+        shown = shown_copy(message, message.copies(SLACK, self.name), linked)
+        if shown is None:
+            return None
+        ref, text = shown
+        channel, ts = split_ref(ref)
+        blocks = translated_copy(text, event)
+        try:
+            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            if _error_code(exc) not in HARMLESS:
+                raise
+            return None  # the copy is gone (its thread, or the message): nothing to put it under
+        return ref
 
     async def _permalink(self, job: DeliveryJob) -> str | None:
         if not job.card:
@@ -386,9 +457,11 @@ class SlackWorkspace:
         if where is None:
             return
         channel, ts = where
-        text = message_pieces(message)[0] if message.body.strip() else "_(emptied)_"
         try:
-            await self._client.chat_update(channel=channel, ts=ts, text=f"{text}\n_(edited)_")
+            # No blocks: a translation line's blocks would hide the edit (the line goes with them).
+            await self._client.chat_update(
+                channel=channel, ts=ts, text=edited_text(message), blocks=[]
+            )
         except SlackApiError as exc:
             if _error_code(exc) not in THREAD_GONE:
                 raise
@@ -404,7 +477,7 @@ class SlackWorkspace:
         struck = "\n".join(f"~{line}~" for line in escape(message.body).splitlines() if line)
         try:
             await self._client.chat_update(
-                channel=channel, ts=ts, text=f"{struck}\n_(deleted by the customer)_"
+                channel=channel, ts=ts, text=f"{struck}\n_(deleted by the customer)_", blocks=[]
             )
         except SlackApiError as exc:
             if _error_code(exc) not in HARMLESS:

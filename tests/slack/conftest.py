@@ -23,7 +23,15 @@ from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Message as TicketMessage
 from bot.core.domain import Ticket, TicketNumber
 from bot.core.events import CustomerMessage
-from bot.core.outbound import TicketClaimed, TicketOpened, TicketReopened, TicketResolved
+from bot.core.outbound import (
+    AutoAnswered,
+    HandedOff,
+    TicketClaimed,
+    TicketOpened,
+    TicketReopened,
+    TicketResolved,
+    TranslatedReply,
+)
 from bot.core.routes import Routes
 from bot.core.service import TicketDetail, TicketService
 from integrations.platforms import DISCORD
@@ -104,6 +112,15 @@ class CustomerInbox:
 
     async def copy_deleted(self, job: DeliveryJob) -> str | None:
         return self._got("deleted", job)
+
+    async def send_translated_reply(self, job: DeliveryJob, event: TranslatedReply) -> str | None:
+        return self._got("translated", job)
+
+    async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
+        return self._got("auto answer", job)
+
+    async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
+        return self._got("handed off", job)
 
     @property
     def changes(self) -> list[Sent]:

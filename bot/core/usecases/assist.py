@@ -128,7 +128,7 @@ class AssistUseCases(MoveUseCases, ModelUseCases):
             reply = AgentMessage(agent, body, internal=False, sent_at=now, ref=ref)
             message = await self._agent_message(tx, ticket.number, reply)
             if message is None:  # the post was recorded as a message before: never twice
-                raise DraftDecided(DraftStatus.SENT, agent.name)
+                raise DraftDecided(DraftStatus.SENT, None)
             if not await tx.decide_draft(draft_id, DraftStatus.SENT, agent.name, now, message.id):
                 raise DraftDecided(DraftStatus.SENT, None)  # rolled back with the reply
             return message

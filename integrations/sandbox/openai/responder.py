@@ -15,6 +15,7 @@ from typing import Any
 
 from .model import ChatRequest, JsonDict, Reply
 from .schema import Context, value_for
+from .threadline import threadline_responder
 
 Responder = Callable[[ChatRequest], Any | Awaitable[Any]]
 
@@ -28,8 +29,13 @@ def default_responder(request: ChatRequest) -> str | JsonDict:
     With a JSON schema: a value valid against it (enums matched against the last user message).
     In JSON mode: a value for the JSON schema a message embeds (as an adapter does when falling
     back from schemas), else `{"answer": <the plain reply>}`. Otherwise plain text:
-    `Summary: <first sentence of the last user message>`.
+    `Summary: <first sentence of the last user message>`. A request of Threadline's assistant
+    (its user message starts with `<task>`) is answered by `threadline.py`.
     """
+    if request.last_user_text.lstrip().startswith("<task>"):
+        answer = threadline_responder(request)
+        if answer is not None:
+            return answer
     context = Context(request.gist, request.vocabulary)
     fmt = request.response_format
     if fmt.schema is not None:

@@ -33,11 +33,12 @@ H = TypeVar("H")
 
 @dataclass(frozen=True)
 class Stage:
-    """What actions act on: both emulators, the bot's clock, and who to tell it moved."""
+    """What actions act on: both emulators, the bot's clock (and the demo's switches), and
+    who to tell when either changed."""
 
     sandbox: Sandbox
     clock: BotClock
-    clock_moved: Callable[[], None]
+    clock_changed: Callable[[], None]
 
 
 class Args:
@@ -316,15 +317,41 @@ DISCORD: dict[str, DiscordHandler] = {
     "dismiss": _discord_dismiss,
 }
 
-# ----- the bot's clock --------------------------------------------------------------------
+# ----- the bot's clock and the demo's switches -------------------------------------------
+
+ClockHandler = Callable[[BotClock, Args], Awaitable[str]]
 
 
 async def _clock(stage: Stage, args: Args, action: str) -> str | None:
-    if action != "advance":
-        raise Refused(f"unknown clock action {action!r} (one of: advance)")
-    note = await stage.clock.advance(parse_move(args.text("by")))
-    stage.clock_moved()
+    handler = _pick(CLOCK, "clock", action)
+    try:
+        note = await handler(stage.clock, args)
+    except ValueError as exc:  # the bot's own refusal: a line for the visitor
+        raise Refused(_one_line(exc)) from exc
+    stage.clock_changed()
     return note
+
+
+async def _clock_advance(clock: BotClock, args: Args) -> str:
+    return await clock.advance(parse_move(args.text("by")))
+
+
+async def _clock_auto_answer(clock: BotClock, args: Args) -> str:
+    return clock.set_auto_answer(parse_switch(args.text("to")))
+
+
+CLOCK: dict[str, ClockHandler] = {
+    "advance": _clock_advance,
+    "auto_answer": _clock_auto_answer,
+}
+
+
+def parse_switch(to: str) -> bool:
+    """A switch's position as the page sends it: "on" or "off"."""
+    position = to.strip().lower()
+    if position not in ("on", "off"):
+        raise Refused(f"'to' must be 'on' or 'off' (got {to!r})")
+    return position == "on"
 
 
 def parse_move(by: str) -> timedelta | None:

@@ -1,7 +1,9 @@
 """`Playground`: the web page of `threadline demo`, over the sandbox's Slack and Discord.
 
 Routes: `/` and `/static/{name}` (the page), `GET /api/state?slack=&discord=` (both worlds as
-two chosen people see them), `POST /api/act` (what they do, JSON in and out) and
+two chosen people see them, and the clock bar: the bot's time and whether the automated answer
+is on), `POST /api/act` (what they do, JSON in and out; `side: "clock"` moves the clock or
+switches the automated answer) and
 `GET /api/events` (server-sent `changed` events carrying the revision, `: ping` every 15 s).
 Only this machine's browser may use it unless `allow_remote`: requests naming another host
 are refused (DNS rebinding), and actions from another site's pages are refused (CSRF).
@@ -81,10 +83,11 @@ class Playground:
         self._requested_port = port
         self._port: int | None = None
         self._ping_every = ping_every
-        self._moves = Notifier()  # the clock's own changes, counted alongside the emulators'
+        # The clock's moves and the demo's switches, counted alongside the emulators' changes.
+        self._bot_changes = Notifier()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
-        self._stage = actions.Stage(sandbox, clock, self._moves.notify)
+        self._stage = actions.Stage(sandbox, clock, self._bot_changes.notify)
 
     # ----- lifecycle ---------------------------------------------------------------------
 
@@ -140,11 +143,15 @@ class Playground:
 
     @property
     def revision(self) -> int:
-        """Grows on every change of either emulator or of the clock."""
+        """Grows on every change of either emulator, of the clock or of the demo's switches."""
         return sum(n.revision for n in self._notifiers())
 
     def _notifiers(self) -> tuple[Notifier, ...]:
-        return (self.sandbox.slack.workspace.notifier, self.sandbox.discord.notifier, self._moves)
+        return (
+            self.sandbox.slack.workspace.notifier,
+            self.sandbox.discord.notifier,
+            self._bot_changes,
+        )
 
     def _app(self) -> web.Application:
         app = web.Application(middlewares=[self._guard, _errors], client_max_size=MAX_ACT_BODY)
@@ -203,12 +210,14 @@ class Playground:
         return _json(body)
 
     async def _clock(self) -> dict[str, Any]:
+        """The clock bar: the bot's time, and the automated answer's switch (null: no AI)."""
         due = await self.clock.next_due()
         # Whole seconds: every browser's Date parses them (not all take microseconds).
         return {
             "now": self.clock.now().isoformat(timespec="seconds"),
             "moved": describe_move(self.clock.moved()),
             "next_due": None if due is None else due.isoformat(timespec="seconds"),
+            "auto_answer": self.clock.auto_answer(),
         }
 
     async def _act(self, request: web.Request) -> web.StreamResponse:

@@ -24,12 +24,14 @@ ALICE = str(DISCORD.customer_id)
 
 
 class FakeBotClock:
-    """The bot's clock as the playground sees it; records the moves asked of it."""
+    """The bot's clock as the playground sees it; records the moves asked of it. `ai`: whether
+    the bot has AI features (and so an automated answer to switch)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, ai: bool = True) -> None:
         self.current = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
         self.total = timedelta(0)
         self.moves: list[timedelta | None] = []
+        self.answering: bool | None = False if ai else None
 
     def now(self) -> datetime:
         return self.current
@@ -46,6 +48,15 @@ class FakeBotClock:
         self.current += step
         self.total += step
         return f"Clock moved {describe_move(step)}. Jobs: nothing due."
+
+    def auto_answer(self) -> bool | None:
+        return self.answering
+
+    def set_auto_answer(self, on: bool) -> str:
+        if self.answering is None:
+            raise ValueError("the AI features are off in this demo")
+        self.answering = on
+        return f"Automated answers {'on' if on else 'off'}."
 
 
 @pytest.fixture
@@ -89,6 +100,7 @@ async def test_state_shows_a_customer_dm_sent_through_act(http: ClientSession) -
         "now": "2026-12-06T10:00:00+00:00",
         "moved": "",
         "next_due": "2026-12-06T12:00:00+00:00",
+        "auto_answer": False,
     }
     slack = seen["slack"]
     assert slack["me"] == SLACK.agent1
@@ -201,6 +213,9 @@ async def test_a_click_on_an_unknown_button_is_a_readable_400(
         ({"side": "discord", "as": ALICE, "action": "dm", "text": 7}, "'text' must be a string"),
         ({"side": "discord", "as": ALICE, "action": "dm", "text": "  "}, "'text' is empty"),
         ({"side": "clock", "action": "advance", "by": "soon"}, "'by' must be"),
+        ({"side": "clock", "action": "auto_answer", "to": "maybe"}, "'to' must be 'on' or 'off'"),
+        ({"side": "clock", "action": "auto_answer"}, "'to' is required"),
+        ({"side": "clock", "action": "rewind"}, "unknown clock action 'rewind'"),
         ({"side": "discord", "as": ALICE, "action": "dismiss"}, "no modal is open"),
         (
             {"side": "slack", "as": SLACK.agent1, "action": "post", "channel": SLACK.leads},
@@ -313,6 +328,41 @@ async def test_the_clock_moves_through_the_bot_clock(
     clock = (await state(http))["clock"]
     assert clock["moved"] == "1 day 2 h"
     assert clock["now"] == "2026-12-07T12:00:00+00:00"
+
+
+async def test_the_automated_answer_is_switched_on_and_off(
+    http: ClientSession, bot_clock: FakeBotClock, playground: Playground
+) -> None:
+    before = playground.revision
+
+    status, reply = await act(http, side="clock", action="auto_answer", to="on")
+
+    assert (status, reply) == (200, {"ok": True, "note": "Automated answers on."})
+    assert bot_clock.answering is True
+    assert (await state(http))["clock"]["auto_answer"] is True
+    assert playground.revision > before  # the page hears of it and fetches the state
+    status, reply = await act(http, side="clock", action="auto_answer", to="OFF")
+    assert (status, reply) == (200, {"ok": True, "note": "Automated answers off."})
+    assert (await state(http))["clock"]["auto_answer"] is False
+
+
+async def test_without_ai_there_is_no_switch_and_switching_is_refused(sandbox: Sandbox) -> None:
+    no_ai = FakeBotClock(ai=False)
+    async with (
+        Playground(sandbox, no_ai, port=0) as server,
+        ClientSession(base_url=server.url) as http,
+    ):
+        assert (await state(http))["clock"]["auto_answer"] is None
+        before = server.revision
+
+        status, reply = await act(http, side="clock", action="auto_answer", to="on")
+
+        assert (status, reply) == (
+            400,
+            {"ok": False, "error": "the AI features are off in this demo"},
+        )
+        assert no_ai.answering is None
+        assert server.revision == before
 
 
 async def test_a_discord_modal_shows_and_is_dismissed(

@@ -143,7 +143,7 @@ const EMOJI = {
   information_source: "ℹ️", zzz: "💤", sunny: "☀️", robot_face: "🤖", ticket: "🎫",
   stopwatch: "⏱️", no_entry: "⛔", question: "❓", exclamation: "❗", point_right: "👉",
   leftwards_arrow_with_hook: "↩️", bust_in_silhouette: "👤", link: "🔗", paperclip: "📎",
-  recycle: "♻️", arrows_counterclockwise: "🔄", hand: "✋", pencil2: "✏️", wastebasket: "🗑️",
+  recycle: "♻️", globe_with_meridians: "🌐", arrows_counterclockwise: "🔄", hand: "✋", pencil2: "✏️", wastebasket: "🗑️",
 };
 
 /** The picture of a shortcode, or the shortcode itself. */

@@ -1,5 +1,5 @@
 // The playground page: fetches the state, listens for changes, sends what the visitor does,
-// and hands the picture to the two panes. The HTTP contract is in playground-api.md.
+// and hands the picture to the two panes. The HTTP contract is in server.py.
 
 import { h, fill, utcLabel, span } from "./dom.js";
 import { DiscordPane } from "./discord.js";
@@ -63,6 +63,7 @@ class Playground {
     this.clockMoved = h("span", { class: "clock-moved" });
     this.clockNext = h("span", { class: "clock-next", "data-testid": "clock-due" });
     this.nextBtn = clockButton("clock-next", "next", "Next SLA event");
+    this.buildAutoAnswer();
     this.live = h("span", { class: "live", title: "Connecting…", "aria-label": "Connecting" });
     this.top = h("header", { class: "topbar" },
       h("div", { class: "brand" }, h("span", { class: "brand-mark", "aria-hidden": "true" }, "🧵"),
@@ -71,9 +72,37 @@ class Playground {
         h("span", { class: "clock-label" }, "Bot clock"), this.clockNow, this.clockMoved,
         this.clockNext,
         clockButton("clock-1h", "1h", "+1 hour"), clockButton("clock-1d", "1d", "+1 day"),
-        this.nextBtn),
+        this.nextBtn, this.autoSwitch),
       h("button", { type: "button", class: "top-btn ghost", "data-testid": "tour-open",
         onclick: () => this.tour.open(0) }, "Tour"));
+  }
+
+  /** The demo's switch for the automated answer: the bot answers a customer's question from
+   * its help articles before a person does. Hidden when the bot has no AI features. */
+  buildAutoAnswer() {
+    this.autoBusy = false;
+    this.autoBox = h("input", {
+      type: "checkbox", role: "switch", class: "top-switch-box", "data-testid": "auto-answer",
+      onchange: async () => {
+        const on = this.autoBox.checked;
+        this.autoBusy = true; // a state fetched meanwhile must not flip the box back
+        this.autoBox.disabled = true;
+        try {
+          const reply = await this.act("clock", "auto_answer", { to: on ? "on" : "off" });
+          if (!reply.ok) this.autoBox.checked = !on;
+          await this.settled();
+        } finally {
+          this.autoBusy = false;
+          this.autoBox.disabled = false;
+          if (this.state) this.renderClock(this.state.clock);
+        }
+      },
+    });
+    this.autoSwitch = h("label", {
+      class: "top-switch", hidden: true,
+      title: "Automated answers: the bot answers a customer's question from its help articles, " +
+        "with a \u201cTalk to a person\u201d button",
+    }, this.autoBox, h("span", {}, "Automated answers"));
   }
 
   start() {
@@ -128,6 +157,11 @@ class Playground {
       }
     });
     return this.loading;
+  }
+
+  /** Resolves once the fetches under way, and those they queued, are done. */
+  async settled() {
+    while (this.loading) await this.loading;
   }
 
   async load() {
@@ -187,6 +221,9 @@ class Playground {
     }
     this.clockNext.title = this.clockNext.textContent; // the whole line, when it is cut short
     this.nextBtn.disabled = !clock.next_due;
+    const auto = clock.auto_answer ?? null;
+    this.autoSwitch.hidden = auto === null;
+    if (!this.autoBusy) this.autoBox.checked = auto === true;
   }
 
   remember() {

@@ -97,7 +97,10 @@ function content(msg, ctx) {
       channel: ctx.channel, ts: msg.ts, action_id: e.action_id, value,
     }),
   };
-  const edited = msg.edited ? h("span", { class: "sl-edited" }, " (edited)") : null;
+  // Slack marks an edit, except on an app's Block Kit message: an app redraws those (a card,
+  // a draft once sent, a translation added beneath a message) and no "(edited)" shows.
+  const redrawn = Boolean(msg.bot_id && msg.blocks?.length);
+  const edited = msg.edited && !redrawn ? h("span", { class: "sl-edited" }, " (edited)") : null;
   if (msg.blocks?.length) {
     const blocks = renderBlocks(msg.blocks, ctx, on);
     const last = blocks.at(-1);

@@ -27,6 +27,16 @@ const STEPS = [
     show: (app) => app.scene({ slack: "first", slackOpen: "support" }),
   },
   {
+    title: "The AI lends a hand",
+    text: "The card shows the AI's triage; a drafted reply waits in the thread for an agent " +
+      "to Send, Edit or Discard.",
+    targets: ['[data-pane="slack"] [data-block-id="ticket_triage"]',
+      '[data-pane="slack"] [data-block-id="draft_actions"]'],
+    fallback: ['[data-pane="slack"] .sl-main'],
+    last: true,
+    show: (app) => app.scene({ slack: "first", slackOpen: "support", slackThread: "last" }),
+  },
+  {
     title: "Answer in the card's thread",
     text: "Open the card's thread (\u201cN replies\u201d) and write there: it goes to the " +
       "customer. Start a line with \u201cnote:\u201d (or \u201c;;\u201d) and it stays internal.",

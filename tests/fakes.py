@@ -36,6 +36,7 @@ from bot.core.outbound import (
     TicketOpened,
     TicketReopened,
     TicketResolved,
+    TranslatedEdit,
     TranslatedReply,
     TranslationShown,
 )
@@ -335,6 +336,10 @@ class RecordingChannel(_Recording):
             "send_translated_reply", job, f"reply ({event.target}): **{author}:** {event.text}"
         )
 
+    async def edit_translated(self, job: DeliveryJob, event: TranslatedEdit) -> str | None:
+        line = f"reply edited ({event.target}): {event.text}"
+        return await self._follow("edit_translated", job, line)
+
     async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
         return await self._show("send_auto_answer", job, f"automated answer: {_body(job)}")
 
@@ -385,6 +390,9 @@ class QuietChannel:
         return await self.answer(job)
 
     async def send_translated_reply(self, job: DeliveryJob, event: TranslatedReply) -> str | None:
+        return await self.answer(job)
+
+    async def edit_translated(self, job: DeliveryJob, event: TranslatedEdit) -> str | None:
         return await self.answer(job)
 
     async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:

@@ -271,6 +271,14 @@ class AssistReply(OutboundEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class AssistEdit(OutboundEvent):
+    """An agent edited a reply (the delivery's message) on a ticket whose replies are
+    translated: the customer's copy follows in their language."""
+
+    type: ClassVar[str] = "assist_edit"
+
+
+@dataclass(frozen=True, slots=True)
 class SummaryShown(OutboundEvent):
     """A summary, as an internal note in the ticket's thread."""
 
@@ -319,6 +327,16 @@ class TranslatedReply(OutboundEvent):
     """An agent's reply (the delivery's message) for the customer, in their language."""
 
     type: ClassVar[str] = "translated_reply"
+    text: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class TranslatedEdit(OutboundEvent):
+    """An agent's edited reply (the delivery's message): the customer's copy now reads `text`,
+    in their language."""
+
+    type: ClassVar[str] = "translated_edit"
     text: str
     target: str
 
@@ -379,11 +397,13 @@ EVENT_TYPES: Mapping[str, type[OutboundEvent]] = {
         AssistSummary,
         AssistDraft,
         AssistReply,
+        AssistEdit,
         SummaryShown,
         DraftOffered,
         TranslationShown,
         ReplyTranslated,
         TranslatedReply,
+        TranslatedEdit,
         AutoAnswered,
         HandedOff,
     )

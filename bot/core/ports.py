@@ -38,6 +38,7 @@ from bot.core.outbound import (
     TicketOpened,
     TicketReopened,
     TicketResolved,
+    TranslatedEdit,
     TranslatedReply,
     TranslationShown,
 )
@@ -224,6 +225,11 @@ class CustomerChannel(Protocol):
 
     async def send_translated_reply(self, job: DeliveryJob, event: TranslatedReply) -> str | None:
         """An agent's reply (`job.message`) in the customer's language (`event.text`)."""
+        ...
+
+    async def edit_translated(self, job: DeliveryJob, event: TranslatedEdit) -> str | None:
+        """The agent edited a translated reply (`job.message`): what the customer was sent now
+        reads `event.text`."""
         ...
 
     async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:

@@ -36,6 +36,7 @@ from bot.core.outbound import (
     TicketOpened,
     TicketReopened,
     TicketResolved,
+    TranslatedEdit,
     TranslatedReply,
     TranslationShown,
 )
@@ -179,6 +180,8 @@ async def to_customer(  # noqa: PLR0911, PLR0912
             return await channel.copy_deleted(job)
         case TranslatedReply() as event:
             return await channel.send_translated_reply(job, event)
+        case TranslatedEdit() as event:
+            return await channel.edit_translated(job, event)
         case AutoAnswered() as event:
             return await channel.send_auto_answer(job, event)
         case HandedOff() as event:

@@ -23,6 +23,7 @@ from bot.core.outbound import (
     TicketOpened,
     TicketReopened,
     TicketResolved,
+    TranslatedEdit,
     TranslatedReply,
 )
 from bot.core.text import split_message
@@ -114,6 +115,10 @@ class DiscordCustomerChannel:
     async def copy_edited(self, job: DeliveryJob) -> str | None:
         return await self._amend(job, lambda to: self._edit(to, job))
 
+    async def edit_translated(self, job: DeliveryJob, event: TranslatedEdit) -> str | None:
+        """An edited reply, in the customer's language: its pieces follow as for any edit."""
+        return await self._amend(job, lambda to: self._edit(to, job, event.text))
+
     async def copy_deleted(self, job: DeliveryJob) -> str | None:
         return await self._amend(job, lambda to: self._delete(to, _required(job)))
 
@@ -187,15 +192,18 @@ class DiscordCustomerChannel:
     def _uploads(self, attachment: Attachment) -> bool:
         return self._fetch is not None and attachment.size <= UPLOAD_LIMIT
 
-    async def _edit(self, channel: Conversation, job: DeliveryJob) -> str | None:
-        """Re-split the edited text over the pieces sent before: edit those that stay, send
-        what no longer fits, delete what is left over. Returns the pieces now showing."""
+    async def _edit(
+        self, channel: Conversation, job: DeliveryJob, body: str | None = None
+    ) -> str | None:
+        """Re-split the edited text (`body`: in the customer's language) over the pieces sent
+        before: edit those that stay, send what no longer fits, delete what is left over.
+        Returns the pieces now showing."""
         message = _required(job)
         copies = _discord_copies(message)
         if not copies:
             return None  # never delivered: nothing to edit
         linked = [a for a in message.attachments if not self._uploads(a)]
-        pending = _pieces(message, self._team_name, linked)
+        pending = _pieces(message, self._team_name, linked, body)
         showing: list[str] = []
         for copy in copies:
             if not pending:

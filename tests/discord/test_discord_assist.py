@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,12 +24,19 @@ from bot.core.domain import (
     Direction,
     Message,
     MessageId,
+    MessageRef,
     Ticket,
     TicketId,
 )
 from bot.core.errors import PlatformError
 from bot.core.events import CustomerMessage
-from bot.core.outbound import AutoAnswered, HandedOff, OutboundEvent, TranslatedReply
+from bot.core.outbound import (
+    AutoAnswered,
+    HandedOff,
+    OutboundEvent,
+    TranslatedEdit,
+    TranslatedReply,
+)
 from bot.core.service import TicketService
 from integrations.discord.customer_channel import DiscordCustomerChannel
 from integrations.discord.handoff import PERSON_TEMPLATE
@@ -165,6 +172,21 @@ async def test_a_translated_reply_is_signed_like_the_agent_s_own(alice: Alice) -
     anonymous = DiscordCustomerChannel(alice.client.contacts, "Acme Support")
     await anonymous.send_translated_reply(alice.job(event, _reply("We're on it.")), event)
     assert alice.dms()[-1].content == "**Acme Support:** Nous nous en occupons."
+
+
+async def test_an_edited_translated_reply_is_edited_in_place_in_the_customer_s_language(
+    alice: Alice,
+) -> None:
+    event = TranslatedReply("Nous nous en occupons.", "fr")
+    sent = await alice.channel.send_translated_reply(
+        alice.job(event, _reply("We're on it.")), event
+    )
+    refs = tuple(MessageRef(DISCORD, str(i)) for i in _ids(sent))
+    edited = replace(_reply("It's done."), refs=refs)
+    edit = TranslatedEdit("C'est fait.", "fr")
+    shown = await alice.channel.edit_translated(alice.job(edit, edited), edit)
+    assert _ids(shown) == _ids(sent)  # the same message, edited, not a new one
+    assert [m.content for m in alice.dms()] == ["**Alex:** C'est fait."]
 
 
 async def test_a_long_translated_reply_is_split_and_a_retry_sends_only_what_is_missing(

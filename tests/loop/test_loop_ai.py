@@ -126,15 +126,22 @@ async def test_translation_both_ways(sandbox: Sandbox, bot: Bot) -> None:
     root = await card(sandbox)
     await thread_post(sandbox, root, "Translated from")
     ann = sandbox.slack.user(SLACK.agent1)
-    await ann.post(SLACK.support, "Your refund is on its way.", thread_ts=root.ts)
+    ts = await ann.post(SLACK.support, "Your refund is on its way.", thread_ts=root.ts)
     await thread_post(sandbox, root, "Sent to the customer in")
 
-    async def answered() -> str | None:
+    async def answered(text: str) -> str | None:
         texts = [m.content for m in bot_dms(sandbox) if m.content.lower().startswith("**alice")]
-        return texts[-1] if texts else None
+        return texts[-1] if texts and text in texts[-1] else None
 
-    got = await eventually(answered, what="the translated reply", within=10)
+    got = await eventually(lambda: answered("Ihre Erstattung ist unterwegs"), within=10)
     assert "Your refund is on its way." not in got  # the customer reads their own language
+
+    # An edit follows in the customer's language, in place.
+    await ann.edit(SLACK.support, ts, "Thanks for the quick help.")
+    edited = await eventually(lambda: answered("Danke für die schnelle Hilfe"), within=10)
+    assert "Thanks for the quick help" not in edited
+    replies = [m for m in bot_dms(sandbox) if m.content.lower().startswith("**alice")]
+    assert len(replies) == 1
 
 
 async def test_personal_data_never_reaches_the_model(sandbox: Sandbox, bot: Bot) -> None:

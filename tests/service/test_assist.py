@@ -26,13 +26,13 @@ from bot.core.assist import (
 )
 from bot.core.delivery import DeliveryStatus, Lane
 from bot.core.dispatcher import Dispatcher
-from bot.core.domain import Action, Actor, Priority, TicketNumber, Triage
+from bot.core.domain import Action, Actor, MessageRef, Priority, TicketNumber, Triage
 from bot.core.errors import AssistantOff, DraftDecided
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.routes import Routes
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
-from integrations.platforms import DISCORD
+from integrations.platforms import DISCORD, SLACK
 from storage.repository import SqlStorage
 from tests.fakes import RecordingChannel, RecordingWorkspace
 from tests.service.test_dispatcher import drain
@@ -204,6 +204,28 @@ async def test_a_foreign_message_gets_a_translation_line_and_replies_go_translat
     await desk.service.set_translate_replies(ticket.number, ANN, False)
     await desk.agent(number, "Anything else?")
     assert desk.customer_saw()[-1] == "reply: **Ann:** Anything else?"
+
+
+async def test_an_edit_of_a_translated_reply_reaches_the_customer_translated(
+    storage: SqlStorage, clock: FakeClock
+) -> None:
+    desk = make_desk(storage, clock, AiPolicy(), ScriptedAssistant(language="de"))
+    number = await desk.customer("Ich wurde doppelt belastet")
+    ref = MessageRef(SLACK, "C1:1.1", "main")
+    reply = AgentMessage(ANN, "Your refund is on its way", False, clock.now(), ref=ref)
+    await desk.service.add_agent_message(number, reply)
+    await drain(desk.dispatcher)
+    await desk.service.edit_message(ref, "Your refund arrives on Monday")
+    await drain(desk.dispatcher)
+    assert desk.customer_saw()[-1] == "reply edited (de): [de] Your refund arrives on Monday"
+    assert not any(
+        "Your refund arrives on Monday" in line and "[de]" not in line
+        for line in desk.customer_saw()
+    )
+    desk.assistant.has_model = False  # no translation now: the edit still goes, as written
+    await desk.service.edit_message(ref, "Your refund arrives on Tuesday")
+    await drain(desk.dispatcher)
+    assert desk.customer_saw()[-1] == "reply edited: Your refund arrives on Tuesday"
 
 
 async def test_a_reply_is_sent_as_written_when_it_cannot_be_translated(

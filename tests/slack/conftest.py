@@ -30,6 +30,7 @@ from bot.core.outbound import (
     TicketOpened,
     TicketReopened,
     TicketResolved,
+    TranslatedEdit,
     TranslatedReply,
 )
 from bot.core.routes import Routes
@@ -115,6 +116,9 @@ class CustomerInbox:
 
     async def send_translated_reply(self, job: DeliveryJob, event: TranslatedReply) -> str | None:
         return self._got("translated", job)
+
+    async def edit_translated(self, job: DeliveryJob, event: TranslatedEdit) -> str | None:
+        return self._got("translated edit", job)
 
     async def send_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
         return self._got("auto answer", job)

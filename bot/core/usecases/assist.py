@@ -54,14 +54,18 @@ from bot.core.outbound import (
     AgentReplied,
     AssistCustomerMessage,
     AssistDraft,
+    AssistEdit,
     AssistReply,
     AssistSummary,
     AutoAnswered,
     CardChanged,
+    CopyEdited,
     DraftOffered,
     HandedOff,
+    OutboundEvent,
     ReplyTranslated,
     SummaryShown,
+    TranslatedEdit,
     TranslatedReply,
     TranslationShown,
 )
@@ -261,6 +265,8 @@ class AssistUseCases(MoveUseCases, ModelUseCases):
                 await self._draft(assistant, job, event.by, use_model)
             case AssistReply():
                 await self._translate_reply(policy, assistant, job, use_model)
+            case AssistEdit():
+                await self._translate_reply(policy, assistant, job, use_model, edit=True)
             case _:
                 raise PlatformError(f"the assistant cannot carry {job.event.type}", retryable=False)
 
@@ -405,10 +411,17 @@ class AssistUseCases(MoveUseCases, ModelUseCases):
         return not ticket.auto_answer_stopped and ticket.status.is_open
 
     async def _translate_reply(
-        self, policy: AiPolicy, assistant: Assistant, job: DeliveryJob, use_model: bool
+        self,
+        policy: AiPolicy,
+        assistant: Assistant,
+        job: DeliveryJob,
+        use_model: bool,
+        *,
+        edit: bool = False,
     ) -> None:
-        """An agent's reply for a ticket with translation on: sent in the customer's language,
-        or as written when that cannot be done (never held back, never lost)."""
+        """An agent's reply (or, `edit`, its new text) for a ticket with translation on: sent
+        in the customer's language, or as written when that cannot be done (never held back,
+        never lost)."""
         message = job.message
         if message is None or message.deleted_at is not None:
             await self._finish(job, _nothing)  # deleted before it went out: nothing to send
@@ -423,12 +436,18 @@ class AssistUseCases(MoveUseCases, ModelUseCases):
             if done is not None:
                 await self._spent(tx, job, Feature.TRANSLATION, done.spent)
             if done is not None and done.text and target:
-                await self._to_customer(tx, job.ticket, TranslatedReply(done.text, target), message)
+                sent: OutboundEvent = (
+                    TranslatedEdit(done.text, target)
+                    if edit
+                    else TranslatedReply(done.text, target)
+                )
+                await self._to_customer(tx, job.ticket, sent, message)
                 await self._to_agents(
                     tx, job.ticket, ReplyTranslated(target, done.text, None), message
                 )
                 return
-            await self._to_customer(tx, job.ticket, AgentReplied(), message)
+            as_written = CopyEdited() if edit else AgentReplied()
+            await self._to_customer(tx, job.ticket, as_written, message)
             if done is None:
                 why = "the customer's language is not known"
             elif done.fallback is None:

@@ -24,7 +24,7 @@ from bot.core.domain import (
 )
 from bot.core.errors import DomainError, IllegalTransition
 from bot.core.events import AgentMessage
-from bot.core.outbound import AgentReplied, AssistReply, CopyDeleted, CopyEdited
+from bot.core.outbound import AgentReplied, AssistEdit, AssistReply, CopyDeleted, CopyEdited
 from bot.core.ports import Transaction
 from bot.core.sla import Change
 from bot.core.usecases.base import UseCaseBase
@@ -133,9 +133,23 @@ class ConversationUseCases(UseCaseBase):
             return message  # an edit that changed nothing we relay (an unfurl, say)
         other_side = _OTHER_SIDE.get(message.direction)
         if other_side is not None:
-            event = CopyDeleted() if body is None else CopyEdited()
-            await self._queue(tx, message.ticket_id, other_side, event, message)
+            if body is not None and await self._edits_translated(tx, message):
+                # After the reply itself on the assistant's lane: the edit follows it, in order.
+                await self._queue(tx, message.ticket_id, Lane.ASSISTANT, AssistEdit(), message)
+            else:
+                event = CopyDeleted() if body is None else CopyEdited()
+                await self._queue(tx, message.ticket_id, other_side, event, message)
         return await tx.get_message(message.id)
+
+    async def _edits_translated(self, tx: Transaction, message: Message) -> bool:
+        """Whether an edit of this message reaches the customer translated: an agent's reply on
+        a ticket whose replies are translated."""
+        if message.direction is not Direction.TO_CUSTOMER or self.ai is None:
+            return False
+        if not self.ai.translation:
+            return False
+        ticket = await tx.get_ticket_by_id(message.ticket_id)
+        return ticket is not None and ticket.translate_replies
 
     async def send_note(
         self, ref: MessageRef, agent: Agent, as_sent: Callable[[str], Awaitable[str]] | None = None

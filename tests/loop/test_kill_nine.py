@@ -27,6 +27,7 @@ import pytest
 from integrations.sandbox.discord import DiscordEmulator, demo_world
 from integrations.sandbox.discord.seed import SeedGuild, SeedUser
 from integrations.sandbox.launch import HOST, Sandbox
+from integrations.sandbox.openai import OpenAIEmulator
 from integrations.sandbox.slack import DEMO as SLACK
 from integrations.sandbox.slack import SlackEmulator, Timing, demo_workspace
 from tests.support import eventually
@@ -204,3 +205,91 @@ async def test_kill_nine_loses_nothing_and_keeps_each_tickets_order(tmp_path: Pa
             assert len(threads) == 1, f"customer {customer} is in {len(threads)} threads"
         assert len(sandbox.slack.messages(SLACK.support)) == CUSTOMERS  # one ticket each
         assert "Traceback" not in bot.logs()
+
+
+# --- with the AI features on ------------------------------------------------------------------
+
+AI_CUSTOMERS = 6
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "integrations" / "sandbox" / "knowledge"
+
+
+def _drafts(sandbox: Sandbox, root_ts: str) -> int:
+    """The assistant's draft posts in a ticket's thread: a draft, or "no article matches"."""
+    posts = sandbox.slack.thread(SLACK.support, root_ts)
+    return sum(
+        "Drafted reply" in str(post.blocks) or "No article matches" in post.text for post in posts
+    )
+
+
+async def test_kill_nine_with_the_assistant_at_work_answers_each_ticket_once(
+    tmp_path: Path,
+) -> None:
+    """Killed while the model is thinking about several tickets: after the restart each ticket
+    is triaged and gets its one draft, none twice, and every customer message is there once."""
+    rng = random.Random(2718)
+    async with _sandbox(AI_CUSTOMERS) as (plain, ids), OpenAIEmulator(host=HOST) as model:
+        sandbox = replace(plain, openai=model)
+        model.faults.delay_next(10_000, seconds=0.4)  # every call slow: kills land mid-thought
+        env = _bot_env(sandbox, tmp_path)
+        policy = tmp_path / "threadline.toml"
+        policy.write_text(f'[slack]\nposts_per_second = 0\n[ai]\nknowledge = "{KNOWLEDGE}"\n')
+        bot = BotProcess(env, tmp_path)
+        sent: dict[int, list[int]] = {i: [] for i in range(AI_CUSTOMERS)}
+
+        async def write(customer: int) -> None:
+            number = len(sent[customer]) + 1
+            sent[customer].append(number)
+            text = f"How long does a refund take? c{customer}-m{number}"
+            await sandbox.discord.user(ids[customer]).send_dm(text)
+
+        async def connected(identifies: int) -> None:
+            async def there() -> bool:
+                return sandbox.discord.gateway.count("identify") >= identifies
+
+            await eventually(there, what="the bot on Discord's gateway", within=60)
+
+        try:
+            bot.start()
+            await connected(1)
+            for round_ in range(2):
+                for customer in rng.sample(range(AI_CUSTOMERS), AI_CUSTOMERS):
+                    await write(customer)
+                    await asyncio.sleep(0.05)
+                await asyncio.sleep(rng.uniform(0.3, 0.8))  # the model is at work now
+                bot.kill()
+                bot.start()
+                await connected(round_ + 2)
+
+            async def settled() -> bool:
+                roots = sandbox.slack.messages(SLACK.support)
+                seen = _seen_in_slack(sandbox)
+                return (
+                    len(roots) == AI_CUSTOMERS
+                    and all(_drafts(sandbox, root.ts) >= 1 for root in roots)
+                    and all("ticket_triage" in str(root.blocks) for root in roots)
+                    and all(len(seen.get(c, [])) == len(sent[c]) for c in range(AI_CUSTOMERS))
+                )
+
+            # An assistant job in flight at the kill is taken again when its lease (20 s) ends.
+            try:
+                await eventually(settled, what="every ticket triaged with its draft", within=120)
+            except AssertionError:
+                roots = sandbox.slack.messages(SLACK.support)
+                shown = [
+                    (
+                        "ticket_triage" in str(root.blocks),
+                        [post.text[:60] for post in sandbox.slack.thread(SLACK.support, root.ts)],
+                    )
+                    for root in roots
+                ]
+                raise AssertionError(f"{len(roots)} cards: {shown}") from None
+            await asyncio.sleep(1.0)  # a duplicate would have had time to show
+        finally:
+            bot.stop()
+        logs = bot.logs()
+        for root in sandbox.slack.messages(SLACK.support):
+            assert _drafts(sandbox, root.ts) == 1, logs[-5000:]
+        seen = _seen_in_slack(sandbox)
+        for customer in range(AI_CUSTOMERS):
+            assert [n for _, n in seen[customer]] == sent[customer]
+        assert "Traceback" not in logs

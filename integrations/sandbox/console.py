@@ -32,17 +32,20 @@ Commands (TEXT is the rest of the line as typed; quotes and apostrophes need no 
                               not on the team) writes in the ticket's thread
                               ("note: TEXT" or ";; TEXT" stays with the team)
   click AGENT TICKET BUTTON   an agent clicks Claim, Unclaim, Reopen or Close on the card,
-                              or Take over when the bot offers it
+                              Summary or Draft reply (with the AI features), or Take over
+                              when the bot offers it
   help                        this list
   quit                        stop the sandbox
-Escalate and Resolve open a dialog: try them in `threadline demo`, which shows both sides
-in a browser. What the bot shows an agent alone (a refusal) is printed after reply and click."""
+Escalate, Resolve and Edit triage open a dialog: try them in `threadline demo`, which shows
+both sides in a browser. What the bot shows an agent alone (a refusal) is printed after reply
+and click."""
 
 CUSTOMERS = {"alice": DISCORD.customer_id, "bob": DISCORD.second_customer_id}
 # dana is not on the support team: what she tries is refused, and the console shows her that.
 AGENTS = {"alice": SLACK.agent1, "bob": SLACK.agent2, "carol": SLACK.lead, "dana": SLACK.member}
-# The card's buttons that open a dialog (integrations/slack/controls.py), which a line cannot show.
-DIALOGS = ("Escalate", "Resolve")
+# The card's buttons that open a dialog (integrations/slack/controls.py and assist_controls.py),
+# which a line cannot show.
+DIALOGS = ("Escalate", "Resolve", "Edit triage")
 # How long to wait for the bot to answer a click or a reply: its answer (a changed card, a
 # refusal only the agent sees) comes after the platform's acknowledgement.
 ANSWER_WAIT = 2.0

@@ -181,20 +181,17 @@ class AssistControls:
 
     async def _on_summary(self, ack: Ack, body: Json) -> None:
         await ack()
-        async with self._work.counted():
-            click = await self._agent_click(body)
-            ticket = await self._ticket(click, click.value) if click else None
-            if click is None or ticket is None:
-                return
-            number = ticket.number
-            await self._attempt(
-                click,
-                lambda agent: self._service.ask_for_summary(number, agent),
-                f"A summary of #{number} is on its way to the thread.",
-            )
+        await self._ask(body, self._service.ask_for_summary, "A summary of #{} is on its way")
 
     async def _on_draft(self, ack: Ack, body: Json) -> None:
         await ack()
+        await self._ask(body, self._service.ask_for_draft, "A draft reply for #{} is on its way")
+
+    async def _ask(
+        self, body: Json, ask: Callable[[TicketNumber, Agent], Awaitable[None]], told: str
+    ) -> None:
+        """Ask the assistant for something for the clicked card's ticket; the clicker is told
+        it is coming (or why not)."""
         async with self._work.counted():
             click = await self._agent_click(body)
             ticket = await self._ticket(click, click.value) if click else None
@@ -203,8 +200,8 @@ class AssistControls:
             number = ticket.number
             await self._attempt(
                 click,
-                lambda agent: self._service.ask_for_draft(number, agent),
-                f"A draft reply for #{number} is on its way to the thread.",
+                lambda agent: ask(number, agent),
+                told.format(number) + " to the thread.",
             )
 
     async def _on_translate(self, ack: Ack, body: Json) -> None:

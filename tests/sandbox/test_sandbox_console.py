@@ -33,6 +33,19 @@ async def running(tmp_path: Path) -> AsyncIterator[demo.Demo]:
         await box.discord.wait_for(
             lambda: len(box.discord.user(DISCORD.customer_id).dm_messages()) > 1
         )
+        # The demo's assistant triages the ticket (a card redrawn) and drafts a reply: once
+        # that is done, the card changes only for what a test does.
+        await slack.wait_for(
+            lambda: "ticket_triage" in str(slack.message(SLACK.support, card.ts).blocks),
+            timeout=10,
+        )
+        await slack.wait_for(
+            lambda: any(
+                ":pencil2:" in m.text or ":mag:" in m.text
+                for m in slack.thread(SLACK.support, card.ts)
+            ),
+            timeout=10,
+        )
         yield started
 
 
@@ -83,21 +96,24 @@ async def test_the_bots_words_are_rendered(running: demo.Demo) -> None:
     for raw in ("**", "<t:", "<@"):
         assert raw not in inbox
     thread = await console.run("thread #1001")
-    assert thread == "Alice (Discord): My order's late, it's \"urgent\""
+    assert thread.startswith("Alice (Discord): My order's late, it's \"urgent\"\n")
+    assert "supportbot: :pencil2: Drafted reply · for agents only, not sent\n" in thread
+    assert "[Send] [Edit] [Discard]" in thread
     card = await console.run("tickets")
     assert card.startswith("#1001 · My order's late")
     assert "Status: :new: New" in card
     assert "[Claim] [Escalate] [Resolve]" in card
+    assert "[Summary] [Draft reply] [Edit triage]" in card
 
 
 async def test_a_dialog_button_is_refused_up_front(running: demo.Demo) -> None:
     console = Console(running.sandbox)
-    for label in ("Escalate", "resolve"):
+    for label in ("Escalate", "resolve", "Edit triage"):
         assert await console.run(f"click alice 1001 {label}") == (
             f"{label} opens a dialog; try it in `threadline demo`"
         )
     assert running.sandbox.slack.modals(SLACK.agent1) == []
-    assert "Escalate and Resolve open a dialog" in await console.run("help")
+    assert "Escalate, Resolve and Edit triage open a dialog" in await console.run("help")
 
 
 def test_the_console_knows_which_card_buttons_open_a_dialog() -> None:
@@ -123,7 +139,8 @@ async def test_a_click_shows_the_card_and_any_refusal(running: demo.Demo) -> Non
     assert taken.startswith("clicked\nthe card now reads:\n#1001 · ")
     assert f"Assignee: @{loser.title()} Agent" in taken
     assert (await console.run("click alice 1001 Frob")).startswith(
-        "error: no button 'Frob' on that card (its buttons: Unclaim, Escalate, Resolve, Close)"
+        "error: no button 'Frob' on that card (its buttons: Unclaim, Escalate, Resolve, Close, "
+        "Summary, Draft reply, Edit triage)"
     )
 
 

@@ -17,7 +17,7 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 
-from bot.config import Policy, SlackPolicy, load_settings
+from bot.config import Policy, Settings, SlackPolicy, load_settings
 from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Message as TicketMessage
@@ -70,6 +70,21 @@ class Sent:
 
 # What changes the customer's conversation itself, as against news about their ticket.
 CHANGES = frozenset({"reply", "edited", "deleted"})
+
+
+def point_at(slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The bot's Slack settings for this emulator (agent2 stays a plain channel member)."""
+    for name, value in {
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_APP_TOKEN": slack.app_token,
+        "SLACK_SUPPORT_CHANNEL": DEMO.support,
+        "SLACK_AGENTS": DEMO.agent1,
+        "SLACK_LEADS": DEMO.lead,
+        "SLACK_ESCALATION_CHANNEL": DEMO.escalations,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return load_settings()
 
 
 class CustomerInbox:
@@ -256,17 +271,7 @@ async def desk(
     policy: Policy,
 ) -> AsyncIterator[Desk]:
     async with SlackEmulator(demo_workspace(), timing=Timing.fast()) as slack:
-        for name, value in {
-            "SLACK_API_URL": slack.api_url,
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_APP_TOKEN": slack.app_token,
-            "SLACK_SUPPORT_CHANNEL": DEMO.support,
-            "SLACK_AGENTS": DEMO.agent1,  # agent2 stays a plain channel member
-            "SLACK_LEADS": DEMO.lead,
-            "SLACK_ESCALATION_CHANNEL": DEMO.escalations,
-        }.items():
-            monkeypatch.setenv(name, value)
-        settings = load_settings()
+        settings = point_at(slack, monkeypatch)
         client = web_client(settings)
         inbox = CustomerInbox()
         storage = desk_storage

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from slack_bolt.async_app import AsyncApp
 
-from bot.config import Policy, SlackPolicy, load_settings
+from bot.config import Policy, SlackPolicy
 from bot.core.ai_policy import AiPolicy
 from bot.core.assist import Draft, DraftStatus
 from bot.core.delivery import MAIN_WORKSPACE, for_agents
@@ -37,7 +37,7 @@ from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStorage
 from tests.conftest import PG_URL, _drop_pg_schema, _pg_schema
-from tests.slack.conftest import CustomerInbox, Desk, connected
+from tests.slack.conftest import CustomerInbox, Desk, connected, point_at
 from tests.support import FakeClock, eventually
 
 DRAFT_TEXT = "Please restart the printer, then try again."
@@ -164,17 +164,7 @@ async def desk(
     answer) and the assistant's lane carried; Socket Mode only (these controls do not care how
     Slack is connected: test_slack_dialogs.py runs both)."""
     async with SlackEmulator(demo_workspace(), timing=Timing.fast()) as slack:
-        for name, value in {
-            "SLACK_API_URL": slack.api_url,
-            "SLACK_BOT_TOKEN": slack.bot_token,
-            "SLACK_APP_TOKEN": slack.app_token,
-            "SLACK_SUPPORT_CHANNEL": DEMO.support,
-            "SLACK_AGENTS": DEMO.agent1,  # agent2 stays a plain channel member
-            "SLACK_LEADS": DEMO.lead,
-            "SLACK_ESCALATION_CHANNEL": DEMO.escalations,
-        }.items():
-            monkeypatch.setenv(name, value)
-        settings = load_settings()
+        settings = point_at(slack, monkeypatch)
         client = web_client(settings)
         inbox = AiInbox()
         ai = AiPolicy()

@@ -234,7 +234,9 @@ def _first(text: str, sentences: int) -> str:
             continue
         plain = " ".join(_MARKDOWN.sub("", line).split())
         found.extend(s for s in _SENTENCE_END.split(plain) if s)
-    chosen = " ".join(found[:sentences])
+    # An excerpt is cut to length: its cut-off last sentence is no sentence to answer with.
+    whole = [s for s in found if not s.endswith(("…", "..."))] or found[:1]
+    chosen = " ".join(whole[:sentences])
     if len(chosen) > CLIP:
         chosen = chosen[: CLIP - 1].rsplit(" ", 1)[0] + "…"
     return chosen

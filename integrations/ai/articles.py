@@ -132,8 +132,8 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     return tokens
 
 
-# Greetings and politeness that customers' messages are full of and that say nothing of the
-# topic. Left out of queries only: kept in a query, the ones no article holds would count
+# Greetings, politeness and the verbs of asking that customers' messages are full of and that
+# say nothing of the topic. Left out of queries only: kept in a query, the ones no article holds would count
 # against every article's relevance (see `knowledge.py`).
 _SMALL_TALK = frozenset(
     _s_stem(
@@ -159,6 +159,13 @@ _SMALL_TALK = frozenset(
             "evening",
             "ok",
             "okay",
+            # How a request is put ("I want a refund", "I would like to..."), not its topic.
+            "want",
+            "wanted",
+            "need",
+            "like",
+            "would",
+            "get",
         ]
     )
 )

@@ -133,8 +133,8 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
 
 
 # Greetings, politeness and the verbs of asking that customers' messages are full of and that
-# say nothing of the topic. Left out of queries only: kept in a query, the ones no article holds would count
-# against every article's relevance (see `knowledge.py`).
+# say nothing of the topic. Left out of queries only: kept in a query, the ones no article holds
+# would count against every article's relevance (see `knowledge.py`).
 _SMALL_TALK = frozenset(
     _s_stem(
         [

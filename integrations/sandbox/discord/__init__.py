@@ -23,12 +23,35 @@ from .faults import Faults
 from .gateway import GatewayHub, GatewayRecord
 from .interactions import InteractionError
 from .limits import BucketSpec, RateLimits
-from .model import Attachment, CallRecord, Channel, Command, Interaction, Message, Modal, User
+from .model import (
+    Attachment,
+    CallRecord,
+    Channel,
+    Command,
+    Interaction,
+    Message,
+    Modal,
+    Role,
+    User,
+)
 from .pointing import pointed_at
-from .seed import DEMO, DemoIds, DiscordSeed, SeedChannel, SeedGuild, SeedUser, demo_world
+from .seed import (
+    DEMO,
+    STAFF,
+    DemoIds,
+    DiscordSeed,
+    SeedChannel,
+    SeedGuild,
+    SeedRole,
+    SeedUser,
+    StaffIds,
+    demo_world,
+    staff_world,
+)
 
 __all__ = [
     "DEMO",
+    "STAFF",
     "Attachment",
     "BucketSpec",
     "CallRecord",
@@ -53,10 +76,14 @@ __all__ = [
     "Modal",
     "Person",
     "RateLimits",
+    "Role",
     "SeedChannel",
     "SeedGuild",
+    "SeedRole",
     "SeedUser",
+    "StaffIds",
     "User",
     "demo_world",
     "pointed_at",
+    "staff_world",
 ]

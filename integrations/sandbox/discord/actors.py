@@ -24,6 +24,7 @@ from .interactions import (
     new_interaction,
 )
 from .model import Channel, Interaction, Message, Modal, User
+from .threads import reopen_thread
 
 if TYPE_CHECKING:
     from .emulator import DiscordEmulator
@@ -72,9 +73,22 @@ class Person:
         guild = self._emu.world.guild_of(channel)
         if guild is None or self.id not in guild.member_ids:
             raise InteractionError(f"{self.user.username} is not a member of that channel's guild")
-        if channel.hidden_from(self.id):
-            raise InteractionError(f"{self.user.username} was never added to that private thread")
+        self._check_sees(channel)
+        if channel.type is ChannelType.GUILD_FORUM:
+            raise InteractionError("a forum takes posts (threads), not messages")
+        if channel.archived and channel.locked:
+            raise InteractionError("that thread is archived and locked")
+        # Writing in an archived thread unarchives it, as in Discord.
+        limit = self._emu.config.max_active_threads
+        reopen_thread(self._emu.world, self._emu.events, limit, channel)
         return self._post(channel, content, files, reply_to)
+
+    def _check_sees(self, channel: Channel) -> None:
+        if not self._emu.world.can_see(self.id, channel):
+            raise InteractionError(
+                f"{self.user.username} cannot see that channel (a private thread they were "
+                "never added to, or a channel only some roles see)"
+            )
 
     def _post(
         self, channel: Channel, content: str, files: Sequence[FileSpec], reply_to: Message | None
@@ -138,6 +152,8 @@ class Person:
             if channel_id is not None
             else self._emu.world.open_dm(self.id)
         )
+        if channel.guild_id is not None:
+            self._check_sees(channel)
         command = self._emu.world.find_command(command_name, channel.guild_id)
         if command is None:
             raise InteractionError(
@@ -207,6 +223,8 @@ class Person:
         if message.deleted:
             raise InteractionError("that message was deleted")
         channel = self._emu.world.channels[message.channel_id]
+        if channel.guild_id is not None:
+            self._check_sees(channel)
         return self._start(InteractionType.MESSAGE_COMPONENT, channel, data, message.id)
 
     def _start(

@@ -8,8 +8,8 @@ from typing import Any
 from .constants import Intent
 from .gateway import GatewayHub
 from .gateway_connection import Session
-from .model import JSON, Channel, Message
-from .payloads import member_json, message_json, thread_json
+from .model import JSON, Channel, Guild, Message
+from .payloads import channel_json, member_json, message_json, thread_json
 from .snowflakes import iso
 from .world import World
 
@@ -46,6 +46,22 @@ class Broadcaster:
         data = thread_json(thread)
         data["newly_created"] = True
         self.hub.dispatch("THREAD_CREATE", data, intent=Intent.GUILDS)
+
+    def channel_updated(self, channel: Channel) -> None:
+        """CHANNEL_UPDATE for a renamed (or re-topiced) guild channel."""
+        self.hub.dispatch("CHANNEL_UPDATE", channel_json(channel, self.world), intent=Intent.GUILDS)
+
+    def thread_updated(self, thread: Channel) -> None:
+        """THREAD_UPDATE (archived, locked, renamed...), if the bot can see the thread."""
+        if thread.hidden_from(self.world.bot_id):
+            return
+        self.hub.dispatch("THREAD_UPDATE", thread_json(thread), intent=Intent.GUILDS)
+
+    def member_updated(self, guild: Guild, user_id: int) -> None:
+        """GUILD_MEMBER_UPDATE (a role given or taken): only with the GUILD_MEMBERS intent."""
+        data = member_json(self.world.users[user_id], guild)
+        data["guild_id"] = str(guild.id)
+        self.hub.dispatch("GUILD_MEMBER_UPDATE", data, intent=Intent.GUILD_MEMBERS)
 
     def thread_member_added(self, thread: Channel, user_id: int, joined_at: datetime) -> None:
         """THREAD_MEMBERS_UPDATE: always sent when the bot itself is added; about anyone

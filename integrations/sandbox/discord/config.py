@@ -14,6 +14,8 @@ class EmulatorConfig:
     interaction_token_ttl: seconds follow-up webhooks keep working (Discord: 15 minutes).
     resume_buffer: dispatches kept per session for replay on RESUME.
     gateway_compression: honour `compress=zlib-stream` (False sends plain text frames always).
+    max_active_threads: active (unarchived) threads a guild may hold; Discord allows 1000, and
+        one more is refused with 400, code 160006.
     """
 
     heartbeat_interval_ms: int = 41250
@@ -21,3 +23,4 @@ class EmulatorConfig:
     interaction_token_ttl: float = 900.0
     resume_buffer: int = 1000
     gateway_compression: bool = True
+    max_active_threads: int = 1000

@@ -20,11 +20,13 @@ from .context import Context
 from .faults import Faults
 from .gateway import GatewayHub
 from .limits import RateLimits
-from .model import CallRecord, Channel, Command, Interaction, Message
+from .model import CallRecord, Channel, Command, Guild, Interaction, Message
 from .rest import API_PREFIX, MAX_BODY, build_middleware
 from .routes_core import CoreRoutes
+from .routes_guilds import GuildRoutes
 from .routes_interactions import InteractionRoutes
 from .routes_messages import MessageRoutes
+from .routes_threads import ThreadRoutes
 from .seed import DiscordSeed, demo_world
 from .snowflakes import SnowflakeMint
 from .tasks import BackgroundTasks
@@ -118,6 +120,8 @@ class DiscordEmulator:
         for method, path, handler in [
             *core.routes(),
             *messages.routes(),
+            *ThreadRoutes(self._ctx).routes(),
+            *GuildRoutes(self._ctx).routes(),
             *InteractionRoutes(self._ctx).routes(),
         ]:
             app.router.add_route(method, API_PREFIX + path, handler)
@@ -199,6 +203,37 @@ class DiscordEmulator:
             for c in self.world.channels.values()
             if c.parent_id is not None and (parent_id is None or c.parent_id == parent_id)
         ]
+
+    def give_role(self, user_id: int, role_id: int) -> bool:
+        """Give a member of a seeded guild a role, as a server admin would (GUILD_MEMBER_UPDATE,
+        GUILD_MEMBERS intent only). False if they held it already."""
+        guild = self._guild_with_role(user_id, role_id)
+        given = self.world.give_role(guild, user_id, role_id)
+        if given:
+            self.events.member_updated(guild, user_id)
+            self.notify()
+        return given
+
+    def take_role(self, user_id: int, role_id: int) -> bool:
+        """Take a role from a member (GUILD_MEMBER_UPDATE). False if they did not hold it."""
+        guild = self._guild_with_role(user_id, role_id)
+        taken = self.world.take_role(guild, user_id, role_id)
+        if taken:
+            self.events.member_updated(guild, user_id)
+            self.notify()
+        return taken
+
+    def roles_of(self, user_id: int, guild_id: int) -> list[int]:
+        """The role ids a member holds in a guild."""
+        return self.world.guilds[guild_id].roles_of(user_id)
+
+    def _guild_with_role(self, user_id: int, role_id: int) -> Guild:
+        for guild in self.world.guilds.values():
+            if any(r.id == role_id for r in guild.roles) and role_id != guild.id:
+                if user_id not in guild.member_ids:
+                    raise KeyError(f"user {user_id} is not a member of guild {guild.id}")
+                return guild
+        raise KeyError(f"no guild has the role {role_id}")
 
     def interactions(self) -> list[Interaction]:
         """Every interaction people started, oldest first."""

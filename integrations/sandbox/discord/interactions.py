@@ -68,8 +68,8 @@ def interaction_json(world: World, interaction: Interaction) -> JSON:
     }
     if guild is not None:
         raw_channel["permissions"] = EVERYONE_PERMISSIONS
-        member = member_json(user, guild)
-        member["permissions"] = EVERYONE_PERMISSIONS
+        member = member_json(user, guild)  # with the roles they hold
+        member["permissions"] = str(world.permissions(guild, user.id))
         data.update(
             guild_id=str(guild.id),
             guild={"id": str(guild.id), "locale": "en-US", "features": []},

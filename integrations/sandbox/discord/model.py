@@ -24,8 +24,21 @@ class User:
 
 
 @dataclass
+class Role:
+    """A guild role; the @everyone role has the guild's id."""
+
+    id: int
+    name: str
+    permissions: str = "0"
+    position: int = 0
+    color: int = 0
+    hoist: bool = False
+    mentionable: bool = False
+
+
+@dataclass
 class Guild:
-    """A guild with its channels and members (ids)."""
+    """A guild with its channels, members (ids), roles and who holds which role."""
 
     id: int
     name: str
@@ -33,11 +46,17 @@ class Guild:
     joined_at: datetime
     channel_ids: list[int] = field(default_factory=list)
     member_ids: list[int] = field(default_factory=list)
+    roles: list[Role] = field(default_factory=list)
+    member_roles: dict[int, list[int]] = field(default_factory=dict)
+
+    def roles_of(self, user_id: int) -> list[int]:
+        """The role ids a member holds (@everyone left out, as Discord leaves it out)."""
+        return list(self.member_roles.get(user_id, []))
 
 
 @dataclass
 class Channel:
-    """A guild text channel, a DM channel or a thread."""
+    """A guild text or forum channel, a DM channel or a thread."""
 
     id: int
     type: ChannelType
@@ -55,6 +74,8 @@ class Channel:
     last_message_id: int | None = None
     message_count: int = 0
     member_ids: list[int] = field(default_factory=list)  # a thread's members (explicit)
+    archived_at: datetime | None = None  # when a thread was last archived or unarchived
+    private_to: list[int] = field(default_factory=list)  # roles that see a staff-only channel
 
     @property
     def is_dm(self) -> bool:
@@ -62,8 +83,8 @@ class Channel:
         return self.type is ChannelType.DM
 
     def hidden_from(self, user_id: int) -> bool:
-        """Whether a private thread keeps this user out (only members see one: in the seeded
-        guilds nobody holds MANAGE_THREADS)."""
+        """Whether a private thread keeps this user out: only its members see one, and people
+        holding MANAGE_THREADS (see `World.can_see`; the bot holds no role)."""
         return self.type is ChannelType.PRIVATE_THREAD and user_id not in self.member_ids
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from .constants import EVERYONE_PERMISSIONS, THREAD_TYPES, ChannelType
-from .model import JSON, Attachment, Channel, Command, Guild, Message, User
+from .constants import THREAD_TYPES, VIEW_CHANNEL, ChannelType
+from .model import JSON, Attachment, Channel, Command, Guild, Message, Role, User
 from .snowflakes import iso
 from .world import World
 
@@ -30,7 +30,7 @@ def user_json(user: User) -> JSON:
 def member_json(user: User, guild: Guild, *, with_user: bool = True) -> JSON:
     """A guild member; gateway MESSAGE_CREATE carries it without the nested user."""
     data: JSON = {
-        "roles": [],
+        "roles": [str(r) for r in guild.roles_of(user.id)],
         "joined_at": iso(guild.joined_at),
         "nick": None,
         "avatar": None,
@@ -58,18 +58,69 @@ def channel_json(channel: Channel, world: World) -> JSON:
         }
     if channel.type in THREAD_TYPES:
         return thread_json(channel)
-    return {
+    data: JSON = {
         "id": str(channel.id),
         "type": int(channel.type),
         "guild_id": str(channel.guild_id),
         "name": channel.name,
         "position": channel.position,
-        "permission_overwrites": [],
+        "permission_overwrites": _overwrites(channel, world.bot_id),
         "topic": channel.topic,
         "nsfw": False,
-        "last_message_id": last,
+        "last_message_id": last,  # in a forum: the newest post's id
         "rate_limit_per_user": 0,
         "parent_id": None,
+        "flags": 0,
+    }
+    if channel.type is ChannelType.GUILD_FORUM:
+        data.update(
+            available_tags=[],
+            default_reaction_emoji=None,
+            default_sort_order=None,
+            default_forum_layout=0,
+            default_auto_archive_duration=1440,
+            default_thread_rate_limit_per_user=0,
+        )
+    return data
+
+
+def _overwrites(channel: Channel, bot_id: int) -> list[JSON]:
+    """A staff-only channel: @everyone (type 0, the guild's id) denied VIEW_CHANNEL, its roles
+    and the bot (type 1, a member) allowed it."""
+    if not channel.private_to:
+        return []
+    view = str(VIEW_CHANNEL)
+    hidden = {"id": str(channel.guild_id), "type": 0, "allow": "0", "deny": view}
+    roles = [{"id": str(r), "type": 0, "allow": view, "deny": "0"} for r in channel.private_to]
+    bot = {"id": str(bot_id), "type": 1, "allow": view, "deny": "0"}
+    return [hidden, *roles, bot]
+
+
+def role_json(role: Role) -> JSON:
+    """A role object."""
+    return {
+        "id": str(role.id),
+        "name": role.name,
+        "permissions": role.permissions,
+        "position": role.position,
+        "color": role.color,
+        "colors": {"primary_color": role.color, "secondary_color": None, "tertiary_color": None},
+        "hoist": role.hoist,
+        "icon": None,
+        "unicode_emoji": None,
+        "managed": False,
+        "mentionable": role.mentionable,
+        "flags": 0,
+    }
+
+
+def thread_member_json(thread: Channel, user_id: int) -> JSON:
+    """A thread member object (as in the thread listings' `members`)."""
+    joined = thread.created_at or _EPOCH
+    return {
+        "id": str(thread.id),
+        "user_id": str(user_id),
+        "join_timestamp": iso(joined),
         "flags": 0,
     }
 
@@ -77,7 +128,7 @@ def channel_json(channel: Channel, world: World) -> JSON:
 def thread_json(thread: Channel) -> JSON:
     """A thread channel (discord.py's Thread._from_data needs thread_metadata and counts)."""
     created = thread.created_at or _EPOCH
-    return {
+    data: JSON = {
         "id": str(thread.id),
         "type": int(thread.type),
         "guild_id": str(thread.guild_id),
@@ -93,12 +144,25 @@ def thread_json(thread: Channel) -> JSON:
         "thread_metadata": {
             "archived": thread.archived,
             "auto_archive_duration": thread.auto_archive_duration,
-            "archive_timestamp": iso(created),
+            "archive_timestamp": iso(thread.archived_at or created),
             "locked": thread.locked,
             "invitable": True,
             "create_timestamp": iso(created),
         },
     }
+    return data
+
+
+def thread_listing_json(threads: list[Channel], bot_id: int, *, has_more: bool | None) -> JSON:
+    """GET .../threads/active and .../threads/archived/*: threads, the bot's thread members,
+    and (archived only) has_more."""
+    data: JSON = {
+        "threads": [thread_json(t) for t in threads],
+        "members": [thread_member_json(t, bot_id) for t in threads if bot_id in t.member_ids],
+    }
+    if has_more is not None:
+        data["has_more"] = has_more
+    return data
 
 
 def guild_create_json(guild: Guild, world: World) -> JSON:
@@ -114,25 +178,13 @@ def guild_create_json(guild: Guild, world: World) -> JSON:
         "member_count": len(members),
         "large": False,
         "joined_at": iso(guild.joined_at),
-        "roles": [
-            {
-                "id": str(guild.id),
-                "name": "@everyone",
-                "permissions": EVERYONE_PERMISSIONS,
-                "position": 0,
-                "color": 0,
-                "hoist": False,
-                "managed": False,
-                "mentionable": False,
-                "flags": 0,
-            }
-        ],
+        "roles": [role_json(r) for r in guild.roles],
         "channels": [channel_json(c, world) for c in channels if c.type not in THREAD_TYPES],
         # Only the active threads the bot can see: a private one only if it is a member.
         "threads": [
             thread_json(c)
             for c in channels
-            if c.type in THREAD_TYPES and not c.hidden_from(world.bot_id)
+            if c.type in THREAD_TYPES and not c.archived and not c.hidden_from(world.bot_id)
         ],
         "members": members,
         "emojis": [],

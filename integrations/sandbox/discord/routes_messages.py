@@ -1,14 +1,15 @@
-"""REST: channel messages (JSON and multipart), history, reactions, threads, typing, files."""
+"""REST: channel messages (JSON and multipart), history, reactions, typing, files.
+
+Threads (creating, editing, listing, members) live in routes_threads.py."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import unquote
 
 from aiohttp import web
 
 from .bodies import Upload, read_payload
-from .constants import THREAD_TYPES, ChannelType, MessageFlag, MessageType
+from .constants import ChannelType, MessageFlag, MessageType
 from .context import Context, Route, snowflake
 from .errors import (
     ApiError,
@@ -18,10 +19,10 @@ from .errors import (
     invalid_form,
     json_response,
     unknown_emoji,
-    unknown_user,
 )
 from .model import JSON, Attachment, Channel, Message
-from .payloads import channel_json, message_json
+from .payloads import message_json
+from .threads import reopen_thread
 from .validation import validate_message
 
 # Flags an app may set when sending; Discord ignores the rest.
@@ -29,7 +30,7 @@ SETTABLE_FLAGS = 4 | 4096 | int(MessageFlag.IS_COMPONENTS_V2)
 
 
 class MessageRoutes:
-    """Messages, history, reactions, threads and the attachment file server."""
+    """Messages, history, reactions and the attachment file server."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -47,9 +48,6 @@ class MessageRoutes:
             ("DELETE", one, self.delete),
             ("PUT", reaction, self.add_reaction),
             ("DELETE", reaction, self.remove_reaction),
-            ("POST", "/channels/{channel_id}/threads", self.create_thread),
-            ("POST", one + "/threads", self.create_message_thread),
-            ("PUT", "/channels/{channel_id}/thread-members/{user_id}", self.add_thread_member),
             ("POST", "/channels/{channel_id}/typing", self.typing),
         ]
 
@@ -123,6 +121,12 @@ class MessageRoutes:
             recipient = self.world.users[channel.recipient_id or 0]
             if not recipient.dms_open:
                 raise cannot_dm()
+        if channel.type is ChannelType.GUILD_FORUM:  # a forum takes posts (threads) only
+            raise ApiError(400, 50008, "Cannot send messages in a non-text channel")
+        if channel.archived and not channel.locked:
+            # Discord unarchives a thread someone writes in (unless it is locked).
+            limit = self.ctx.config.max_active_threads
+            reopen_thread(self.world, self.ctx.events, limit, channel)
         if channel.archived or channel.locked:
             raise ApiError(400, 50083, "Thread is archived")
 
@@ -165,7 +169,7 @@ class MessageRoutes:
         self.ctx.events.message_deleted(message)
         return web.Response(status=204)
 
-    # ----- reactions, threads, typing ----------------------------------------------------
+    # ----- reactions, typing ----------------------------------------------------
 
     async def add_reaction(self, request: web.Request) -> web.Response:
         """PUT .../reactions/{emoji}/@me: 204, MESSAGE_REACTION_ADD."""
@@ -192,75 +196,6 @@ class MessageRoutes:
         if not emoji or (emoji.isascii() and ":" not in emoji):
             raise unknown_emoji()
         return message, emoji
-
-    async def create_thread(self, request: web.Request) -> web.Response:
-        """POST /channels/{id}/threads: a thread without a starter message (type 11 or 12)."""
-        parent = self._thread_parent(request)
-        body, _ = await read_payload(request)
-        name = _thread_name(body)
-        kind = ChannelType(int(body.get("type") or ChannelType.PRIVATE_THREAD))
-        if kind not in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD):
-            raise invalid_form(
-                {"type": field_error("BASE_TYPE_CHOICES", "Value must be one of {11, 12}.")}
-            )
-        thread = self.world.create_thread(
-            parent, name, self.world.bot_id, kind=kind, auto_archive_duration=_archive(body)
-        )
-        self.ctx.events.thread_created(thread)
-        return json_response(channel_json(thread, self.world), status=201)
-
-    async def create_message_thread(self, request: web.Request) -> web.Response:
-        """POST /channels/{id}/messages/{mid}/threads: a public thread started from a message."""
-        parent = self._thread_parent(request)
-        starter = self.ctx.channel_message(parent, request.match_info["message_id"])
-        if starter.thread_id is not None:
-            raise ApiError(400, 160004, "A thread has already been created for this message")
-        body, _ = await read_payload(request)
-        thread = self.world.create_thread(
-            parent,
-            _thread_name(body),
-            self.world.bot_id,
-            starter=starter,
-            auto_archive_duration=_archive(body),
-        )
-        self.ctx.events.thread_created(thread)
-        self.ctx.events.message_updated(starter)
-        return json_response(channel_json(thread, self.world), status=201)
-
-    async def add_thread_member(self, request: web.Request) -> web.Response:
-        """PUT /channels/{thread}/thread-members/{user|@me}: 204 (also when already a member).
-
-        The thread must be active; only members of the guild can join. A new member fires
-        THREAD_MEMBERS_UPDATE, and someone added by another shows as a RECIPIENT_ADD message.
-        """
-        thread = self.ctx.visible_channel(request.match_info["channel_id"])
-        if thread.type not in THREAD_TYPES:
-            raise ApiError(400, 50024, "Cannot execute action on this channel type")
-        if thread.archived:
-            raise ApiError(400, 50083, "Thread is archived")
-        raw = request.match_info["user_id"]
-        user_id = self.world.bot_id if raw == "@me" else snowflake(raw)
-        guild = self.world.guild_of(thread)
-        if user_id not in self.world.users:
-            raise unknown_user()
-        if guild is None or user_id not in guild.member_ids:
-            raise ApiError(404, 10007, "Unknown Member")
-        if self.world.add_thread_member(thread, user_id):
-            self.ctx.events.thread_member_added(thread, user_id, datetime.now(UTC))
-            if user_id != self.world.bot_id:
-                self._announce_member(thread, user_id)
-        return web.Response(status=204)
-
-    def _announce_member(self, thread: Channel, user_id: int) -> None:
-        notice = self.world.add_message(thread, self.world.bot_id, type=MessageType.RECIPIENT_ADD)
-        notice.mention_ids = [user_id]
-        self.ctx.events.message_created(notice)
-
-    def _thread_parent(self, request: web.Request) -> Channel:
-        parent = self.ctx.visible_channel(request.match_info["channel_id"])
-        if parent.type is not ChannelType.GUILD_TEXT:
-            raise ApiError(400, 50024, "Cannot execute action on this channel type")
-        return parent
 
     async def typing(self, request: web.Request) -> web.Response:
         """POST /channels/{id}/typing: 204."""
@@ -311,19 +246,6 @@ def normalise_embeds(raw: object) -> list[JSON]:
     if not isinstance(raw, list):
         return []
     return [{"type": "rich", **e} for e in raw if isinstance(e, dict)]
-
-
-def _thread_name(body: JSON) -> str:
-    name = str(body.get("name") or "")
-    if not 1 <= len(name) <= 100:
-        raise invalid_form(
-            {"name": field_error("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")}
-        )
-    return name
-
-
-def _archive(body: JSON) -> int:
-    return int(body.get("auto_archive_duration") or 1440)
 
 
 def _query_int(raw: str | None, name: str, *, default: int) -> int:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .constants import Intent
+from .constants import EVERYONE_PERMISSIONS, LEAD_PERMISSIONS, ChannelType, Intent
 
 
 @dataclass(frozen=True)
@@ -18,13 +18,32 @@ class SeedUser:
 
 
 @dataclass(frozen=True)
+class SeedRole:
+    """A guild role (the @everyone role, whose id is the guild's, is always added)."""
+
+    id: int
+    name: str
+    permissions: str = "0"
+    position: int = 1
+    color: int = 0
+    hoist: bool = False
+    mentionable: bool = False
+
+
+@dataclass(frozen=True)
 class SeedChannel:
-    """A guild text channel."""
+    """A guild text channel, or a forum channel (type GUILD_FORUM).
+
+    `private_to` lists the roles that may see a channel hidden from @everyone (its permission
+    overwrites deny VIEW_CHANNEL to @everyone and allow it to those roles and to the bot).
+    """
 
     id: int
     name: str
     position: int = 0
     topic: str | None = None
+    type: ChannelType = ChannelType.GUILD_TEXT
+    private_to: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,8 @@ class SeedGuild:
     owner_id: int
     channels: tuple[SeedChannel, ...] = ()
     member_ids: tuple[int, ...] = ()
+    roles: tuple[SeedRole, ...] = ()
+    member_roles: tuple[tuple[int, int], ...] = ()  # (user id, role id) pairs
 
 
 @dataclass(frozen=True)
@@ -113,3 +134,48 @@ def demo_world() -> DiscordSeed:
         users=(alice, bob),
         application_name="supportbot",
     )
+
+
+@dataclass(frozen=True)
+class StaffIds:
+    """The extra ids of the staff world: roles, staff people, the forum and the staff channel."""
+
+    staff_role_id: int = 1000000000000000010
+    lead_role_id: int = 1000000000000000011
+    staff_id: int = 1000000000000000012
+    lead_id: int = 1000000000000000013
+    forum_channel_id: int = 1000000000000000014
+    staff_channel_id: int = 1000000000000000015
+
+
+STAFF = StaffIds()
+
+
+def staff_world() -> DiscordSeed:
+    """The demo world plus a staff workspace: roles "Staff" and "Leads" (who also hold
+    MANAGE_THREADS), Sam (Staff) and Lee (Staff and Leads), a "staff-tickets" forum and a
+    "staff" text channel only the Staff role sees."""
+    demo = demo_world()
+    sam = SeedUser(STAFF.staff_id, "sam", "Sam Staff")
+    lee = SeedUser(STAFF.lead_id, "lee", "Lee Lead")
+    staff = SeedRole(STAFF.staff_role_id, "Staff", EVERYONE_PERMISSIONS, position=1, hoist=True)
+    # Leads hold MANAGE_THREADS: they see private threads they were never added to.
+    leads = SeedRole(STAFF.lead_role_id, "Leads", LEAD_PERMISSIONS, position=2, hoist=True)
+    forum = SeedChannel(
+        STAFF.forum_channel_id,
+        "staff-tickets",
+        position=1,
+        topic="One post per ticket",
+        type=ChannelType.GUILD_FORUM,
+        private_to=(staff.id,),
+    )
+    room = SeedChannel(STAFF.staff_channel_id, "staff", position=2, private_to=(staff.id,))
+    (guild,) = demo.guilds
+    guild = replace(
+        guild,
+        channels=(*guild.channels, forum, room),
+        member_ids=(*guild.member_ids, sam.id, lee.id),
+        roles=(staff, leads),
+        member_roles=((sam.id, staff.id), (lee.id, staff.id), (lee.id, leads.id)),
+    )
+    return replace(demo, guilds=(guild,), users=(*demo.users, sam, lee))

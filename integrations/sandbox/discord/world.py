@@ -8,8 +8,25 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from .constants import ChannelType, MessageType
-from .model import JSON, Attachment, Channel, Command, Guild, Interaction, Message, Modal, User
+from .constants import (
+    EVERYONE_PERMISSIONS,
+    MANAGE_THREADS,
+    THREAD_TYPES,
+    ChannelType,
+    MessageType,
+)
+from .model import (
+    JSON,
+    Attachment,
+    Channel,
+    Command,
+    Guild,
+    Interaction,
+    Message,
+    Modal,
+    Role,
+    User,
+)
 from .seed import DiscordSeed
 from .snowflakes import SnowflakeMint, snowflake_time
 
@@ -45,10 +62,23 @@ class World:
         for g in seed.guilds:
             members = [self.bot_id, *(m for m in g.member_ids if m != self.bot_id)]
             guild = Guild(g.id, g.name, g.owner_id, joined, member_ids=members)
+            guild.roles = [Role(g.id, "@everyone", EVERYONE_PERMISSIONS)]
+            guild.roles += [
+                Role(r.id, r.name, r.permissions, r.position, r.color, r.hoist, r.mentionable)
+                for r in g.roles
+            ]
+            for user_id, role_id in g.member_roles:
+                guild.member_roles.setdefault(user_id, []).append(role_id)
             self.guilds[g.id] = guild
             for c in g.channels:
                 channel = Channel(
-                    c.id, ChannelType.GUILD_TEXT, c.name, g.id, position=c.position, topic=c.topic
+                    c.id,
+                    c.type,
+                    c.name,
+                    g.id,
+                    position=c.position,
+                    topic=c.topic,
+                    private_to=list(c.private_to),
                 )
                 self.channels[c.id] = channel
                 guild.channel_ids.append(c.id)
@@ -85,6 +115,56 @@ class World:
                 found = command
         return found
 
+    def can_see(self, user_id: int, channel: Channel) -> bool:
+        """Whether a person sees a channel: a staff-only channel (and its threads) needs one of
+        its roles, a private thread needs membership. The bot sees every channel of its guilds."""
+        if user_id == self.bot_id:
+            return not channel.hidden_from(user_id)
+        parent = self.channels.get(channel.parent_id or 0)
+        guarded = channel.private_to or (parent.private_to if parent is not None else [])
+        guild = self.guild_of(channel)
+        if guarded and (guild is None or not set(guarded) & set(guild.roles_of(user_id))):
+            return False
+        if guild is not None and self.permissions(guild, user_id) & MANAGE_THREADS:
+            return True
+        return not channel.hidden_from(user_id)
+
+    def permissions(self, guild: Guild, user_id: int) -> int:
+        """A member's guild permissions: @everyone's and their roles' together."""
+        held = {guild.id, *guild.roles_of(user_id)}
+        total = 0
+        for role in guild.roles:
+            if role.id in held:
+                total |= int(role.permissions)
+        return total
+
+    def active_threads(self, guild: Guild) -> list[Channel]:
+        """The guild's unarchived threads, oldest first."""
+        threads = (self.channels[c] for c in guild.channel_ids if c in self.channels)
+        return [t for t in threads if t.type in THREAD_TYPES and not t.archived]
+
+    def set_archived(self, thread: Channel, archived: bool) -> None:
+        """Archive or unarchive a thread, stamping the time (archive_timestamp)."""
+        if thread.archived != archived:
+            thread.archived = archived
+            thread.archived_at = datetime.now(UTC)
+
+    def give_role(self, guild: Guild, user_id: int, role_id: int) -> bool:
+        """Give a member a role; False if they held it already."""
+        held = guild.member_roles.setdefault(user_id, [])
+        if role_id in held:
+            return False
+        held.append(role_id)
+        return True
+
+    def take_role(self, guild: Guild, user_id: int, role_id: int) -> bool:
+        """Take a role from a member; False if they did not hold it."""
+        held = guild.member_roles.get(user_id, [])
+        if role_id not in held:
+            return False
+        held.remove(role_id)
+        return True
+
     # ----- channels --------------------------------------------------------------------
 
     def open_dm(self, user_id: int) -> Channel:
@@ -116,9 +196,12 @@ class World:
         kind: ChannelType = ChannelType.PUBLIC_THREAD,
         starter: Message | None = None,
         auto_archive_duration: int = 1440,
+        thread_id: int | None = None,
     ) -> Channel:
-        """A thread under a guild text channel; a message thread shares the message's id."""
-        thread_id = starter.id if starter is not None else self.mint.next()
+        """A thread under a guild text or forum channel; a message thread shares the message's
+        id (and a forum post's starter message shares the thread's)."""
+        if thread_id is None:
+            thread_id = starter.id if starter is not None else self.mint.next()
         thread = Channel(
             thread_id,
             kind,
@@ -130,6 +213,7 @@ class World:
             created_at=datetime.now(UTC),
             member_ids=[owner_id],
         )
+        thread.archived_at = thread.created_at
         self.channels[thread.id] = thread
         self.history[thread.id] = {}
         if starter is not None:
@@ -181,9 +265,12 @@ class World:
         webhook_id: int | None = None,
         interaction_id: int | None = None,
         visible_to: int | None = None,
+        message_id: int | None = None,
     ) -> Message:
-        """Store a new message. With `visible_to` it is ephemeral, kept out of channel history."""
-        message_id = self.mint.next()
+        """Store a new message. With `visible_to` it is ephemeral, kept out of channel history.
+        `message_id` is given only for a forum post's starter message (the thread's id)."""
+        if message_id is None:
+            message_id = self.mint.next()
         message = Message(
             message_id,
             channel.id,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -45,7 +44,7 @@ from . import checks, language, schemas, triage_fallback
 from .knowledge import KnowledgeBase
 from .model import ModelClient, ModelUnavailable
 from .prompts import Excerpt, Prompt
-from .redact import Kind, Redactor
+from .redact import PLACEHOLDER, Kind, Redactor
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +64,6 @@ LANGUAGE_WORDS = 3  # fewer words than this say too little about a language
 MAX_ARTICLES = 3
 TITLE_CHARS = triage_fallback.TITLE_LENGTH
 AUTO_ANSWER_CHARS = 1800  # a Discord message holds 2,000; the rest is for what frames it
-# What `Redactor` puts in place of a value (taken out again before searching the articles).
-_PLACEHOLDER = re.compile(r"\[(?:email|phone|card|token|iban|ip) [0-9]+\]")
 
 
 class ModelAssistant:
@@ -293,7 +290,7 @@ def _search(knowledge: KnowledgeBase, query: str, cutoff: float) -> list[Excerpt
 def _searchable(text: str) -> str:
     """`text` without its personal data: no article holds an address or a card number, and
     each would count against the relevance of the articles that answer the question."""
-    return _PLACEHOLDER.sub(" ", Redactor().redact(text).text).strip()
+    return PLACEHOLDER.sub(" ", Redactor().redact(text).text).strip()
 
 
 def _citations(articles: Sequence[Excerpt]) -> tuple[Citation, ...]:

@@ -66,7 +66,8 @@ _FINDERS: Mapping[Kind, Callable[[str], Iterable[tuple[int, int]]]] = {
     Kind.IP: redact_numbers.ips,
 }
 
-_PLACEHOLDER = re.compile(r"\[(email|phone|card|token|iban|ip) ([0-9]+)\]", re.IGNORECASE)
+# What a placeholder looks like (`[email 1]`), to find them in a model's answer or take them out.
+PLACEHOLDER = re.compile(r"\[(email|phone|card|token|iban|ip) ([0-9]+)\]", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ class Redactor:
             placeholder = f"[{match[1].lower()} {int(match[2])}]"
             return self._values.get(placeholder, match[0])
 
-        return _PLACEHOLDER.sub(value, text)
+        return PLACEHOLDER.sub(value, text)
 
     def _findings(self, view: str) -> Iterable[tuple[int, int, Kind]]:
         for kind in self._kinds:

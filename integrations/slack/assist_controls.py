@@ -237,32 +237,37 @@ class AssistControls:
 
     async def _on_send(self, ack: Ack, body: Json) -> None:
         await ack()
-        async with self._work.counted():
-            click = await self._agent_click(body)
-            draft = await self._draft(click) if click else None
-            if click is None or draft is None:
-                return
+
+        async def send(click: Click, draft: Draft, agent: Agent) -> object:
             ref = ref_of(click.channel, click.ts, self._workspace)
-            sent = await self._attempt(
-                click, lambda agent: self._service.send_draft(draft.id, agent, ref=ref)
-            )
-            if sent:
-                line = f":outbox_tray: Sent to the customer by <@{click.user}>"
-                await self._redraw(_place(click, draft), line, shown=(click.text, click.blocks))
+            return await self._service.send_draft(draft.id, agent, ref=ref)
+
+        await self._decide(body, send, ":outbox_tray: Sent to the customer by <@{}>")
 
     async def _on_discard(self, ack: Ack, body: Json) -> None:
         await ack()
+
+        async def discard(click: Click, draft: Draft, agent: Agent) -> object:
+            return await self._service.discard_draft(draft.id, agent)
+
+        await self._decide(body, discard, ":wastebasket: Discarded by <@{}>")
+
+    async def _decide(
+        self,
+        body: Json,
+        act: Callable[[Click, Draft, Agent], Awaitable[object]],
+        line: str,
+    ) -> None:
+        """Send or discard the clicked draft; once done, its post says who did it."""
         async with self._work.counted():
             click = await self._agent_click(body)
             draft = await self._draft(click) if click else None
             if click is None or draft is None:
                 return
-            discarded = await self._attempt(
-                click, lambda agent: self._service.discard_draft(draft.id, agent)
-            )
-            if discarded:
-                line = f":wastebasket: Discarded by <@{click.user}>"
-                await self._redraw(_place(click, draft), line, shown=(click.text, click.blocks))
+            done = await self._attempt(click, lambda agent: act(click, draft, agent))
+            if done:
+                told = line.format(click.user)
+                await self._redraw(_place(click, draft), told, shown=(click.text, click.blocks))
 
     async def _open_edit(self, ack: Ack, body: Json) -> None:
         await ack()

@@ -328,15 +328,18 @@ class AssistUseCases(MoveUseCases, ModelUseCases):
             translated = await assistant.translate(
                 message.body, policy.team_language, use_model=use_model
             )
+        answering = self._auto_answers_now(policy, ticket)
+        drafting = first and policy.draft
+        # Read once, for both: the answer sees it without notes, the draft whole.
+        conversation = (
+            await self._read_conversation(ticket, language) if answering or drafting else None
+        )
         reply = None
-        if self._auto_answers_now(policy, ticket):
-            conversation = await self._read_conversation(ticket, language)
+        if answering and conversation is not None:
             reply = await assistant.auto_answer(conversation.for_customer(), use_model=use_model)
         drafted = None
-        if first and policy.draft and (reply is None or reply.action != "answer"):
-            drafted = await assistant.draft(
-                await self._read_conversation(ticket, language), use_model=use_model
-            )
+        if drafting and conversation is not None and (reply is None or reply.action != "answer"):
+            drafted = await assistant.draft(conversation, use_model=use_model)
 
         async def write(tx: Transaction) -> None:
             if triaged is not None:

@@ -174,3 +174,43 @@ def test_bad_policy_files_say_where(workdir: Path, text: str, expected: str) -> 
 def test_a_named_policy_file_must_exist(workdir: Path) -> None:
     with pytest.raises(ConfigError, match=r"THREADLINE_CONFIG: no policy file at nowhere\.toml"):
         load_policy(Path("nowhere.toml"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[ai]\nauto_answer = "sometimes"\n', "ai.auto_answer: Input should be"),
+        ('[ai]\nredact = ["email", "shoe size"]\n', "redact: unknown kinds ['shoe size']"),
+        ("[ai]\ncutoff = 1.5\n", "ai.cutoff"),
+        ("[ai]\ndaily_tokens = 0\n", "ai.daily_tokens"),
+        ('[ai]\nmodels = { drafts = "gpt-4o" }\n', "ai.models.drafts"),
+        ('[ai]\ncategories = [{ name = "Billing" }, { name = "billing" }]\n', "appears twice"),
+        ('[ai]\nteam_language = "English"\n', "ai.team_language"),
+        ("[ai]\ntriage = true\nsumary = false\n", "ai.sumary: Extra inputs are not permitted"),
+    ],
+)
+def test_a_bad_ai_table_says_where(workdir: Path, text: str, expected: str) -> None:
+    path = workdir / "policy.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as bad:
+        load_policy(path)
+    assert str(path) in str(bad.value)
+    assert expected in str(bad.value)
+
+
+def test_the_ai_features_are_on_with_a_model_or_an_ai_table(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = load_policy(None)
+    assert plain.ai_policy(load_settings()) is None  # no model, no table: no AI at all
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
+    with_model = plain.ai_policy(load_settings())
+    assert with_model is not None
+    assert with_model.auto_answer.value == "off"  # the defaults: on, but no automated answer
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    path = workdir / "policy.toml"
+    path.write_text('[ai]\ndraft = false\nknowledge = "help"\n')
+    table = load_policy(path).ai_policy(load_settings())
+    assert table is not None  # the table alone: the fallbacks answer
+    assert not table.draft
+    assert table.knowledge == "help"

@@ -444,3 +444,17 @@ async def test_a_reply_deleted_before_translation_is_never_sent(
         await tx.mark_message_deleted(message.id, clock.now())
     await drain(desk.dispatcher)
     assert not any("oops" in line for line in desk.customer_saw())
+
+
+async def test_a_message_delivered_twice_is_assisted_once(desk: Desk, clock: FakeClock) -> None:
+    same = CustomerMessage(DISCORD, "m-twice", "1001", "Alice", "I was charged twice", clock.now())
+    first = await desk.service.receive_customer_message(same)
+    again = await desk.service.receive_customer_message(same)
+    assert again.duplicate
+    await drain(desk.dispatcher)
+    async with desk.storage.reading() as tx:
+        queued = await tx.list_deliveries(first.ticket.id)
+    assert [d.lane for d in queued].count(Lane.ASSISTANT) == 1
+    assert [line for line in desk.thread() if line.startswith("draft ")] != []
+    assert len([line for line in desk.thread() if line.startswith("draft ")]) == 1
+    assert desk.assistant.asked.count(("triage", True)) == 1

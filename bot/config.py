@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     discord_guild_id: str | None = None
     # A text channel in that server: customers whose DMs are closed get a private thread there.
     discord_support_channel: str | None = None
+    # Agents in Discord: a forum (or text) channel of that server where each ticket is a thread,
+    # the role whose members are agents, and where leads hear of breaches and the digest.
+    discord_staff_channel: str | None = None
+    discord_staff_role: str | None = None
+    discord_leads_role: str | None = None
+    discord_leads_channel: str | None = None
 
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -134,11 +140,18 @@ class Settings(BaseSettings):
             raise ValueError("expected a Discord server id (a number of 15 to 21 digits)")
         return value
 
-    @field_validator("discord_support_channel")
+    @field_validator("discord_support_channel", "discord_staff_channel", "discord_leads_channel")
     @classmethod
     def _discord_channel(cls, value: str | None) -> str | None:
         if value is not None and not _SNOWFLAKE.match(value):
             raise ValueError("expected a Discord channel id (a number of 15 to 21 digits)")
+        return value
+
+    @field_validator("discord_staff_role", "discord_leads_role")
+    @classmethod
+    def _discord_role(cls, value: str | None) -> str | None:
+        if value is not None and not _SNOWFLAKE.match(value):
+            raise ValueError("expected a Discord role id (a number of 15 to 21 digits)")
         return value
 
     # --- what is missing, per platform ----------------------------------------------
@@ -158,6 +171,26 @@ class Settings(BaseSettings):
 
     def missing_for_discord(self) -> list[str]:
         return ["DISCORD_BOT_TOKEN"] if self.discord_bot_token is None else []
+
+    @property
+    def discord_staff(self) -> bool:
+        """Whether agents work in Discord too (a staff channel is named)."""
+        return self.discord_staff_channel is not None
+
+    def missing_for_discord_staff(self) -> list[str]:
+        """What agents in Discord need besides the staff channel: the bot, its server, and
+        the role that says who is an agent."""
+        if not self.discord_staff:
+            return []
+        return [
+            name
+            for name, value in (
+                ("DISCORD_BOT_TOKEN", self.discord_bot_token),
+                ("DISCORD_GUILD_ID", self.discord_guild_id),
+                ("DISCORD_STAFF_ROLE", self.discord_staff_role),
+            )
+            if value is None
+        ]
 
     @property
     def ai_enabled(self) -> bool:

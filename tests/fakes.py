@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bot.core.assist import decode_citations
 from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import joined
-from bot.core.domain import Platform, Ticket
+from bot.core.domain import Direction, Platform, Ticket
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     Audience,
@@ -202,6 +202,12 @@ class RecordingWorkspace(_Recording):
     async def show_follow_up(self, job: DeliveryJob, event: FollowsUp) -> str | None:
         line = f"follows up on #{event.number} ({event.subject})"
         return await self._show("show_follow_up", job, line)
+
+    async def show_agent_message(self, job: DeliveryJob) -> str | None:
+        message = job.message
+        kind = "noted" if message is not None and message.direction is Direction.NOTE else "replied"
+        who = message.author.name if message is not None else "?"
+        return await self._show("show_agent_message", job, f"{who} {kind}: {_body(job)}")
 
     async def ticket_escalated(self, job: DeliveryJob, event: TicketEscalated) -> str | None:
         line = TO[event.audience] + _move("escalated", event.by, event.detail, event.reason)

@@ -106,11 +106,15 @@ def for_agents(
     event: OutboundEvent,
     created_at: datetime,
     message_id: MessageId | None = None,
+    *,
+    besides: str | None = None,
 ) -> list[NewDelivery]:
-    """One delivery of `event` for each agent workspace: each is told in its own lane."""
+    """One delivery of `event` for each agent workspace (`besides` that one): each is told
+    in its own lane."""
     return [
         NewDelivery(ticket_id, Lane.AGENTS, event, created_at, message_id, workspace)
         for workspace in workspaces
+        if workspace != besides
     ]
 
 

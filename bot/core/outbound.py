@@ -184,6 +184,14 @@ class CopyDeleted(OutboundEvent):
     type: ClassVar[str] = "copy_deleted"
 
 
+@dataclass(frozen=True, slots=True)
+class AgentWrote(OutboundEvent):
+    """An agent's reply or internal note (the delivery's message), written in another agent
+    workspace: shown in this one too, so every agent sees the whole conversation."""
+
+    type: ClassVar[str] = "agent_wrote"
+
+
 # --- for the customer --------------------------------------------------------------------
 
 
@@ -387,6 +395,7 @@ EVENT_TYPES: Mapping[str, type[OutboundEvent]] = {
         LegacyLine,
         CopyEdited,
         CopyDeleted,
+        AgentWrote,
         AgentReplied,
         TicketOpened,
         TicketClaimed,

@@ -114,6 +114,11 @@ class AgentWorkspace(Protocol):
 
     async def show_follow_up(self, job: DeliveryJob, event: FollowsUp) -> str | None: ...
 
+    async def show_agent_message(self, job: DeliveryJob) -> str | None:
+        """An agent's reply or internal note (`job.message`, its `direction` says which),
+        written in another agent workspace, in the ticket's thread here."""
+        ...
+
     async def ticket_escalated(self, job: DeliveryJob, event: TicketEscalated) -> str | None:
         """In the thread, or (audience ESCALATIONS) to whoever takes escalations."""
         ...
@@ -145,11 +150,13 @@ class AgentWorkspace(Protocol):
     async def legacy_line(self, job: DeliveryJob, event: LegacyLine) -> str | None: ...
 
     async def copy_edited(self, job: DeliveryJob) -> str | None:
-        """The customer edited `job.message`: its copy in the thread follows."""
+        """The customer (or an agent in another workspace) edited `job.message`: its copy in
+        the thread follows."""
         ...
 
     async def copy_deleted(self, job: DeliveryJob) -> str | None:
-        """The customer deleted `job.message`: its copy in the thread shows it."""
+        """The customer (or an agent in another workspace) deleted `job.message`: its copy in
+        the thread shows it."""
         ...
 
     async def send_digest(self, text: str) -> None:

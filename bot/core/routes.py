@@ -11,6 +11,7 @@ from bot.core.domain import Platform
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     AgentReplied,
+    AgentWrote,
     AutoAnswered,
     AwaitingCustomer,
     CardChanged,
@@ -113,6 +114,8 @@ async def to_agents(  # noqa: PLR0911, PLR0912
             return await workspace.show_card(job)
         case CustomerWrote():
             return await workspace.show_customer_message(job)
+        case AgentWrote():
+            return await workspace.show_agent_message(job)
         case FollowsUp() as event:
             return await workspace.show_follow_up(job, event)
         case TicketEscalated() as event:

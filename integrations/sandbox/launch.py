@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from integrations.sandbox.discord import DEMO as DISCORD
-from integrations.sandbox.discord import DiscordEmulator, demo_world
+from integrations.sandbox.discord import STAFF, DiscordEmulator, demo_world, staff_world
 from integrations.sandbox.openai import OpenAIEmulator
 from integrations.sandbox.slack import DEMO as SLACK
 from integrations.sandbox.slack import SlackEmulator, Timing, demo_workspace
@@ -22,6 +22,8 @@ class Sandbox:
     discord: DiscordEmulator
     # Optional so that a sandbox assembled by hand from the two platforms still works.
     openai: OpenAIEmulator | None = None
+    # Discord has the staff world (roles, a staff forum): agents work in Discord too.
+    staff: bool = False
 
     def settings(self, *, socket_mode: bool = True) -> dict[str, str]:
         """The settings that point a Threadline bot at this sandbox, by variable name."""
@@ -42,6 +44,11 @@ class Sandbox:
         }
         if socket_mode:
             found["SLACK_APP_TOKEN"] = slack.app_token
+        if self.staff:
+            found["DISCORD_STAFF_CHANNEL"] = str(STAFF.forum_channel_id)
+            found["DISCORD_STAFF_ROLE"] = str(STAFF.staff_role_id)
+            found["DISCORD_LEADS_ROLE"] = str(STAFF.lead_role_id)
+            found["DISCORD_LEADS_CHANNEL"] = str(STAFF.staff_channel_id)
         if self.openai is not None:
             found["OPENAI_BASE_URL"] = self.openai.base_url
             found["OPENAI_API_KEY"] = self.openai.api_key
@@ -68,9 +75,11 @@ async def sandbox(
     openai_port: int = 0,
     rate_limits: bool = False,
     fast: bool = False,
+    staff: bool = False,
 ) -> AsyncIterator[Sandbox]:
     """Start the three emulators on 127.0.0.1; `rate_limits` applies the platforms' real limits,
-    `fast` shortens Slack's ack timeouts and retry delays for tests."""
+    `fast` shortens Slack's ack timeouts and retry delays for tests; `staff` gives Discord the
+    staff world (a staff forum, roles) and the settings that make agents work there too."""
     slack = SlackEmulator(
         demo_workspace(),
         host=HOST,
@@ -78,8 +87,9 @@ async def sandbox(
         timing=Timing.fast() if fast else None,
         rate_limits=rate_limits,
     )
-    discord = DiscordEmulator(demo_world(), host=HOST, port=discord_port)
+    world = staff_world() if staff else demo_world()
+    discord = DiscordEmulator(world, host=HOST, port=discord_port)
     discord.limits.enabled = rate_limits
     model = OpenAIEmulator(host=HOST, port=openai_port)
     async with slack, discord, model:
-        yield Sandbox(slack, discord, model)
+        yield Sandbox(slack, discord, model, staff=staff)

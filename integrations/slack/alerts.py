@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.core.domain import Customer, Ticket
 from bot.core.outbound import SlaBreached, SlaReminder, SurveyAnswered
-from integrations.slack.blocks import date_token, escape, stars
+from integrations.slack.blocks import date_token, escape, person, stars
 
 LABELS = {
     "first_response": "first response",
@@ -22,7 +22,7 @@ def sla_text(
     """A reminder before a deadline, or a breach notice after it."""
     metric = LABELS.get(event.metric, event.metric)
     due = date_token(event.due_at) if event.due_at is not None else "?"
-    holder = f"<@{ticket.assignee.id}>" if ticket.assignee else "nobody"
+    holder = person(ticket.assignee, "nobody")
     ref = f"<{link}|#{ticket.number}>" if link else f"#{ticket.number}"
     about = f"{ref} ({escape(ticket.subject)}) from {escape(customer.display_name)}"
     if isinstance(event, SlaBreached):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from bot.core.domain import Action, Customer, Priority, Status, Ticket, Triage, legal_actions
+from bot.core.domain import Action, Agent, Customer, Priority, Status, Ticket, Triage, legal_actions
 
 Block = dict[str, Any]
 
@@ -76,6 +77,21 @@ def stars(rating: int) -> str:
     return f"{'★' * rating}{'☆' * (5 - rating)} {rating}/5"
 
 
+# A Slack user id: anyone else (an agent in another workspace) is shown by name.
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def is_slack_user(user_id: str) -> bool:
+    return bool(_SLACK_USER.match(user_id))
+
+
+def person(agent: Agent | None, nobody: str = "_Unassigned_") -> str:
+    """An agent as Slack shows them: a mention for a Slack user, else their name."""
+    if agent is None:
+        return nobody
+    return f"<@{agent.id}>" if is_slack_user(agent.id) else f"*{escape(agent.name)}*"
+
+
 def card_text(ticket: Ticket, customer: Customer) -> str:
     """The plain-text fallback (notifications, screen readers)."""
     return f"Ticket #{ticket.number} from {customer.display_name}: {ticket.subject}"
@@ -83,7 +99,7 @@ def card_text(ticket: Ticket, customer: Customer) -> str:
 
 def ticket_card(ticket: Ticket, customer: Customer, ai: CardAi | None = None) -> list[Block]:
     header = f"#{ticket.number} · {ticket.subject}"
-    holder = f"<@{ticket.assignee.id}>" if ticket.assignee else "_Unassigned_"
+    holder = person(ticket.assignee)
     fields = [
         f"*Customer*\n{escape(customer.display_name)} ({customer.platform.title()})",
         f"*Status*\n{STATUS_LABEL[ticket.status]}",

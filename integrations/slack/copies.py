@@ -26,6 +26,17 @@ def message_pieces(message: Message, linked: list[Attachment] | None = None) -> 
     return [f":paperclip: {count} attachment(s)" if count else "_(empty message)_"]
 
 
+def agent_copy(message: Message) -> str:
+    """An agent's reply or note written in another workspace, as this thread shows it (the
+    body is Discord Markdown there: a reply as the customer reads it, a note as typed)."""
+    text = to_slack(message.body).strip() or "_(no text)_"
+    files = [file_line(a) for a in message.attachments]
+    shown = "\n".join([text, *files])
+    if message.direction is Direction.NOTE:
+        return f":memo: _Internal note, not sent to the customer_\n{shown}"
+    return shown
+
+
 def history(why: str, reason: str, shown: list[Message]) -> str:
     """The first message of a re-created thread: why, and what the lost one showed."""
     lines = [f":recycle: This ticket's thread was re-created: {why} (Slack said `{reason}`)."]

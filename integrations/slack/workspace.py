@@ -17,7 +17,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from bot.config import SlackPolicy
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
 from bot.core.dispatcher import joined
-from bot.core.domain import Attachment, Message, TicketId
+from bot.core.domain import Attachment, Direction, Message, TicketId
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     Audience,
@@ -53,8 +53,14 @@ from integrations.slack.assist_posts import (
     summary_post,
     translated_copy,
 )
-from integrations.slack.blocks import CardAi, card_text, escape, ticket_card
-from integrations.slack.copies import TEXT_LIMIT, file_line, history, message_pieces
+from integrations.slack.blocks import CardAi, card_text, escape, is_slack_user, ticket_card
+from integrations.slack.copies import (
+    TEXT_LIMIT,
+    agent_copy,
+    file_line,
+    history,
+    message_pieces,
+)
 from integrations.slack.errors import platform_error
 from integrations.slack.refs import slack_copy, split_ref
 
@@ -164,6 +170,18 @@ class SlackWorkspace:
         return await self._line(job, follow_up_line(event))
 
     @_slack_errors
+    async def show_agent_message(self, job: DeliveryJob) -> str | None:
+        message = _required(job)
+        text = split_message(agent_copy(message), TEXT_LIMIT)[0]  # replies are capped far below
+        reply = await self._in_thread(
+            job,
+            text=text,
+            username=f"{message.author.name} ({_written_in(message, self.name)})",
+            unfurl_links=False,
+        )
+        return f"{reply['channel']}:{reply['ts']}"
+
+    @_slack_errors
     async def ticket_escalated(self, job: DeliveryJob, event: TicketEscalated) -> str | None:
         if event.audience is Audience.ESCALATIONS:
             return await self._escalation_notice(job, move_line(event))
@@ -194,9 +212,11 @@ class SlackWorkspace:
 
     @_slack_errors
     async def sla_reminder(self, job: DeliveryJob, event: SlaReminder) -> str | None:
-        if event.holder is not None:
+        if event.holder is not None and is_slack_user(event.holder):
             text = sla_text(job.ticket, job.customer, event, await self._permalink(job))
             return await self._direct(event.holder, text)
+        if event.holder is not None:  # an agent in another workspace: told there, seen here
+            return await self._line(job, sla_text(job.ticket, job.customer, event, None))
         # Nobody holds the ticket: the reminder is broadcast to the whole channel.
         text = sla_text(job.ticket, job.customer, event, None)
         return await self._line(job, text, reply_broadcast=True)
@@ -459,16 +479,18 @@ class SlackWorkspace:
         channel, ts = where
         try:
             # No blocks: a translation line's blocks would hide the edit (the line goes with them).
-            await self._client.chat_update(
-                channel=channel, ts=ts, text=edited_text(message), blocks=[]
-            )
+            text = edited_text(message)
+            if message.direction is not Direction.FROM_CUSTOMER:  # an agent's, mirrored here
+                text = f"{split_message(agent_copy(message), TEXT_LIMIT)[0]}\n_(edited)_"
+            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=[])
         except SlackApiError as exc:
             if _error_code(exc) not in THREAD_GONE:
                 raise
             log.info("The copy of message %s is gone with its thread; not edited", message.id)
 
     async def _delete_copy(self, job: DeliveryJob) -> None:
-        """A customer deleted a message: agents keep seeing what it said, struck through."""
+        """A customer (or an agent elsewhere) deleted a message: agents keep seeing what it
+        said, struck through."""
         message = _required(job)
         where = slack_copy(message, self.name)
         if where is None:
@@ -476,8 +498,9 @@ class SlackWorkspace:
         channel, ts = where
         struck = "\n".join(f"~{line}~" for line in escape(message.body).splitlines() if line)
         try:
+            by = "the customer" if message.direction is Direction.FROM_CUSTOMER else "its author"
             await self._client.chat_update(
-                channel=channel, ts=ts, text=f"{struck}\n_(deleted by the customer)_", blocks=[]
+                channel=channel, ts=ts, text=f"{struck}\n_(deleted by {by})_", blocks=[]
             )
         except SlackApiError as exc:
             if _error_code(exc) not in HARMLESS:
@@ -489,6 +512,14 @@ class SlackWorkspace:
             channel, ts = split_ref(ref)
             return {"channel": channel, "thread_ts": ts}
         return {"channel": self._channel}  # the card never made it: keep the words anyway
+
+
+def _written_in(message: Message, here: str) -> str:
+    """The platform of the workspace an agent's message was written in, for its copy here."""
+    for ref in message.refs:
+        if ref.workspace not in ("", here):
+            return ref.platform.title()
+    return "agent"
 
 
 def _error_code(exc: SlackApiError) -> str:

@@ -31,6 +31,12 @@ STAFF = "staff"
 WORKSPACES = (MAIN_WORKSPACE, STAFF)
 
 
+def in_main(ts: str) -> MessageRef:
+    """Where an agent wrote a message: in the main workspace's thread (so the other is shown
+    a copy of it)."""
+    return MessageRef(SLACK, f"C0SUP:{ts}", MAIN_WORKSPACE)
+
+
 @pytest.fixture
 def staff() -> RecordingWorkspace:
     """The second agent workspace (the `workspace` fixture is the main one). Its ids are its
@@ -158,15 +164,13 @@ async def test_both_workspaces_see_the_whole_ticket_and_the_customer_sees_it_onc
     assert main_saw == staff_saw == [f"card #{n}: claimed (Ann)"]
     assert customer == ["told: claimed by Ann"]
 
-    ref = MessageRef(SLACK, "C0SUP:1.1")
+    ref = MessageRef(SLACK, "C0SUP:1.1", MAIN_WORKSPACE)  # written in the main workspace
     reply = AgentMessage(ANN, "Have you tried turning it off?", False, clock.now(), ref)
     await service.add_agent_message(n, reply)
     main_saw, staff_saw, customer = await sides.shown()
-    assert (
-        main_saw
-        == staff_saw
-        == [f"card #{n}: claimed (Ann)", "delivered: Have you tried turning it off?"]
-    )
+    shown = [f"card #{n}: claimed (Ann)", "delivered: Have you tried turning it off?"]
+    assert main_saw == shown
+    assert staff_saw == ["Ann replied: Have you tried turning it off?", *shown]  # mirrored
     assert customer == ["reply: **Ann:** Have you tried turning it off?"]  # once, not twice
 
     await service.escalate(n, Actor.of_agent(ANN), "Needs hardware team")
@@ -203,7 +207,11 @@ async def test_both_workspaces_see_the_whole_ticket_and_the_customer_sees_it_onc
         outlet: [d.event for d in deliveries if (d.lane, d.workspace) == outlet]
         for outlet in [(Lane.AGENTS, MAIN_WORKSPACE), (Lane.AGENTS, STAFF), (Lane.CUSTOMER, "")]
     }
-    assert by_outlet[Lane.AGENTS, MAIN_WORKSPACE] == by_outlet[Lane.AGENTS, STAFF]
+    mirrored = [e for e in by_outlet[Lane.AGENTS, STAFF] if e.type == "agent_wrote"]
+    assert len(mirrored) == 1
+    assert by_outlet[Lane.AGENTS, MAIN_WORKSPACE] == [
+        e for e in by_outlet[Lane.AGENTS, STAFF] if e.type != "agent_wrote"
+    ]
     assert len(by_outlet[Lane.CUSTOMER, ""]) == len(sides.channel.seen) == 5
     assert len(deliveries) == sum(len(events) for events in by_outlet.values())
 
@@ -238,7 +246,7 @@ async def test_delivered_replies_and_failed_sends_are_shown_in_both_workspaces(
     ticket = await alice_writes(service, clock, "m1", "help")
     await sides.shown()
 
-    ref = MessageRef(SLACK, "C0SUP:1.2")
+    ref = MessageRef(SLACK, "C0SUP:1.2", MAIN_WORKSPACE)
     await service.add_agent_message(
         ticket.number, AgentMessage(ANN, "On it", False, clock.now(), ref)
     )
@@ -252,7 +260,10 @@ async def test_delivered_replies_and_failed_sends_are_shown_in_both_workspaces(
         assert ref in mark.job.message.refs
 
     channel.fail(PlatformError("Cannot send messages to this user", retryable=False))
-    await service.add_agent_message(ticket.number, AgentMessage(ANN, "Hello?", False, clock.now()))
+    hello = MessageRef(SLACK, "C0SUP:1.3", MAIN_WORKSPACE)
+    await service.add_agent_message(
+        ticket.number, AgentMessage(ANN, "Hello?", False, clock.now(), hello)
+    )
     main_saw, staff_saw, customer = await sides.shown()
     assert customer == []
     deliveries = await queued(storage, ticket)
@@ -317,7 +328,9 @@ async def test_a_held_workspace_holds_up_neither_the_other_nor_the_customer(
     await service.claim(n, ANN)
     await workspace.wait_for(3)
     await channel.wait_for(2)
-    await service.add_agent_message(n, AgentMessage(ANN, "On it", False, clock.now()))
+    await service.add_agent_message(
+        n, AgentMessage(ANN, "On it", False, clock.now(), in_main("1.10"))
+    )
     await workspace.wait_for(5)
     await channel.wait_for(3)
     await alice_writes(service, clock, "m2", "thanks")  # her next answer is due: a new card
@@ -349,13 +362,15 @@ async def test_a_held_workspace_holds_up_neither_the_other_nor_the_customer(
     assert len(staff.started) == 1
 
     staff.release()
-    await staff.wait_for(len(main_lines))
-    # Its backlog in order. A card is drawn when it is sent: the one held was drawn before the
-    # claim, the later ones after the resolution.
+    await staff.wait_for(len(main_lines) + 1)
+    # Its backlog in order (with the copy of Ann's reply, written in main). A card is drawn
+    # when it is sent: the one held was drawn before the claim, the later ones after the
+    # resolution.
     assert staff.lines() == [
         f"card #{n}: new",
         "customer wrote: help",
         f"card #{n}: resolved (Ann)",
+        "Ann replied: On it",
         f"card #{n}: resolved (Ann)",
         "delivered: On it",
         f"card #{n}: resolved (Ann)",
@@ -363,10 +378,11 @@ async def test_a_held_workspace_holds_up_neither_the_other_nor_the_customer(
         f"card #{n}: resolved (Ann)",
         "resolved by Ann",
     ]
-    assert [s.intent for s in staff.seen] == [s.intent for s in workspace.seen]
+    copies = [s.intent for s in staff.seen if s.intent != "show_agent_message"]
+    assert copies == [s.intent for s in workspace.seen]
     await asyncio.sleep(0.05)  # nothing more comes: nothing was sent twice
-    assert len(staff.seen) == len(main_lines)
-    assert len(staff.started) == len(main_lines)
+    assert len(staff.seen) == len(main_lines) + 1
+    assert len(staff.started) == len(main_lines) + 1
     deliveries = await queued(storage, ticket)
     assert {d.status for d in deliveries} == {DeliveryStatus.DONE}
     assert delivery_ids(staff.seen) == [d.id for d in deliveries if d.workspace == STAFF]
@@ -393,7 +409,9 @@ async def test_a_failing_workspace_gets_its_backlog_in_order_once_it_recovers(
 
     clock.advance(seconds=30)  # staff is still waiting for its retry
     await service.claim(n, ANN)
-    await service.add_agent_message(n, AgentMessage(ANN, "On it", False, clock.now()))
+    await service.add_agent_message(
+        n, AgentMessage(ANN, "On it", False, clock.now(), in_main("1.11"))
+    )
     await drain(dispatcher)
     main_lines = [
         f"card #{n}: new",
@@ -418,6 +436,7 @@ async def test_a_failing_workspace_gets_its_backlog_in_order_once_it_recovers(
         f"card #{n}: claimed (Ann)",
         "customer wrote: help",
         f"card #{n}: claimed (Ann)",
+        "Ann replied: On it",  # the copy of what Ann wrote in main
         f"card #{n}: claimed (Ann)",
         "delivered: On it",
     ]
@@ -428,7 +447,7 @@ async def test_a_failing_workspace_gets_its_backlog_in_order_once_it_recovers(
     assert {d.status for d in deliveries} == {DeliveryStatus.DONE}
     staff_ids = [d.id for d in deliveries if d.workspace == STAFF]
     assert delivery_ids(staff.seen) == staff_ids  # in the order queued, each once
-    assert [d.attempts for d in deliveries if d.workspace == STAFF] == [3] + [1] * 4
+    assert [d.attempts for d in deliveries if d.workspace == STAFF] == [3] + [1] * 5
     assert await drain(dispatcher) == 0
 
 
@@ -449,10 +468,14 @@ async def test_what_waits_for_a_workspace_not_connected_is_kept_until_it_is(
     ticket = await alice_writes(service, clock, "m1", "help")
     n = ticket.number
     await service.claim(n, ANN)
-    await service.add_agent_message(n, AgentMessage(ANN, "On it", False, clock.now()))
+    await service.add_agent_message(
+        n, AgentMessage(ANN, "On it", False, clock.now(), in_main("1.12"))
+    )
     await drain(first)
     channel.fail(PlatformError("Cannot send messages to this user", retryable=False))
-    await service.add_agent_message(n, AgentMessage(ANN, "Hello?", False, clock.now()))
+    await service.add_agent_message(
+        n, AgentMessage(ANN, "Hello?", False, clock.now(), in_main("1.13"))
+    )
     await drain(first)
     clock.advance(hours=1)
     await drain(first)
@@ -470,9 +493,12 @@ async def test_what_waits_for_a_workspace_not_connected_is_kept_until_it_is(
     assert workspace.lines() == main_lines
     assert len(channel.seen) == 3
     waiting = [d for d in deliveries if d.workspace == STAFF]
-    # Everything main was told waits for staff, the dispatcher's own notices too: untouched,
-    # not failed, not retried.
-    assert [d.event for d in waiting] == [d.event for d in deliveries if d.workspace == "main"]
+    # Everything main was told waits for staff (and the copies of what Ann wrote in main), the
+    # dispatcher's own notices too: untouched, not failed, not retried.
+    assert [d.event for d in waiting if d.event.type != "agent_wrote"] == [
+        d.event for d in deliveries if d.workspace == "main"
+    ]
+    assert [d.event.type for d in waiting].count("agent_wrote") == 2
     assert {(d.status, d.attempts, d.last_error) for d in waiting} == {
         (DeliveryStatus.PENDING, 0, None)
     }
@@ -482,7 +508,11 @@ async def test_what_waits_for_a_workspace_not_connected_is_kept_until_it_is(
     # A later process connects staff too: it gets all of it, in order; nobody else is told twice.
     later = Dispatcher(storage, clock, both(workspace, staff, channel), WORKSPACES)
     await drain(later)
-    assert staff.lines() == main_lines
+    assert [line for line in staff.lines() if not line.startswith("Ann replied")] == main_lines
+    assert [line for line in staff.lines() if line.startswith("Ann replied")] == [
+        "Ann replied: On it",
+        "Ann replied: Hello?",
+    ]
     assert delivery_ids(staff.seen) == [d.id for d in waiting]
     assert workspace.lines() == main_lines
     assert len(channel.seen) == 3
@@ -554,3 +584,54 @@ async def test_only_the_workspaces_configured_are_queued_for(
         first.number: [MAIN_WORKSPACE],
         second.number: sorted([MAIN_WORKSPACE, STAFF, "night"]),
     }
+
+
+# --- what an agent writes in one workspace is shown in the other --------------------------
+
+
+async def test_replies_and_notes_written_in_one_workspace_are_mirrored_into_the_other(
+    service: TicketService, sides: Sides, clock: FakeClock
+) -> None:
+    ticket = await alice_writes(service, clock, "m1", "help")
+    n = ticket.number
+    await sides.shown()
+    in_staff = MessageRef(SLACK, "S:1", STAFF)
+
+    await service.add_agent_message(
+        n, AgentMessage(BOB, "checking the logs", True, clock.now(), in_staff)
+    )
+    main_saw, staff_saw, customer = await sides.shown()
+    assert main_saw == ["Bob noted: checking the logs"]
+    assert (staff_saw, customer) == ([], [])  # a note: never the customer's
+
+    await service.edit_message(in_staff, "checking the server logs")
+    main_saw, staff_saw, customer = await sides.shown()
+    assert main_saw == ["edited: checking the server logs"]
+    assert (staff_saw, customer) == ([], [])
+
+    reply_ref = MessageRef(SLACK, "S:2", STAFF)
+    await service.add_agent_message(n, AgentMessage(BOB, "Fixed?", False, clock.now(), reply_ref))
+    main_saw, staff_saw, customer = await sides.shown()
+    assert customer == ["reply: **Bob:** Fixed?"]  # once
+    assert main_saw == ["Bob replied: Fixed?", f"card #{n}: new", "delivered: Fixed?"]
+    assert staff_saw == [f"card #{n}: new", "delivered: Fixed?"]
+
+    await service.edit_message(reply_ref, "Fixed now?")
+    main_saw, staff_saw, customer = await sides.shown()
+    assert main_saw == ["edited: Fixed now?"]
+    assert staff_saw == []
+    assert customer == ["reply edited: Fixed now?"]
+
+    await service.delete_message(reply_ref)
+    main_saw, staff_saw, customer = await sides.shown()
+    assert main_saw == ["deleted: Fixed now?"]
+    assert staff_saw == []
+    assert len(customer) == 1
+
+    # Written nowhere (a resolution note from a dialog): shown in both workspaces.
+    note = AgentMessage(BOB, "All done.", False, clock.now())
+    await service.resolve(n, Actor.of_agent(BOB), note_for_customer=note)
+    main_saw, staff_saw, customer = await sides.shown()
+    assert "Bob replied: All done." in main_saw
+    assert "Bob replied: All done." in staff_saw
+    assert customer.count("reply: **Bob:** All done.") == 1

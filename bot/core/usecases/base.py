@@ -132,6 +132,24 @@ class UseCaseBase:
     ) -> None:
         await self._queue(tx, ticket.id, Lane.AGENTS, event, message)
 
+    async def _to_other_workspaces(
+        self,
+        tx: Transaction,
+        ticket_id: TicketId,
+        event: OutboundEvent,
+        message: Message,
+        origin: str,
+    ) -> None:
+        """Tell every agent workspace but `origin` (where the agent wrote `message`; "" for
+        none) of it. A deployment with one workspace has nothing to mirror."""
+        if len(self._workspaces) < 2:
+            return
+        now = self._clock.now()
+        for new in for_agents(
+            self._workspaces, ticket_id, event, now, message.id, besides=origin or None
+        ):
+            await tx.add_delivery(new)
+
     async def _to_customer(
         self, tx: Transaction, ticket: Ticket, event: OutboundEvent, message: Message | None = None
     ) -> None:

@@ -24,7 +24,14 @@ from bot.core.domain import (
 )
 from bot.core.errors import DomainError, IllegalTransition
 from bot.core.events import AgentMessage
-from bot.core.outbound import AgentReplied, AssistEdit, AssistReply, CopyDeleted, CopyEdited
+from bot.core.outbound import (
+    AgentReplied,
+    AgentWrote,
+    AssistEdit,
+    AssistReply,
+    CopyDeleted,
+    CopyEdited,
+)
 from bot.core.ports import Transaction
 from bot.core.sla import Change
 from bot.core.usecases.base import UseCaseBase
@@ -69,7 +76,12 @@ class ConversationUseCases(UseCaseBase):
                 refs=(msg.ref,) if msg.ref is not None else (),
             )
         )
-        if message is not None and direction is Direction.TO_CUSTOMER:
+        if message is None:
+            return None
+        # Shown in the other agent workspaces first, so a delivery mark finds the copy there.
+        origin = msg.ref.workspace if msg.ref is not None else ""
+        await self._to_other_workspaces(tx, ticket.id, AgentWrote(), message, origin)
+        if direction is Direction.TO_CUSTOMER:
             await self._refresh_sla(tx, ticket, Change(agent_replied_at=msg.sent_at))
             await self._reply_to_customer(tx, ticket, message)
         return message
@@ -139,6 +151,10 @@ class ConversationUseCases(UseCaseBase):
             else:
                 event = CopyDeleted() if body is None else CopyEdited()
                 await self._queue(tx, message.ticket_id, other_side, event, message)
+        if message.direction is not Direction.FROM_CUSTOMER:
+            # An agent's reply or note: its copies in the other agent workspaces follow too.
+            event = CopyDeleted() if body is None else CopyEdited()
+            await self._to_other_workspaces(tx, message.ticket_id, event, message, ref.workspace)
         return await tx.get_message(message.id)
 
     async def _edits_translated(self, tx: Transaction, message: Message) -> bool:
@@ -188,6 +204,8 @@ class ConversationUseCases(UseCaseBase):
         await self._refresh_sla(tx, ticket, Change(agent_replied_at=now))
         sent = await tx.get_message(message.id)
         assert sent is not None
+        # Its copies in the other workspaces are redrawn: a note no longer, but a reply.
+        await self._to_other_workspaces(tx, ticket.id, CopyEdited(), sent, ref.workspace)
         await self._reply_to_customer(tx, ticket, sent)
         return sent
 

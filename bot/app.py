@@ -6,13 +6,14 @@ import asyncio
 import errno
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.config import Policy, Settings, load_policy
 from bot.core.ai_policy import AiPolicy
+from bot.core.delivery import MAIN_WORKSPACE
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Platform
 from bot.core.errors import ConfigError
@@ -24,6 +25,7 @@ from bot.core.sweeps import Sweeps
 from integrations.ai.assistant import ModelAssistant, build_assistant
 from integrations.discord.customer_channel import DiscordCustomerChannel
 from integrations.discord.runtime import DiscordSide
+from integrations.discord.staff import STAFF_WORKSPACE
 from integrations.http import HealthCheck, HttpServer
 from integrations.platforms import DISCORD
 from integrations.slack.runtime import SlackSide
@@ -73,6 +75,14 @@ async def runtime(
 ) -> AsyncIterator[Runtime]:
     """Open the database and build the service; refuses a database that is not migrated."""
     policy = load_policy(settings.policy_path())
+    missing = settings.missing_for_discord_staff()
+    if missing:
+        raise ConfigError(
+            "DISCORD_STAFF_CHANNEL is set, so agents work in Discord, but "
+            + ", ".join(missing)
+            + (" is" if len(missing) == 1 else " are")
+            + " not"
+        )
     engine = create_engine(settings.database_url)
     try:
         if require_schema:
@@ -90,6 +100,7 @@ async def runtime(
             sla=SlaKeeper(policy),
             ai=ai,
             assistant=assistant,
+            workspaces=workspace_names_for(settings),
         )
         try:
             yield Runtime(settings, policy, storage, service)
@@ -131,19 +142,21 @@ class Bot:
             runtime(self.settings, clock=self._clock, require_schema=False)
         )
         self.service = rt.service
-        workspace: AgentWorkspace | None = None
+        workspaces: dict[str, AgentWorkspace] = {}
         customers: dict[Platform, CustomerChannel] = {}
         if not self.settings.missing_for_slack():
             self.slack = SlackSide(self.settings, rt.policy, rt.service)
-            workspace = self.slack.workspace
+            workspaces[MAIN_WORKSPACE] = self.slack.workspace
         if not self.settings.missing_for_discord():
             fetch = self.slack.files.fetch if self.slack else None  # agents' files
             self.discord = DiscordSide(self.settings, rt.policy, rt.service, fetch)
             customers[DISCORD] = self.discord.channel
+            if self.discord.workspace is not None:
+                workspaces[STAFF_WORKSPACE] = self.discord.workspace
         # The assistant's lane is carried by the service itself: it asks the model, then writes.
         assistant = rt.service.assist if rt.service.ai is not None else None
-        routes = Routes(workspace, customers, assistant)
-        dispatcher = Dispatcher(rt.storage, self._clock, routes)
+        routes = Routes(workspaces, customers, assistant)
+        dispatcher = Dispatcher(rt.storage, self._clock, routes, workspace_names_for(self.settings))
         rt.service.on_enqueued(dispatcher.wake)
         self.server = HttpServer(
             self.settings.http_host,
@@ -175,7 +188,7 @@ class Bot:
         self._delivering = asyncio.create_task(dispatcher.run(self._stop), name="dispatcher")
         self._stack.push_async_callback(self._stop_delivering, dispatcher)
         # The jobs stop before the dispatcher, so what a last sweep queued is sent or kept.
-        self.sweeps = sweeps_for(rt, self.slack)
+        self.sweeps = sweeps_for(rt, self.slack, self.discord)
         self.jobs = JobScheduler(self.sweeps, rt.policy.jobs, self._clock)
         self.jobs.start()
         self._stack.push_async_callback(self.jobs.stop)
@@ -225,10 +238,46 @@ async def run_jobs(rt: Runtime) -> dict[str, int]:
     return await run_once(sweeps_for(rt), rt.service.now())
 
 
-def sweeps_for(rt: Runtime, slack: SlackSide | None = None) -> Sweeps:
-    digest = slack.workspace.send_digest if slack is not None else None
+def workspace_names_for(settings: Settings) -> tuple[str, ...]:
+    """The agent workspaces the settings describe, connected now or not: each is queued for.
+    Slack's is "main" (also when none is configured, so what is queued waits for it)."""
+    names = []
+    if not settings.missing_for_slack() or not settings.discord_staff:
+        names.append(MAIN_WORKSPACE)
+    if settings.discord_staff:
+        names.append(STAFF_WORKSPACE)
+    return tuple(names)
+
+
+def sweeps_for(
+    rt: Runtime, slack: SlackSide | None = None, discord: DiscordSide | None = None
+) -> Sweeps:
+    digests: list[Callable[[str], Awaitable[None]]] = []
+    if slack is not None:
+        digests.append(slack.workspace.send_digest)
+    if discord is not None and discord.workspace is not None:
+        digests.append(discord.workspace.send_digest)
+    digest = _everywhere(digests) if digests else None
     # Surveys are queued whether or not the platform is connected now: they wait in the queue.
     return Sweeps(rt.service, rt.policy, digest, surveyable=SURVEYABLE)
+
+
+def _everywhere(sends: list[Callable[[str], Awaitable[None]]]) -> Callable[[str], Awaitable[None]]:
+    """The digest to the leads in every workspace; one that fails does not keep it from the
+    others (each failure is logged)."""
+
+    async def send(text: str) -> None:
+        failed: Exception | None = None
+        for one in sends:
+            try:
+                await one(text)
+            except Exception as exc:
+                log.warning("The digest did not reach one workspace: %s", exc)
+                failed = exc
+        if failed is not None and len(sends) == 1:
+            raise failed
+
+    return send
 
 
 def assistant_for(settings: Settings, ai: AiPolicy) -> ModelAssistant:

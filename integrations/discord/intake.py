@@ -36,6 +36,7 @@ from integrations.discord.set_aside import (
     edit_payload,
     message_payload,
 )
+from integrations.discord.staff_desk import StaffDesk
 from integrations.ordering import KeyedLocks
 from integrations.platforms import DISCORD
 
@@ -91,6 +92,7 @@ class DiscordIntake:
         self._live = asyncio.Event()  # cleared while a replay runs
         self._live.set()
         self._held: dict[str, asyncio.Event] = {}  # customers whose history is being read
+        self.staff: StaffDesk | None = None  # agents' threads, when agents work in Discord
 
     def register(self) -> None:
         self._client.event(self.on_message)
@@ -150,6 +152,10 @@ class DiscordIntake:
     async def _message(self, message: discord.Message, *, live: bool = True) -> None:
         if not is_from_customer(message, self._client.user):
             return
+        if message.guild is not None and await self._in_staff_thread(message.channel.id, live):
+            assert self.staff is not None
+            await self.staff.take(message)
+            return
         in_dm = message.guild is None
         if isinstance(message.channel, discord.DMChannel):
             self._contacts.dms[message.author.id] = message.channel
@@ -157,6 +163,15 @@ class DiscordIntake:
             if in_dm or await self._in_own_thread(message, known=live):
                 await self.take(message)
             # else: the server's other channels are none of Threadline's business
+
+    async def _in_staff_thread(self, channel_id: int, live: bool) -> bool:
+        """A ticket's thread in the staff channel: by discord.py's cache when live, by the
+        database in a replay (before the cache knows the threads)."""
+        if self.staff is None:
+            return False
+        if live:
+            return self.staff.owns(self._client.get_channel(channel_id))
+        return await self.staff.is_ticket_thread(channel_id)
 
     async def _in_own_thread(self, message: discord.Message, *, known: bool = True) -> bool:
         """`known`: discord.py's cache knows the server's threads (not yet, in a replay before
@@ -213,10 +228,18 @@ class DiscordIntake:
         live: bool = True,
     ) -> None:
         fields: dict[str, Any] = dict(data)  # a partial message: any field may be absent
-        if not self._followed(channel_id, guild_id, live) or "content" not in fields:
-            return
         author = fields.get("author") or {}
-        if author.get("bot"):
+        if author.get("bot") or "content" not in fields:
+            return
+        if (
+            guild_id is not None
+            and channel_id is not None
+            and await self._in_staff_thread(channel_id, live)
+        ):
+            assert self.staff is not None
+            await self.staff.edited(channel_id, message_id, str(fields["content"]))
+            return
+        if not self._followed(channel_id, guild_id, live):
             return
         ref = MessageRef(DISCORD, str(message_id))
         body = str(fields.get("content", ""))
@@ -236,6 +259,14 @@ class DiscordIntake:
     async def _deleted(
         self, channel_id: int | None, guild_id: int | None, message_id: int, *, live: bool = True
     ) -> None:
+        if (
+            guild_id is not None
+            and channel_id is not None
+            and await self._in_staff_thread(channel_id, live)
+        ):
+            assert self.staff is not None
+            await self.staff.deleted(channel_id, message_id)
+            return
         if not self._followed(channel_id, guild_id, live):
             return
         ref = MessageRef(DISCORD, str(message_id))

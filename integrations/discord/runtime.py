@@ -17,6 +17,9 @@ from integrations.discord.customer_channel import DiscordCustomerChannel, Fetch
 from integrations.discord.intake import DiscordIntake
 from integrations.discord.recovery import Recovery
 from integrations.discord.set_aside import SetAside
+from integrations.discord.staff import StaffPlace
+from integrations.discord.staff_desk import StaffDesk
+from integrations.discord.staff_workspace import DiscordWorkspace
 from integrations.discord.views import ThreadlineClient
 
 log = logging.getLogger(__name__)
@@ -48,8 +51,9 @@ logging.getLogger("discord.client").addFilter(_NoVoiceNotes())
 
 def intents(support_threads: bool = False) -> discord.Intents:
     """What the features need: servers and direct messages. DMs carry their content without
-    the privileged message-content intent. Messages in a support thread are guild messages,
-    which carry content only with it: it is asked for only when those threads are on."""
+    the privileged message-content intent. Messages in a support thread (or an agents' ticket
+    thread) are guild messages, which carry content only with it: it is asked for only when
+    those threads are on."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.dm_messages = True
@@ -70,12 +74,14 @@ class DiscordSide:
     ) -> None:
         self._settings = settings
         threads = settings.discord_support_channel
+        self.staff = StaffPlace.from_settings(settings)
         self.client = ThreadlineClient(
             service,
             settings.discord_guild_id,
             policy.discord.support_categories,
             threads,
-            intents=intents(support_threads=threads is not None),
+            self.staff,
+            intents=intents(support_threads=threads is not None or self.staff is not None),
             # The raw gateway messages carry the sequence numbers the checkpoint needs.
             enable_debug_events=True,
         )
@@ -86,6 +92,13 @@ class DiscordSide:
             service, self.client, contacts, self.checkpoints, self.set_aside
         )
         self.intake.register()
+        # Agents in Discord: the staff channel's threads are an agent workspace.
+        self.workspace: DiscordWorkspace | None = None
+        if self.staff is not None:
+            self.intake.staff = StaffDesk(service, policy, self.staff, self.client)
+            self.workspace = DiscordWorkspace(
+                self.client, self.staff, ai=service.ai is not None and service.ai.summary
+            )
         self.recovery = Recovery(service, self.client, contacts, self.intake, self.checkpoints)
         self.client.event(self.on_ready)
         self.client.event(self.on_connect)

@@ -14,6 +14,10 @@ from bot.core.errors import DomainError
 from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
 from integrations.discord.handoff import HandOffButton
+from integrations.discord.staff import StaffPlace
+from integrations.discord.staff_commands import add_staff_commands
+from integrations.discord.staff_controls import DYNAMIC_ITEMS as STAFF_ITEMS
+from integrations.discord.staff_controls import STAFF_IDS
 from integrations.discord.support import add_support_command
 from integrations.discord.survey import RatingButton
 from integrations.discord.texts import ticket_closed
@@ -24,7 +28,9 @@ log = logging.getLogger(__name__)
 CLOSE_TEMPLATE = r"threadline:close:(?P<number>[0-9]{1,12})"
 # Everything else: a button from an older version, or one that never was Threadline's.
 UNKNOWN_TEMPLATE = (
-    r"(?!threadline:(close:[0-9]{1,12}|csat:[0-9]{1,12}:[1-5]|person:[0-9]{1,12})\Z)"
+    r"(?!threadline:(close:[0-9]{1,12}|csat:[0-9]{1,12}:[1-5]|person:[0-9]{1,12}|"
+    + STAFF_IDS
+    + r")\Z)"
     r"(?P<custom_id>[\s\S]{1,100})"
 )
 UNKNOWN_ANSWER = "This button no longer does anything. Write here to reach the team."
@@ -39,10 +45,12 @@ class ThreadlineClient(discord.Client):
         guild_id: str | None = None,
         categories: tuple[str, ...] = (),
         support_channel_id: str | None = None,
+        staff: StaffPlace | None = None,
         **options: Any,
     ) -> None:
         super().__init__(**options)
         self.service = service
+        self.staff = staff  # agents work in Discord too: their controls and commands
         thread_parent = int(support_channel_id) if support_channel_id else None
         self.contacts = Contacts(self, service, thread_parent)
         self._categories = categories
@@ -52,6 +60,11 @@ class ThreadlineClient(discord.Client):
     async def setup_hook(self) -> None:
         self.add_dynamic_items(CloseButton, RatingButton, HandOffButton, UnknownButton)
         add_support_command(self.tree, self.service, self.contacts, self._categories)
+        if self.staff is not None:
+            self.add_dynamic_items(*STAFF_ITEMS)
+            add_staff_commands(
+                self.tree, self.service, self.staff.staff_role, self.staff.leads_role
+            )
         # In one server the commands appear at once; globally, Discord takes a while.
         if self._guild is not None:
             self.tree.copy_global_to(guild=self._guild)

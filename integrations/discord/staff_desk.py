@@ -1,0 +1,142 @@
+"""Agents writing in a ticket's thread in the Discord staff channel: a reply goes to the
+customer, a note stays with the team (decided by `bot/core/replies.py`, as in Slack), and their
+edits and deletions follow. Only members of the staff (or leads) role are taken; anyone else is
+told, in the thread, that nothing was sent."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+
+import discord
+
+from bot.config import Policy
+from bot.core.domain import Agent, AgentId, Attachment, Direction
+from bot.core.errors import DomainError
+from bot.core.events import AgentMessage
+from bot.core.replies import Outgoing, classify
+from bot.core.service import TicketService
+from integrations.discord.staff import STAFF_WORKSPACE, StaffPlace, staff_ref
+from integrations.ordering import KeyedLocks
+
+log = logging.getLogger(__name__)
+
+NOT_STAFF = (
+    "Only members of the staff role can answer customers here; nothing was sent to the customer."
+)
+TOO_LONG = (
+    "This reply is {size:,} characters long; replies to customers are limited to {limit:,} "
+    "(max_reply_chars), so nothing of it was sent to the customer. Shorten it and post it again."
+)
+EDIT_NOT_SENT = (
+    "Your edit now reads as an internal note, and this reply was already sent to the customer, "
+    "so the edit was not sent: the customer still sees the earlier text. "
+    "Delete the message to remove it from the customer's side."
+)
+QUIET = discord.AllowedMentions.none()
+
+
+class StaffDesk:
+    def __init__(
+        self, service: TicketService, policy: Policy, place: StaffPlace, client: discord.Client
+    ) -> None:
+        self._service = service
+        self._policy = policy
+        self._place = place
+        self._client = client
+        self._in_order = KeyedLocks()  # per thread, in arrival order
+
+    def owns(self, channel: object) -> bool:
+        """A thread of the staff channel (as discord.py knows it)."""
+        return isinstance(channel, discord.Thread) and channel.parent_id == self._place.channel_id
+
+    async def is_ticket_thread(self, channel_id: int) -> bool:
+        """For a replay, before discord.py knows the threads: the database knows the cards."""
+        return await self._service.ticket_at(str(channel_id), STAFF_WORKSPACE) is not None
+
+    async def take(self, message: discord.Message) -> None:
+        """An agent's message in a ticket's thread (raises StorageError to be replayed)."""
+        async with self._in_order.hold(str(message.channel.id)):
+            ticket = await self._service.ticket_at(str(message.channel.id), STAFF_WORKSPACE)
+            if ticket is None:
+                return  # a thread of the channel that is no ticket's
+            if not self._place.may_act(_roles(message.author)):
+                await _tell(message, NOT_STAFF)
+                return
+            files = tuple(
+                Attachment(a.filename, a.url, a.size, a.content_type) for a in message.attachments
+            )
+            outgoing = self._classify(message, files)
+            limit = self._policy.replies.max_reply_chars
+            if not outgoing.internal and len(outgoing.body) > limit:
+                await _tell(message, TOO_LONG.format(size=len(outgoing.body), limit=limit))
+                return
+            author = message.author
+            agent = Agent(AgentId(str(author.id)), author.display_name)
+            text = message.content
+            try:
+                await self._service.add_agent_message(
+                    ticket.number,
+                    AgentMessage(
+                        agent,
+                        # A note of nothing but its prefix keeps the prefix: a note needs words.
+                        outgoing.body if outgoing.body or files else text,
+                        outgoing.internal,
+                        message.created_at.astimezone(UTC),
+                        staff_ref(message.id),
+                        attachments=files,
+                    ),
+                )
+            except DomainError as refused:  # a reply on a closed ticket, say: told, not retried
+                await _tell(message, str(refused))
+
+    async def edited(self, channel_id: int, message_id: int, content: str) -> None:
+        """An agent edited their message: a reply's copy for the customer follows; an edit
+        that would turn a sent reply into a note is refused (the customer has it already)."""
+        async with self._in_order.hold(str(channel_id)):
+            ref = staff_ref(message_id)
+            recorded = await self._service.message_at(ref)
+            if recorded is None or recorded.deleted_at is not None or recorded.refs[0] != ref:
+                return  # not an agent's message written here
+            outgoing = classify(content, self._policy.replies)
+            if outgoing.internal and recorded.direction is not Direction.NOTE:
+                log.info("Edit of delivered reply %s reads as a note; not relaying it", recorded.id)
+                channel = self._client.get_partial_messageable(channel_id)
+                await channel.send(EDIT_NOT_SENT, allowed_mentions=QUIET)
+                return
+            if not outgoing.internal and len(outgoing.body) > self._policy.replies.max_reply_chars:
+                return
+            await self._service.edit_message(ref, outgoing.body or content)
+
+    async def deleted(self, channel_id: int, message_id: int) -> None:
+        """An agent deleted their message: what the customer was sent goes (a deleted copy of
+        someone else's message changes nothing)."""
+        async with self._in_order.hold(str(channel_id)):
+            ref = staff_ref(message_id)
+            recorded = await self._service.message_at(ref)
+            if recorded is None or not recorded.refs or recorded.refs[0] != ref:
+                return
+            if recorded.direction is Direction.FROM_CUSTOMER:
+                return
+            await self._service.delete_message(ref)
+
+    def _classify(self, message: discord.Message, files: tuple[Attachment, ...]) -> Outgoing:
+        mentions = bool(message.mentions or message.role_mentions or message.mention_everyone)
+        return classify(
+            message.content,
+            self._policy.replies,
+            mentions_colleague=mentions,
+            with_files=bool(files),
+        )
+
+
+def _roles(author: discord.User | discord.Member) -> list[int]:
+    return [role.id for role in getattr(author, "roles", [])]
+
+
+async def _tell(message: discord.Message, text: str) -> None:
+    """Answer in the thread (Discord has no private answer to a message); a failure is logged."""
+    try:
+        await message.reply(text, mention_author=True, allowed_mentions=QUIET)
+    except discord.HTTPException as exc:
+        log.warning("Could not answer in thread %s: %s", message.channel.id, exc)

@@ -1,0 +1,222 @@
+"""Agents in Discord, with no Slack at all: the real bot against the Discord emulator's staff
+world. A customer's DM opens a post in the staff forum with the card; staff claim, reply, note,
+escalate and resolve there; the customer reads only the replies; a resolved ticket's thread is
+archived and a reopen brings it back; restarts keep every thread mapped."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.app import Bot
+from bot.core.domain import Direction, Message, Status, TicketNumber
+from integrations.discord.staff import staff_ref
+from integrations.sandbox.discord import STAFF
+from integrations.sandbox.launch import Sandbox
+from integrations.sandbox.launch import sandbox as run_sandbox
+from tests.loop.loop_support import ALICE, bot_dms, dm_says, point_at_sandbox, running, ticket_is
+from tests.loop.staff_support import (
+    LEADS_CHANNEL,
+    LEE,
+    SAM,
+    card_fields,
+    card_of,
+    card_says,
+    post_for,
+    posts,
+    thread_shows,
+    until,
+)
+from tests.loop.test_jobs_end_to_end import POLICY as JOBS_POLICY
+from tests.support import FakeClock, eventually
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    async with run_sandbox(fast=True, staff=True) as box:
+        yield box
+
+
+@pytest.fixture
+def settings_env(sandbox: Sandbox, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Discord only: no Slack setting at all."""
+    point_at_sandbox(sandbox, workdir, monkeypatch)
+    for name in list(os.environ):
+        if name.startswith("SLACK_"):
+            monkeypatch.delenv(name)
+
+
+async def test_a_ticket_lives_its_whole_life_in_the_discord_staff_forum(
+    sandbox: Sandbox, bot: Bot
+) -> None:
+    emu = sandbox.discord
+    alice, sam, lee = emu.user(ALICE), emu.user(SAM), emu.user(LEE)
+    assert bot.slack is None
+
+    await alice.send_dm("My order #4521 never arrived")
+    post = await post_for(sandbox)
+    assert post.name is not None
+    assert post.name.startswith("#")
+    assert "My order #4521 never arrived" in post.name
+    fields = card_fields(sandbox, post.id)
+    assert fields["Status"].lower().startswith("new") or "New" in fields["Status"]
+    assert "Alice" in fields["Customer"]
+    await thread_shows(sandbox, post.id, "My order #4521 never arrived")
+    await dm_says(sandbox, "#")  # the customer learns the ticket's number
+
+    # Sam claims on the card: the card names Sam, the customer is told.
+    await sam.click(
+        card_of(sandbox, post.id), custom_id=f"threadline:staff:claim:{_number(post.name)}"
+    )
+    await card_says(sandbox, post.id, "Assignee", f"<@{SAM}>")
+    await dm_says(sandbox, "Sam")
+
+    # A reply reaches the customer once, and is marked delivered; a note never does.
+    reply = await sam.send(post.id, "Sorry about that! Checking with the courier now.")
+    await dm_says(sandbox, "Checking with the courier now.")
+    await until(lambda: "✅" in emu.world.messages[reply.id].reactions, what="the ✅")
+    note = await sam.send(post.id, ";; courier says the parcel is lost")
+    service = bot.service
+    assert service is not None
+
+    async def recorded() -> Message | None:
+        return await service.message_at(staff_ref(note.id))
+
+    kept = await eventually(recorded, what="the note recorded")
+    assert kept.direction is Direction.NOTE
+    assert not any("parcel is lost" in m.content for m in bot_dms(sandbox))
+
+    # An edit of the reply follows to the customer; the note's prefix keeps it inside.
+    await sam.edit(reply, "Sorry about that! Checking with the courier right now.")
+    await dm_says(sandbox, "Checking with the courier right now.")
+
+    # Escalation with a reason (a dialog), seen in the thread and by the leads.
+    number = _number(post.name)
+    await sam.click(card_of(sandbox, post.id), custom_id=f"threadline:staff:escalate:{number}")
+    await emu.wait_for(sam.open_modal, timeout=5)
+    await sam.submit_modal({"reason": "Needs a refund approval"})
+    await thread_shows(sandbox, post.id, "Needs a refund approval")
+    await card_says(sandbox, post.id, "Tier", "2")
+
+    # Lee (a lead) claims it and resolves it with a note for the customer.
+    await lee.click(card_of(sandbox, post.id), custom_id=f"threadline:staff:claim:{number}")
+    await card_says(sandbox, post.id, "Assignee", f"<@{LEE}>")
+    await lee.click(card_of(sandbox, post.id), custom_id=f"threadline:staff:resolve:{number}")
+    await emu.wait_for(lee.open_modal, timeout=5)
+    await lee.submit_modal({"reason": "Refunded", "note": "We refunded your order in full."})
+    await dm_says(sandbox, "We refunded your order in full.")
+    await ticket_is(bot, number, Status.RESOLVED)
+    # Resolved: its thread is archived (active threads are limited per server).
+    await until(lambda: emu.world.channels[post.id].archived, what="the thread archived")
+
+    # The customer writes again: the ticket reopens and its thread comes back.
+    await alice.send_dm("It arrived after all, sorry!")
+    await thread_shows(sandbox, post.id, "It arrived after all")
+    assert not emu.world.channels[post.id].archived
+    assert len(posts(sandbox)) == 1
+
+
+async def test_only_the_staff_role_may_act_and_notes_never_reach_the_customer(
+    sandbox: Sandbox, settings_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Agents are the Leads role here: Sam (Staff only) sees the forum but is not an agent.
+    monkeypatch.setenv("DISCORD_STAFF_ROLE", str(STAFF.lead_role_id))
+    monkeypatch.delenv("DISCORD_LEADS_ROLE")
+    emu = sandbox.discord
+    alice, sam, lee = emu.user(ALICE), emu.user(SAM), emu.user(LEE)
+    async with running() as bot:
+        await alice.send_dm("Where is my invoice?")
+        post = await post_for(sandbox)
+        number = _number(post.name)
+
+        await sam.click(card_of(sandbox, post.id), custom_id=f"threadline:staff:claim:{number}")
+        await until(sam.ephemeral_messages, "the refusal")
+        assert "staff role" in sam.ephemeral_messages()[-1].content
+        await sam.send(post.id, "Here is your invoice")
+        await thread_shows(sandbox, post.id, "nothing was sent to the customer")
+        service = bot.service
+        assert service is not None
+        assert (await service.get_ticket(TicketNumber(number))).assignee is None
+
+        # Every way of slipping while typing a note keeps it inside.
+        slips = [
+            ";; internal one",
+            "note: internal two",
+            "  \uff1b\uff1b internal three",  # full-width semicolons
+            "*;;* internal four",
+            "> ;; internal five",
+            "\u200b;; internal six",  # a zero-width space first
+            "NOTE : internal seven",
+            f"<@{SAM}> internal eight",  # a mention: addressed to a colleague
+        ]
+        for text in slips:
+            await lee.send(post.id, text)
+        await lee.send(post.id, "A reply for you")
+        await dm_says(sandbox, "A reply for you")
+        dms = "\n".join(m.content for m in bot_dms(sandbox))
+        assert "internal" not in dms
+        assert "Here is your invoice" not in dms
+        detail = await service.ticket_detail(TicketNumber(number))
+        kept = [m.body for m in detail.messages if m.direction is Direction.NOTE]
+        assert len(kept) == len(slips)  # each recorded, as a note
+
+
+async def test_threads_stay_mapped_across_a_restart_and_reminders_and_breaches_are_told(
+    sandbox: Sandbox, workdir: Path, monkeypatch: pytest.MonkeyPatch, settings_env: None
+) -> None:
+    point_at_sandbox(sandbox, workdir, monkeypatch, policy=JOBS_POLICY)
+    for name in list(os.environ):
+        if name.startswith("SLACK_"):
+            monkeypatch.delenv(name)
+    clock = FakeClock(datetime.now(UTC))
+    emu = sandbox.discord
+    alice, sam = emu.user(ALICE), emu.user(SAM)
+    async with running(clock):
+        await alice.send_dm("The site is down")
+        post = await post_for(sandbox)
+    number = _number(post.name)
+    async with running(clock) as bot:
+        # After a restart: the card's buttons and the thread still find the ticket.
+        await sam.click(card_of(sandbox, post.id), custom_id=f"threadline:staff:claim:{number}")
+        await card_says(sandbox, post.id, "Assignee", f"<@{SAM}>")
+        await sam.send(post.id, ";; looking into it after the restart")
+
+        # The first answer is due soon: Sam is reminded by DM and in the thread.
+        clock.advance(minutes=46)
+        assert (await bot.run_jobs_once())["sla"] == 1
+        await until(
+            lambda: any("⏰" in m.content for m in sam.dm_messages()), "a reminder DM to Sam"
+        )
+        await thread_shows(sandbox, post.id, "⏰")
+
+        # Breached: the leads' channel is told (their role mentioned), and the thread.
+        clock.advance(minutes=15)
+        assert (await bot.run_jobs_once())["sla"] == 1
+        await until(
+            lambda: any("SLA breached" in m.content for m in _leads_channel(sandbox)),
+            "a breach notice in the leads' channel",
+        )
+        notice = next(m for m in _leads_channel(sandbox) if "SLA breached" in m.content)
+        assert f"#{number}" in notice.content
+        assert f"<@&{STAFF.lead_role_id}>" in notice.content
+        await thread_shows(sandbox, post.id, "SLA breached")
+        assert (await bot.run_jobs_once())["sla"] == 0  # told once
+
+        await sam.send(post.id, "Back up now, sorry!")
+        await dm_says(sandbox, "Back up now, sorry!")
+    assert len(posts(sandbox)) == 1
+    assert len([m for m in sam.dm_messages() if "⏰" in m.content]) == 1
+
+
+def _number(name: str | None) -> int:
+    assert name is not None
+    return int(name.split(" ", 1)[0].lstrip("#"))
+
+
+def _leads_channel(sandbox: Sandbox) -> list:  # type: ignore[type-arg]
+    world = sandbox.discord.world
+    return [m for m in world.messages.values() if m.channel_id == LEADS_CHANNEL]

@@ -18,9 +18,12 @@ from bot.cli_events import events
 from bot.config import Settings, load_policy
 from bot.core.domain import Platform, Status, TicketNumber
 from bot.core.errors import DomainError, ThreadlineError
+from integrations.discord import staff_check
 from integrations.platforms import DISCORD, PLATFORMS
 
 EXIT_USAGE = 2
+# check-config found something to fix in what is configured (a missing setting, a wrong id).
+EXIT_PROBLEMS = 1
 # Discord ids (snowflakes) are 17 to 20 digits today; 15 to 21 leaves room either side.
 SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 
@@ -276,12 +279,29 @@ def demo(host: str, port: int, data: Path | None, allow_remote: bool, script: bo
 @cli.command("check-config")
 def check_config() -> None:
     """Say what is set and what is missing for Slack, Discord and AI (never prints secrets),
-    and check the policy file (threadline.toml)."""
+    check the policy file (threadline.toml), and, with agents in Discord, ask Discord whether
+    the staff channel, roles, permissions and intents are right (exit status 1 if not)."""
     settings = cli_support.settings()
-    click.echo("\n".join([*cli_text.settings_lines(settings), "", report.platforms(settings)]))
+    click.echo(
+        "\n".join(
+            [
+                *cli_text.settings_lines(settings),
+                "",
+                report.platforms(settings),
+                report.discord_staff(settings),
+            ]
+        )
+    )
+    problems = bool(settings.missing_for_discord_staff())
+    if settings.discord_staff and not problems:
+        found = cli_support.run(lambda: staff_check.check_staff(settings))
+        click.echo("\n" + report.staff_check(settings, found))
+        problems = bool(found.problems)
     path = settings.policy_path()
     load_policy(path)  # a ConfigError names the file and what is wrong in it
     click.echo(f"Policy: {path}: valid" if path else "Policy: no policy file; the defaults apply")
+    if problems:
+        sys.exit(EXIT_PROBLEMS)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

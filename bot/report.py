@@ -9,10 +9,13 @@ from pydantic import SecretStr
 
 from bot.config import Settings
 from bot.core.domain import Direction, Message, Ticket, TicketEvent
+from integrations.discord.staff_check import StaffReport, shown_url
 
 if TYPE_CHECKING:
     from bot.app import Migration
     from bot.core.service import TicketDetail
+
+_STAFF_EXTRAS = ("DISCORD_STAFF_ROLE", "DISCORD_LEADS_ROLE", "DISCORD_LEADS_CHANNEL")
 
 
 def migration(m: Migration) -> str:
@@ -38,6 +41,39 @@ def platforms(settings: Settings) -> str:
         ),
     ]
     return "\n".join(lines)
+
+
+def discord_staff(settings: Settings) -> str:
+    """Whether agents work in Discord too, and what that still needs (the settings only)."""
+    if not settings.discord_staff:
+        unused = [name for name in _STAFF_EXTRAS if getattr(settings, name.lower()) is not None]
+        if unused:
+            return (
+                f"Discord agents: off; {', '.join(unused)} set but unused without "
+                "DISCORD_STAFF_CHANNEL"
+            )
+        return "Discord agents: off (set DISCORD_STAFF_CHANNEL for agents to work in Discord)"
+    missing = settings.missing_for_discord_staff()
+    if missing:
+        return (
+            f"Discord agents: missing {', '.join(missing)} "
+            "(needed because DISCORD_STAFF_CHANNEL is set)"
+        )
+    also = " and Slack" if not settings.missing_for_slack() else ""
+    return f"Discord agents: configured (agents work in Discord{also})"
+
+
+def staff_check(settings: Settings, found: StaffReport) -> str:
+    """What asking Discord about the agent workspace found, and the verdict."""
+    problems = len(found.problems)
+    verdict = (
+        "Discord agents: ready"
+        if not problems
+        else f"Discord agents: {problems} problem{'s' if problems > 1 else ''} to fix (above)"
+    )
+    where = shown_url(settings.discord_api_url)
+    heading = f"Checking the Discord agent workspace with Discord ({where}):"
+    return "\n".join([heading, *found.lines(), verdict])
 
 
 def nothing_to_run(settings: Settings) -> str:

@@ -25,6 +25,7 @@ from bot.core.domain import MessageRef
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     AgentReplied,
+    AgentWrote,
     AutoAnswered,
     CardChanged,
     CopyEdited,
@@ -42,7 +43,15 @@ log = logging.getLogger(__name__)
 
 # The events whose platform ids are copies of the delivery's message: new copies, and the pieces
 # an edit of a split copy sent or kept (an edit that made the text longer needs more of them).
-COPIES = (CustomerWrote, AgentReplied, CopyEdited, TranslatedReply, TranslatedEdit, AutoAnswered)
+COPIES = (
+    CustomerWrote,
+    AgentWrote,
+    AgentReplied,
+    CopyEdited,
+    TranslatedReply,
+    TranslatedEdit,
+    AutoAnswered,
+)
 # A delivery that became several platform messages (a reply split to fit a length limit) is
 # reported as their ids joined by this: platform ids never hold whitespace. Each piece gets a
 # MessageRef of its own, in order, so that edits and deletes later reach every piece.

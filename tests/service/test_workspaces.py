@@ -603,6 +603,9 @@ async def test_replies_and_notes_written_in_one_workspace_are_mirrored_into_the_
     main_saw, staff_saw, customer = await sides.shown()
     assert main_saw == ["Bob noted: checking the logs"]
     assert (staff_saw, customer) == ([], [])  # a note: never the customer's
+    noted = await service.message_at(in_staff)
+    assert noted is not None
+    assert [r.workspace for r in noted.refs] == [STAFF, MAIN_WORKSPACE]  # its copy in main
 
     await service.edit_message(in_staff, "checking the server logs")
     main_saw, staff_saw, customer = await sides.shown()

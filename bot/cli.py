@@ -262,7 +262,16 @@ def sandbox(slack_port: int, discord_port: int, openai_port: int, no_limits: boo
     is_flag=True,
     help="Play one ticket's whole life headless, print what each side saw, exit 1 on a miss.",
 )
-def demo(host: str, port: int, data: Path | None, allow_remote: bool, script: bool) -> None:
+@click.option(
+    "--workspaces",
+    default="slack",
+    show_default=True,
+    metavar="LIST",
+    help="Where the agents work: slack, discord, or slack,discord (both, mirrored).",
+)
+def demo(
+    *, host: str, port: int, data: Path | None, allow_remote: bool, script: bool, workspaces: str
+) -> None:
     """Try Threadline with no accounts: the real bot against a Slack and a Discord of its own,
     in a playground in your browser (http://127.0.0.1:8080)."""
     from bot import demo_cli  # noqa: PLC0415  (loads the emulators and the playground only here)
@@ -273,7 +282,10 @@ def demo(host: str, port: int, data: Path | None, allow_remote: bool, script: bo
         ok = cli_support.run(lambda: demo_script.play(data))
         sys.exit(0 if ok else 1)
     demo_cli.check_host(host, allow_remote=allow_remote)
-    cli_support.run(lambda: demo_cli.serve(host, port, data, allow_remote=allow_remote))
+    chosen = demo_cli.parse_workspaces(workspaces)
+    cli_support.run(
+        lambda: demo_cli.serve(host, port, data, allow_remote=allow_remote, workspaces=chosen)
+    )
 
 
 @cli.command("check-config")

@@ -5,15 +5,19 @@ Only the bot's clock moves: what the bot decides by time (SLA reminders and brea
 auto-close, the digest) follows it, while the emulators keep the wall clock as real platforms
 would. After each move every scheduled job runs once, so what fell due shows at once instead of
 at the scheduler's next tick.
+
+`workspaces` says where the agents work: "slack" (the default, today's demo), "discord" (the
+Discord emulator has the staff world, and the bot the DISCORD_STAFF_* settings, no SLACK_* at
+all) or both (mixed: a card and a thread in each, mirrored).
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +25,7 @@ import integrations.sandbox
 from bot.app import Bot
 from bot.config import Settings, load_settings
 from bot.core.ai_policy import AutoAnswerMode
+from bot.core.errors import ConfigError
 from integrations.playground import describe_move
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.launch import Sandbox, sandbox
@@ -31,6 +36,8 @@ DATABASE = "threadline.db"
 POLICY = "threadline.toml"
 LOG = "threadline.log"
 CLOCK = "clock-moved-seconds"
+WORKSPACES = ("slack", "discord")  # where agents can work, in the order they are named
+DEFAULT_WORKSPACES = frozenset({"slack"})
 
 # The demo's policy, written beside its database the first time (edit it there with --data).
 # Round-the-clock SLAs, so that "next SLA event" is hours away on any day of the week; no pacing
@@ -112,6 +119,7 @@ class Demo:
     bot: Bot
     clock: DemoClock
     data: Path
+    workspaces: frozenset[str] = field(default=DEFAULT_WORKSPACES)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -176,10 +184,34 @@ def jobs_line(done: dict[str, int]) -> str:
     return "Jobs: " + ", ".join(parts) + "."
 
 
-def demo_settings(box: Sandbox, data: Path) -> Settings:
+def parse_workspaces(raw: str) -> frozenset[str]:
+    """`--workspaces`: "slack", "discord" or "slack,discord" (any order, spaces allowed)."""
+    named = {part.strip().lower() for part in raw.split(",")} - {""}
+    unknown = sorted(named - set(WORKSPACES))
+    if unknown or not named:
+        raise ConfigError(
+            f"--workspaces takes slack, discord or slack,discord (got {raw!r}): "
+            "where the agents work"
+        )
+    return frozenset(named)
+
+
+def describe_workspaces(workspaces: Collection[str]) -> str:
+    """Where the agents work, in words: "Slack", "Discord" or "Slack and Discord"."""
+    return " and ".join(w.capitalize() for w in WORKSPACES if w in workspaces)
+
+
+def demo_settings(
+    box: Sandbox, data: Path, workspaces: Collection[str] = DEFAULT_WORKSPACES
+) -> Settings:
     """The bot's settings for the sandbox: its database and policy in `data`. Given explicitly,
-    so a `.env` or environment meant for a real deployment cannot point the demo elsewhere."""
-    values: dict[str, object] = {name.lower(): value for name, value in box.settings().items()}
+    so a `.env` or environment meant for a real deployment cannot point the demo elsewhere.
+    Without "slack" in `workspaces` there is no SLACK_* setting at all, as in a Discord-only
+    deployment; with "discord" the sandbox has the staff world and gives DISCORD_STAFF_*."""
+    found = box.settings()
+    if "slack" not in workspaces:
+        found = {k: v for k, v in found.items() if not k.startswith("SLACK_")}
+    values: dict[str, object] = {name.lower(): value for name, value in found.items()}
     values.update(
         database_url=f"sqlite+aiosqlite:///{data / DATABASE}",
         threadline_config=data / POLICY,
@@ -200,17 +232,20 @@ def prepare(data: Path) -> None:
 
 
 @asynccontextmanager
-async def running(data: Path | None = None) -> AsyncIterator[Demo]:
+async def running(
+    data: Path | None = None, workspaces: Collection[str] = DEFAULT_WORKSPACES
+) -> AsyncIterator[Demo]:
     """The emulators and the bot, started; `data` keeps the database (a temporary directory,
-    removed after, when None)."""
+    removed after, when None); `workspaces`: where the agents work (see the module's doc)."""
+    chosen = frozenset(workspaces)
     with tempfile.TemporaryDirectory(prefix="threadline-demo-") as scratch:
         where = data if data is not None else Path(scratch)
         prepare(where)
-        async with sandbox() as box:
+        async with sandbox(staff="discord" in chosen) as box:
             clock = DemoClock(where / CLOCK)
-            bot = Bot(demo_settings(box, where), clock=clock)
+            bot = Bot(demo_settings(box, where, chosen), clock=clock)
             await bot.start()
             try:
-                yield Demo(box, bot, clock, where)
+                yield Demo(box, bot, clock, where, chosen)
             finally:
                 await bot.stop()

@@ -6,7 +6,7 @@ import asyncio
 import ipaddress
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
@@ -14,7 +14,10 @@ import click
 
 from bot import demo
 from bot.core.errors import ConfigError
+from bot.demo import parse_workspaces
 from integrations.playground import Playground
+
+__all__ = ["banner", "check_host", "is_loopback", "parse_workspaces", "quiet_logging", "serve"]
 
 
 def is_loopback(host: str) -> bool:
@@ -69,9 +72,11 @@ async def serve(
     data: Path | None,
     *,
     allow_remote: bool,
+    workspaces: Collection[str] = demo.DEFAULT_WORKSPACES,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run the demo and its playground until SIGINT or SIGTERM (or `stop` is set)."""
+    """Run the demo and its playground until SIGINT or SIGTERM (or `stop` is set); the agents
+    work in `workspaces` ("slack", "discord" or both: see `demo.parse_workspaces`)."""
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -81,7 +86,7 @@ async def serve(
         if data is not None:
             demo.prepare(data)
             logs.enter_context(quiet_logging(data))
-        async with demo.running(data) as running:
+        async with demo.running(data, workspaces) as running:
             with quiet_logging(running.data) if data is None else nullcontext():
                 await _serve(running, host, port, allow_remote, stop, kept=data is not None)
 
@@ -96,7 +101,12 @@ async def _serve(
     kept: bool,
 ) -> None:
     playground = Playground(
-        running.sandbox, running, host=host, port=port, allow_remote=allow_remote
+        running.sandbox,
+        running,
+        host=host,
+        port=port,
+        allow_remote=allow_remote,
+        workspaces=running.workspaces,
     )
     try:
         await playground.start()
@@ -106,26 +116,33 @@ async def _serve(
             "(choose another with --port)"
         ) from None
     try:
-        click.echo(banner(playground.url, running.data, kept=kept))
+        click.echo(banner(playground.url, running.data, kept=kept, workspaces=running.workspaces))
         await stop.wait()
         click.echo("Stopping…")
     finally:
         await playground.stop()
 
 
-def banner(url: str, data: Path, *, kept: bool) -> str:
+def banner(
+    url: str, data: Path, *, kept: bool, workspaces: Collection[str] = demo.DEFAULT_WORKSPACES
+) -> str:
     where = (
         f"The database is kept in {data} for the next run."
         if kept
         else "The database is temporary (keep it with --data DIR)."
     )
+    own = "a Slack and a Discord" if "slack" in workspaces else "a Discord"
+    agents = {
+        frozenset({"slack"}): "an agent on the Slack side",
+        frozenset({"discord"}): "an agent in Discord's staff channel (Sam Staff or Lee Lead)",
+    }.get(frozenset(workspaces), "an agent in Slack or in Discord's staff channel (mirrored)")
     return "\n".join(
         [
-            "Threadline demo: the real bot, with a Slack and a Discord of its own on this machine.",
+            f"Threadline demo: the real bot, with {own} of its own on this machine.",
             "",
             f"  Open {url} in your browser.",
             "",
-            "Be a customer on the Discord side and an agent on the Slack side; move the clock",
+            f"Be a customer on the Discord side and {agents}; move the clock",
             f"to see reminders, breach notices and surveys. {where}",
             f"Log: {data / demo.LOG}. Stop with Ctrl-C.",
         ]

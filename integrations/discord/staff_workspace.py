@@ -10,7 +10,7 @@ card's id, which is the ticket's card ref in this workspace.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import discord
@@ -213,6 +213,9 @@ class DiscordWorkspace:
         return job.card
 
     async def _new_card(self, job: DeliveryJob, embed: discord.Embed, view: discord.ui.View) -> str:
+        return await self._with_room(lambda: self._create(job, embed, view))
+
+    async def _create(self, job: DeliveryJob, embed: discord.Embed, view: discord.ui.View) -> str:
         channel = await self._staff_channel()
         name = st.thread_name(job.ticket)
         if isinstance(channel, discord.ForumChannel):
@@ -249,8 +252,40 @@ class DiscordWorkspace:
             if not isinstance(fetched, discord.Thread):
                 return
             thread = fetched
-        if thread.archived != archived:
-            await thread.edit(archived=archived)
+        if thread.archived == archived:
+            return
+        if archived:
+            await thread.edit(archived=True)
+        else:  # an active thread more: there may be no room for it
+            await self._with_room(lambda: thread.edit(archived=False))
+
+    async def _with_room(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call`, once more after archiving the staff channel's least recently active thread
+        when the server holds its maximum of active threads (a thread that is written in again
+        comes back by itself). Only open tickets' threads are active: a resolved one's is
+        archived at once."""
+        try:
+            return await call()
+        except discord.HTTPException as exc:
+            if exc.code != TOO_MANY_THREADS or not await self._make_room():
+                raise
+        return await call()
+
+    async def _make_room(self) -> bool:
+        guild = self._client.get_guild(self._place.guild_id)
+        if guild is None:
+            guild = await self._client.fetch_guild(self._place.guild_id)
+        ours = [t for t in await guild.active_threads() if t.parent_id == self._place.channel_id]
+        if not ours:
+            return False
+        quietest = min(ours, key=lambda t: t.last_message_id or t.id)
+        log.warning(
+            "Discord: the server holds its maximum of active threads; archiving the quietest "
+            "ticket thread (%s) to make room",
+            quietest.id,
+        )
+        await quietest.edit(archived=True)
+        return True
 
     def _thread(self, job: DeliveryJob) -> discord.PartialMessageable:
         if job.card is None:
@@ -275,7 +310,8 @@ class DiscordWorkspace:
             args["embeds"] = list(embeds)
         if view is not None:
             args["view"] = view
-        sent = await self._thread(job).send(text, **args)
+        thread = self._thread(job)
+        sent = await self._with_room(lambda: thread.send(text, **args))
         return str(sent.id)
 
     async def _pieces(

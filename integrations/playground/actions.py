@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -20,7 +20,7 @@ from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import Ack, SlackError, SlackUser
 from integrations.sandbox.slack.workspace import Workspace
 
-from . import discord_view, slack_view
+from . import discord_view, slack_view, staff_view
 from .controls import BotClock, Refused
 
 DISCORD_MAX_TEXT = 2000  # what a person may type in one Discord message
@@ -33,12 +33,13 @@ H = TypeVar("H")
 
 @dataclass(frozen=True)
 class Stage:
-    """What actions act on: both emulators, the bot's clock (and the demo's switches), and
-    who to tell when either changed."""
+    """What actions act on: both emulators, the bot's clock (and the demo's switches), who to
+    tell when either changed, and where the bot's agents work ("slack", "discord")."""
 
     sandbox: Sandbox
     clock: BotClock
     clock_changed: Callable[[], None]
+    workspaces: frozenset[str] = field(default=frozenset({"slack"}))
 
 
 class Args:
@@ -121,6 +122,8 @@ async def act(stage: Stage, body: object) -> str | None:
             return await _slack(stage, args, action)
         if side == "discord":
             return await _discord(stage, args, action)
+        if side == "staff":
+            return await _staff(stage, args, action)
         if side == "clock":
             return await _clock(stage, args, action)
     except SlackError as exc:
@@ -129,7 +132,7 @@ async def act(stage: Stage, body: object) -> str | None:
         raise Refused(f"Discord refused: {exc.message} (code {exc.code})") from exc
     except (InteractionError, LookupError, ValueError) as exc:
         raise Refused(_one_line(exc)) from exc
-    raise Refused(f"unknown side {side!r} (slack, discord or clock)")
+    raise Refused(f"unknown side {side!r} (slack, discord, staff or clock)")
 
 
 def _one_line(exc: Exception) -> str:
@@ -151,6 +154,8 @@ SlackHandler = Callable[[Workspace, SlackUser, Args], Awaitable[str | None]]
 
 
 async def _slack(stage: Stage, args: Args, action: str) -> str | None:
+    if "slack" not in stage.workspaces:
+        raise Refused("Slack is not used in this demo (its agents work in Discord)")
     emu = stage.sandbox.slack
     user_id = slack_view.person(emu.workspace, args.text("as"))
     handler = _pick(SLACK, "slack", action)
@@ -309,6 +314,29 @@ async def _discord_dms(_emu: DiscordEmulator, person: Person, args: Args) -> str
 DISCORD: dict[str, DiscordHandler] = {
     "dms": _discord_dms,
     "dm": _discord_dm,
+    "send": _discord_send,
+    "click": _discord_click,
+    "select": _discord_select,
+    "slash": _discord_slash,
+    "submit": _discord_submit,
+    "dismiss": _discord_dismiss,
+}
+
+# ----- Discord, as the staff (agents working tickets in the staff channel) ---------------
+
+
+async def _staff(stage: Stage, args: Args, action: str) -> str | None:
+    if "discord" not in stage.workspaces:
+        raise Refused("the agents do not work in Discord in this demo (--workspaces)")
+    emu = stage.sandbox.discord
+    person = emu.user(staff_view.person(emu.world, args.present("as")))
+    handler = _pick(STAFF, "staff", action)
+    return await handler(emu, person, args)
+
+
+# What an agent does in the staff channel: the same gestures as a customer's, in the threads
+# and channels only the staff see (Person refuses what they cannot see).
+STAFF: dict[str, DiscordHandler] = {
     "send": _discord_send,
     "click": _discord_click,
     "select": _discord_select,

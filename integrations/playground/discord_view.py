@@ -20,12 +20,29 @@ REPLY = 19  # a message type: a reply, which carries `referenced_message`
 
 
 def customers(world: World) -> list[JsonDict]:
-    """The people a visitor can be: the seeded customers, in seed order."""
+    """The people a visitor can be: the seeded customers, in seed order (the staff, who see
+    the staff-only channels, are acted as in the staff pane)."""
+    staff = staff_ids(world)
     return [
         {"id": str(u.id), "name": u.global_name or u.username}
         for u in world.seed.users
-        if not u.bot
+        if not u.bot and u.id not in staff
     ]
+
+
+def staff_ids(world: World) -> set[int]:
+    """The members holding a role some staff-only channel is shown to: the company's people
+    (in `staff_world()`, Sam Staff and Lee Lead)."""
+    found: set[int] = set()
+    for server in world.guilds.values():
+        guarded = {r for c in server.channel_ids for r in _guards(world, c)}
+        found |= {u for u, roles in server.member_roles.items() if guarded & set(roles)}
+    return found
+
+
+def _guards(world: World, channel_id: int) -> list[int]:
+    channel = world.channels.get(channel_id)
+    return [] if channel is None else channel.private_to
 
 
 def person(world: World, raw: object) -> int:
@@ -87,7 +104,8 @@ def guild(emu: DiscordEmulator, user_id: int) -> JsonDict | None:
     world = emu.world
     texts = [world.channels[c] for c in found.channel_ids]
     texts = sorted(
-        (c for c in texts if c.type is ChannelType.GUILD_TEXT), key=lambda c: (c.position, c.id)
+        (c for c in texts if c.type is ChannelType.GUILD_TEXT and world.can_see(user_id, c)),
+        key=lambda c: (c.position, c.id),
     )
     threads = [t for t in emu.user(user_id).threads() if t.guild_id == found.id]
     return {
@@ -160,4 +178,6 @@ def _sees(world: World, user_id: int, found: Message) -> bool:
     if channel.is_dm:
         return channel.recipient_id == user_id
     server = world.guild_of(channel)
-    return server is not None and user_id in server.member_ids and not channel.hidden_from(user_id)
+    # can_see: a staff-only channel (and its threads) needs one of its roles, a private thread
+    # its membership (or MANAGE_THREADS).
+    return server is not None and user_id in server.member_ids and world.can_see(user_id, channel)

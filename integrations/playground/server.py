@@ -1,10 +1,13 @@
 """`Playground`: the web page of `threadline demo`, over the sandbox's Slack and Discord.
 
-Routes: `/` and `/static/{name}` (the page), `GET /api/state?slack=&discord=` (both worlds as
-two chosen people see them, and the clock bar: the bot's time and whether the automated answer
-is on), `POST /api/act` (what they do, JSON in and out; `side: "clock"` moves the clock or
-switches the automated answer) and
+Routes: `/` and `/static/{name}` (the page), `GET /api/state?slack=&discord=&staff=` (the
+worlds as the chosen people see them, and the clock bar: the bot's time and whether the
+automated answer is on), `POST /api/act` (what they do, JSON in and out; `side: "clock"` moves
+the clock or switches the automated answer) and
 `GET /api/events` (server-sent `changed` events carrying the revision, `: ping` every 15 s).
+Where the bot's agents work decides the panes: `workspaces` "slack" (the Slack pane), "discord"
+(the staff pane: the Discord server's staff channel as Sam Staff or Lee Lead see it), or both;
+a pane whose workspace is not used is null in the state and its actions are refused.
 Only this machine's browser may use it unless `allow_remote`: requests naming another host
 are refused (DNS rebinding), and actions from another site's pages are refused (CSRF).
 """
@@ -16,7 +19,7 @@ import contextlib
 import json
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -27,7 +30,7 @@ from aiohttp import web
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.notify import Notifier
 
-from . import actions, discord_view, slack_view
+from . import actions, discord_view, slack_view, staff_view
 from .controls import BotClock, Refused
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,7 @@ MAX_ACT_BODY = 64 * 1024
 DEBOUNCE = 0.05  # seconds: a burst of changes becomes one `changed` event
 PING_EVERY = 15.0
 SLACK_COMMANDS = ("/threadline",)
+WORKSPACES = frozenset({"slack", "discord"})
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -61,7 +65,9 @@ class Playground:
     """The playground's HTTP server on `host:port` (port 0: a free one, then `.port`).
 
     `clock` is the bot's clock; `allow_remote` accepts any Host header (for a server reached
-    through another name: its visitors can act as anyone, so only on trusted networks).
+    through another name: its visitors can act as anyone, so only on trusted networks);
+    `workspaces` says where the bot's agents work ("slack", "discord": the sandbox then has the
+    staff world), and so which panes the page shows.
     """
 
     def __init__(
@@ -74,8 +80,13 @@ class Playground:
         allow_remote: bool = False,
         slack_commands: Sequence[str] = SLACK_COMMANDS,
         ping_every: float = PING_EVERY,
+        workspaces: Collection[str] = ("slack",),
     ) -> None:
+        unknown = set(workspaces) - WORKSPACES
+        if unknown or not workspaces:
+            raise ValueError(f"workspaces are slack and/or discord, not {sorted(workspaces)}")
         self.sandbox = sandbox
+        self.workspaces = frozenset(workspaces)
         self.clock = clock
         self.host = host
         self.allow_remote = allow_remote
@@ -87,7 +98,9 @@ class Playground:
         self._bot_changes = Notifier()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
-        self._stage = actions.Stage(sandbox, clock, self._bot_changes.notify)
+        self._stage = actions.Stage(
+            sandbox, clock, self._bot_changes.notify, workspaces=self.workspaces
+        )
 
     # ----- lifecycle ---------------------------------------------------------------------
 
@@ -191,9 +204,7 @@ class Playground:
 
     async def _state(self, request: web.Request) -> web.StreamResponse:
         revision = self.revision  # before reading: a change meanwhile brings another fetch
-        slack, discord = self.sandbox.slack, self.sandbox.discord
-        slack_id = request.query.get("slack") or slack_view.default_person(slack.workspace)
-        slack_view.person(slack.workspace, slack_id)
+        discord = self.sandbox.discord
         raw = request.query.get("discord")
         discord_id = (
             discord_view.person(discord.world, raw)
@@ -204,10 +215,30 @@ class Playground:
         body = {
             "revision": revision,
             "clock": clock,
-            "slack": slack_view.state(slack, slack_id, self.slack_commands),
+            "workspaces": sorted(self.workspaces),
+            "slack": self._slack_state(request.query.get("slack")),
             "discord": discord_view.state(discord, discord_id),
+            "staff": self._staff_state(request.query.get("staff")),
         }
         return _json(body)
+
+    def _slack_state(self, raw: str | None) -> dict[str, Any] | None:
+        """The Slack pane as one person sees it; None when the agents do not work in Slack."""
+        if "slack" not in self.workspaces:
+            return None
+        slack = self.sandbox.slack
+        slack_id = raw or slack_view.default_person(slack.workspace)
+        slack_view.person(slack.workspace, slack_id)
+        return slack_view.state(slack, slack_id, self.slack_commands)
+
+    def _staff_state(self, raw: str | None) -> dict[str, Any] | None:
+        """The staff pane as Sam or Lee sees it; None when the agents do not work in Discord
+        (or its world has no staff)."""
+        if "discord" not in self.workspaces:
+            return None
+        world = self.sandbox.discord.world
+        staff_id = staff_view.person(world, raw) if raw else staff_view.default_person(world)
+        return None if staff_id is None else staff_view.state(self.sandbox.discord, staff_id)
 
     async def _clock(self) -> dict[str, Any]:
         """The clock bar: the bot's time, and the automated answer's switch (null: no AI)."""

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,13 +85,14 @@ class Demo:
         return None
 
 
-def start_demo(data: Path, *, timeout: float = START_TIMEOUT) -> Demo:
-    """Start the demo on a free port and wait for the banner naming its URL."""
+def start_demo(data: Path, *, timeout: float = START_TIMEOUT, args: Sequence[str] = ()) -> Demo:
+    """Start the demo on a free port and wait for the banner naming its URL; `args` are more
+    of its options (`--workspaces slack,discord`)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)  # the demo and the page only ever talk over loopback
     process = subprocess.Popen(
-        [str(THREADLINE), "demo", "--port", "0", "--data", str(data)],
+        [str(THREADLINE), "demo", "--port", "0", "--data", str(data), *args],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -130,8 +131,8 @@ def stop_demo(demo: Demo) -> None:
 
 
 @contextmanager
-def demo_running(data: Path) -> Iterator[Demo]:
-    demo = start_demo(data)
+def demo_running(data: Path, args: Sequence[str] = ()) -> Iterator[Demo]:
+    demo = start_demo(data, args=args)
     try:
         yield demo
     finally:
@@ -235,6 +236,7 @@ class Playground:
         self.discord = page.locator('[data-pane="discord"]')
         self.slack = page.locator('[data-pane="slack"]')
         self.thread = self.slack.get_by_test_id("thread-panel")
+        self.staff = page.locator('[data-pane="staff"]')
         self.toast = page.get_by_test_id("toast")
         self.tour = page.get_by_test_id("tour")
 
@@ -272,6 +274,30 @@ class Playground:
 
     def discord_message(self, text: str | re.Pattern[str]) -> Locator:
         return self.discord.get_by_test_id("message").filter(has_text=text)
+
+    # -- Discord's staff channel (agents working tickets in Discord)
+
+    def be_staff(self, user_id: int | str) -> None:
+        self.page.get_by_test_id("who-staff").select_option(str(user_id))
+        expect(self.page.get_by_test_id("who-staff")).to_have_value(str(user_id))
+
+    def staff_open(self, channel_id: int | str) -> None:
+        """Open a channel (a forum lists its posts) from the staff pane's sidebar."""
+        self.staff.locator(f'[data-testid="nav"][data-channel="{channel_id}"]').click()
+
+    def staff_post(self, text: str | re.Pattern[str]) -> Locator:
+        """A post in the open forum's list, by what its title or card says."""
+        return self.staff.get_by_test_id("post").filter(has_text=text)
+
+    def staff_message(self, text: str | re.Pattern[str]) -> Locator:
+        return self.staff.get_by_test_id("message").filter(has_text=text)
+
+    def staff_write(self, text: str) -> None:
+        """Write in the open post or channel of the staff pane."""
+        box = self.staff.get_by_test_id("staff-composer")
+        box.fill(text)
+        box.press("Enter")
+        expect(self.staff_message(text)).to_be_visible()
 
     # -- Slack
 

@@ -15,6 +15,7 @@ import pytest
 from bot import demo, demo_cli
 from bot.core.errors import ConfigError
 from integrations.sandbox.discord import DEMO as DISCORD
+from integrations.sandbox.discord import STAFF
 from integrations.sandbox.slack import DEMO as SLACK
 from tests.cli.cli_support import threadline
 
@@ -168,3 +169,50 @@ async def test_a_taken_port_is_one_clear_error(tmp_path: Path) -> None:
         where = rf"cannot serve the playground on 127\.0\.0\.1:{port}"
         with pytest.raises(ConfigError, match=where):
             await demo_cli.serve("127.0.0.1", port, tmp_path, allow_remote=False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "chosen"),
+    [
+        ("slack", {"slack"}),
+        ("discord", {"discord"}),
+        ("slack,discord", {"slack", "discord"}),
+        (" Discord , slack ", {"slack", "discord"}),
+    ],
+)
+def test_workspaces_are_slack_discord_or_both(raw: str, chosen: set[str]) -> None:
+    assert demo.parse_workspaces(raw) == chosen
+
+
+@pytest.mark.parametrize("raw", ["", ",", "teams", "slack,teams"])
+def test_other_workspaces_are_one_clear_error(raw: str) -> None:
+    with pytest.raises(ConfigError, match="--workspaces takes slack, discord or slack,discord"):
+        demo.parse_workspaces(raw)
+
+
+async def test_a_mixed_demo_gives_the_bot_discord_staff_settings_besides_slack(
+    tmp_path: Path,
+) -> None:
+    async with demo.running(tmp_path, {"slack", "discord"}) as running:
+        settings = running.bot.settings
+        assert running.workspaces == {"slack", "discord"}
+        assert running.sandbox.staff  # the staff world: roles, the forum, Sam and Lee
+        assert settings.discord_staff_channel == str(STAFF.forum_channel_id)
+        assert settings.discord_staff_role == str(STAFF.staff_role_id)
+        assert settings.discord_leads_role == str(STAFF.lead_role_id)
+        assert settings.discord_leads_channel == str(STAFF.staff_channel_id)
+        assert settings.missing_for_slack() == []
+        assert settings.missing_for_discord_staff() == []
+
+
+async def test_a_discord_only_demo_has_no_slack_settings_at_all(tmp_path: Path) -> None:
+    async with demo.running(tmp_path, {"discord"}) as running:
+        settings = running.bot.settings
+        assert running.bot.slack is None
+        assert settings.slack_bot_token is None
+        assert settings.slack_app_token is None
+        assert settings.slack_support_channel is None
+        assert settings.discord_staff_channel == str(STAFF.forum_channel_id)
+    text = demo_cli.banner("http://x", tmp_path, kept=False, workspaces={"discord"})
+    assert "with a Discord of its own" in text
+    assert "an agent in Discord's staff channel (Sam Staff or Lee Lead)" in text

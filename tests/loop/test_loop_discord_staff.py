@@ -15,10 +15,19 @@ import pytest
 from bot.app import Bot
 from bot.core.domain import Direction, Message, Status, TicketNumber
 from integrations.discord.staff import staff_ref
+from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import STAFF
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.launch import sandbox as run_sandbox
-from tests.loop.loop_support import ALICE, bot_dms, dm_says, point_at_sandbox, running, ticket_is
+from tests.loop.loop_support import (
+    ALICE,
+    BOB,
+    bot_dms,
+    dm_says,
+    point_at_sandbox,
+    running,
+    ticket_is,
+)
 from tests.loop.staff_support import (
     LEADS_CHANNEL,
     LEE,
@@ -33,6 +42,8 @@ from tests.loop.staff_support import (
 )
 from tests.loop.test_jobs_end_to_end import POLICY as JOBS_POLICY
 from tests.support import FakeClock, eventually
+
+OWNER = DISCORD.owner_id
 
 
 @pytest.fixture
@@ -220,3 +231,39 @@ def _number(name: str | None) -> int:
 def _leads_channel(sandbox: Sandbox) -> list:  # type: ignore[type-arg]
     world = sandbox.discord.world
     return [m for m in world.messages.values() if m.channel_id == LEADS_CHANNEL]
+
+
+async def test_the_server_thread_cap_archives_resolved_and_then_the_quietest_threads(
+    sandbox: Sandbox, bot: Bot
+) -> None:
+    emu = sandbox.discord
+    emu.config.max_active_threads = 1  # Discord's is 1,000: the same rule, smaller
+    alice, bob, owner, lee = emu.user(ALICE), emu.user(BOB), emu.user(OWNER), emu.user(LEE)
+
+    # One ticket: its thread is the one active thread. Resolving it archives the thread...
+    await alice.send_dm("First problem")
+    first = await post_for(sandbox, 1)
+    number = _number(first.name)
+    await lee.click(card_of(sandbox, first.id), custom_id=f"threadline:staff:resolve:{number}")
+    await emu.wait_for(lee.open_modal, timeout=5)
+    await lee.submit_modal({"reason": "Done"})
+    await until(lambda: emu.world.channels[first.id].archived, "the resolved thread archived")
+
+    # ...so the next ticket has room for its thread.
+    await bob.send_dm("Second problem")
+    second = await post_for(sandbox, 2)
+    await thread_shows(sandbox, second.id, "Second problem")
+
+    # With the cap reached by an open ticket, a new ticket's thread is made all the same: the
+    # quietest open thread is archived for it...
+    await owner.send_dm("Third problem")
+    third = await post_for(sandbox, 3)
+    await thread_shows(sandbox, third.id, "Third problem")
+    assert emu.world.channels[second.id].archived
+    # ...and comes back when there is news in it (making room in turn).
+    await bob.send_dm("Any news on the second?")
+    await thread_shows(sandbox, second.id, "Any news on the second?")
+    assert not emu.world.channels[second.id].archived
+    assert emu.world.channels[third.id].archived
+    assert len([c for c in posts(sandbox) if not c.archived]) == 1
+    assert len(posts(sandbox)) == 3

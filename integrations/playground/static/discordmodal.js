@@ -7,10 +7,12 @@ import { discordMarkdown } from "./markup.js";
 let uid = 0;
 
 export class DiscordModal {
-  /** layer: the element covering the pane; act(action, args) -> Promise<bool> */
-  constructor(layer, act) {
+  /** layer: the element covering the pane; act(action, args) -> Promise<bool>; side: the
+   * pane's name in data-side ("discord": the customer's, "staff": the staff channel's) */
+  constructor(layer, act, side = "discord") {
     this.layer = layer;
     this.act = act;
+    this.side = side;
     this.key = null;
     this.busy = false;
   }
@@ -32,7 +34,7 @@ export class DiscordModal {
     for (const row of modal.components || []) append(form, [this.row(row, kept, ctx)]);
     const dialog = h("div", {
       class: "dc-modal", role: "dialog", "aria-modal": "true", "aria-labelledby": titleId,
-      "data-testid": "modal", "data-side": "discord", dataset: { customId: modal.custom_id || "" },
+      "data-testid": "modal", "data-side": this.side, dataset: { customId: modal.custom_id || "" },
       onkeydown: (e) => { if (e.key === "Escape") this.act("dismiss", {}); },
     },
     h("header", { class: "dc-modal-head" },

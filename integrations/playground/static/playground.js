@@ -1,9 +1,11 @@
 // The playground page: fetches the state, listens for changes, sends what the visitor does,
-// and hands the picture to the two panes. The HTTP contract is in server.py.
+// and hands the picture to the panes: the customer's Discord, the agents' Slack and, when agents
+// work in Discord, the staff channel. The HTTP contract is in server.py.
 
 import { h, fill, utcLabel, span } from "./dom.js";
 import { DiscordPane } from "./discord.js";
 import { SlackPane } from "./slack.js";
+import { StaffPane } from "./staff.js";
 import { Tour } from "./tour.js";
 
 const store = {
@@ -29,6 +31,7 @@ class Playground {
     this.who = {
       slack: fromHash.get("slack") || store.get("who.slack") || "",
       discord: fromHash.get("discord") || store.get("who.discord") || "",
+      staff: fromHash.get("staff") || store.get("who.staff") || "",
     };
     this.store = store;
     this.state = null;
@@ -37,11 +40,12 @@ class Playground {
     this.again = false;
     this.discord = new DiscordPane(this);
     this.slack = new SlackPane(this);
+    this.staff = new StaffPane(this);
     this.tour = new Tour(this);
     this.buildTop();
     this.toastEl = h("div", { class: "toast", "data-testid": "toast", role: "status", hidden: true });
-    document.body.append(this.top,
-      h("div", { class: "panes" }, this.discord.el, this.slack.el), this.toastEl, this.tour.card);
+    this.panes = h("div", { class: "panes" }, this.discord.el, this.slack.el, this.staff.el);
+    document.body.append(this.top, this.panes, this.toastEl, this.tour.card);
   }
 
   buildTop() {
@@ -108,10 +112,10 @@ class Playground {
   start() {
     window.addEventListener("hashchange", () => {
       const q = new URLSearchParams(location.hash.slice(1));
-      const slack = q.get("slack");
-      const discord = q.get("discord");
-      if ((slack && slack !== this.who.slack) || (discord && discord !== this.who.discord)) {
-        this.who = { slack: slack || this.who.slack, discord: discord || this.who.discord };
+      const changed = ["slack", "discord", "staff"].filter((side) => q.get(side) &&
+        q.get(side) !== this.who[side]);
+      if (changed.length) {
+        for (const side of changed) this.who[side] = q.get(side);
         this.refresh();
       }
     });
@@ -168,18 +172,18 @@ class Playground {
     const seq = ++this.seq;
     const asked = { ...this.who };
     const q = new URLSearchParams();
-    if (this.who.slack) q.set("slack", this.who.slack);
-    if (this.who.discord) q.set("discord", this.who.discord);
+    for (const side of ["slack", "discord", "staff"]) if (this.who[side]) q.set(side, this.who[side]);
     let state;
     try {
       const res = await fetch(`/api/state?${q}`, { cache: "no-store" });
       state = await res.json();
       if (!res.ok || state.ok === false) throw new Error(state.error || `HTTP ${res.status}`);
     } catch (err) {
-      if (state?.ok === false && (this.who.slack || this.who.discord) && !this.retried) {
+      if (state?.ok === false && (this.who.slack || this.who.discord || this.who.staff) &&
+        !this.retried) {
         // Someone remembered from another demo run: start again from the defaults.
         this.retried = true;
-        this.who = { slack: "", discord: "" };
+        this.who = { slack: "", discord: "", staff: "" };
         this.again = true;
         return;
       }
@@ -187,7 +191,7 @@ class Playground {
       return;
     }
     if (seq !== this.seq) return;
-    if (asked.slack !== this.who.slack || asked.discord !== this.who.discord) {
+    if (["slack", "discord", "staff"].some((side) => asked[side] !== this.who[side])) {
       // The visitor switched person while this was on its way: it shows someone else's view
       // (their ephemerals, their DMs), so it is dropped for a fetch as the new person.
       this.again = true;
@@ -198,12 +202,18 @@ class Playground {
 
   render(state) {
     this.state = state;
-    this.who.slack = state.slack.me;
+    // A pane is null when the agents do not work there (`threadline demo --workspaces`).
+    if (state.slack) this.who.slack = state.slack.me;
+    if (state.staff) this.who.staff = state.staff.me;
     this.who.discord = state.discord.me;
     this.remember();
     this.renderClock(state.clock);
     this.discord.render(state);
-    this.slack.render(state);
+    this.slack.el.hidden = !state.slack;
+    if (state.slack) this.slack.render(state);
+    this.staff.el.hidden = !state.staff;
+    if (state.staff) this.staff.render(state);
+    this.panes.dataset.count = String(1 + Boolean(state.slack) + Boolean(state.staff));
     this.tour.refresh();
   }
 
@@ -229,7 +239,9 @@ class Playground {
   remember() {
     store.set("who.slack", this.who.slack);
     store.set("who.discord", this.who.discord);
-    const hash = `#slack=${encodeURIComponent(this.who.slack)}&discord=${encodeURIComponent(this.who.discord)}`;
+    store.set("who.staff", this.who.staff);
+    let hash = `#slack=${encodeURIComponent(this.who.slack)}&discord=${encodeURIComponent(this.who.discord)}`;
+    if (this.state?.staff) hash += `&staff=${encodeURIComponent(this.who.staff)}`;
     if (location.hash !== hash) history.replaceState(null, "", hash);
   }
 
@@ -279,9 +291,9 @@ class Playground {
     const s = this.state;
     if (!s) return;
     if (want.discord === "first") this.who.discord = s.discord.customers[0]?.id || "";
-    if (want.slack === "first") this.who.slack = s.slack.people[0]?.id || "";
+    if (want.slack === "first") this.who.slack = s.slack?.people[0]?.id || "";
     if (want.slack === "lead") {
-      const lead = s.slack.people.find((p) => /lead/i.test(`${p.title} ${p.name}`));
+      const lead = s.slack?.people.find((p) => /lead/i.test(`${p.title} ${p.name}`));
       if (lead) this.who.slack = lead.id;
     }
     this.remember();
@@ -292,12 +304,12 @@ class Playground {
       this.discord.open(want.discordOpen === "dm" ? "dm" : ch?.id || "dm");
     }
     if (want.discordDraft) this.draft(this.discord.composer, want.discordDraft);
-    if (want.slackOpen) {
+    if (want.slackOpen && st.slack) {
       const ch = st.slack.channels.find((c) => c.name === want.slackOpen);
       if (ch) this.slack.open(ch.id);
     }
-    if (want.slackDraft) this.draft(this.slack.composer, want.slackDraft);
-    if (want.slackThread) {
+    if (want.slackDraft && st.slack) this.draft(this.slack.composer, want.slackDraft);
+    if (want.slackThread && st.slack) {
       const ch = st.slack.channels.find((c) => c.id === this.slack.sel);
       const card = [...(ch?.messages || [])].reverse().find((m) => m.blocks?.length || m.reply_count);
       if (card) this.slack.openThread(ch.id, card.ts);

@@ -41,7 +41,11 @@ def in_thread(sandbox: Sandbox, thread_id: int) -> list[DiscordMessage]:
     """A thread's messages as its readers see them, oldest first."""
     world = sandbox.discord.world
     return sorted(
-        (m for m in world.messages.values() if m.channel_id == thread_id and not m.deleted),
+        (
+            m
+            for m in world.messages.values()
+            if m.channel_id == thread_id and not m.deleted and not m.ephemeral
+        ),
         key=lambda m: m.id,
     )
 

@@ -35,6 +35,7 @@ from tests.loop.staff_support import (
     card_fields,
     card_of,
     card_says,
+    in_thread,
     post_for,
     posts,
     thread_shows,
@@ -267,3 +268,61 @@ async def test_the_server_thread_cap_archives_resolved_and_then_the_quietest_thr
     assert emu.world.channels[third.id].archived
     assert len([c for c in posts(sandbox) if not c.archived]) == 1
     assert len(posts(sandbox)) == 3
+
+
+async def test_queue_commands_survey_and_deletions_in_discord(
+    sandbox: Sandbox, workdir: Path, monkeypatch: pytest.MonkeyPatch, settings_env: None
+) -> None:
+    point_at_sandbox(sandbox, workdir, monkeypatch, policy=JOBS_POLICY)
+    for name in list(os.environ):
+        if name.startswith("SLACK_"):
+            monkeypatch.delenv(name)
+    clock = FakeClock(datetime.now(UTC))
+    emu = sandbox.discord
+    alice, bob, sam = emu.user(ALICE), emu.user(BOB), emu.user(SAM)
+    async with running(clock) as bot:
+        await alice.send_dm("Cannot log in")
+        first = await post_for(sandbox, 1)
+        await bob.send_dm("Refund please")
+        second = await post_for(sandbox, 2)
+        await sam.click(card_of(sandbox, first.id), custom_id="threadline:staff:claim:1001")
+        await card_says(sandbox, first.id, "Assignee", f"<@{SAM}>")
+
+        # The queue commands answer only the one who asks, staff only.
+        await sam.slash("queue", channel_id=LEADS_CHANNEL)
+        await until(sam.ephemeral_messages, "the /queue answer")
+        assert "#1002" in sam.ephemeral_messages()[-1].content
+        await sam.slash("mine", channel_id=LEADS_CHANNEL)
+        await until(lambda: len(sam.ephemeral_messages()) >= 2, "the /mine answer")
+        mine = sam.ephemeral_messages()[-1].content
+        assert "#1001" in mine
+        assert "#1002" not in mine
+        await sam.slash("ticket", {"number": 1002}, channel_id=LEADS_CHANNEL)
+        await until(lambda: len(sam.ephemeral_messages()) >= 3, "the /ticket answer")
+        assert "Refund please" in sam.ephemeral_messages()[-1].content
+        assert not [m for m in in_thread(sandbox, LEADS_CHANNEL) if "#1002" in m.content]
+        assert second.id != first.id
+
+        # A reply deleted by its author is taken back from the customer.
+        oops = await sam.send(first.id, "Try password hunter2")
+        await dm_says(sandbox, "Try password hunter2")
+        await sam.delete(oops)
+        await until(
+            lambda: not any("hunter2" in m.content for m in bot_dms(sandbox)),
+            "the deleted reply gone from the customer's DMs",
+        )
+
+        # Resolved from Discord; the survey's answer shows in the thread and on the card.
+        await sam.send(first.id, "Use the reset link on the login page.")
+        await sam.click(card_of(sandbox, first.id), custom_id="threadline:staff:resolve:1001")
+        await emu.wait_for(sam.open_modal, timeout=5)
+        await sam.submit_modal({"reason": "Answered"})
+        await ticket_is(bot, 1001, Status.RESOLVED)
+        clock.advance(minutes=61)
+        assert (await bot.run_jobs_once())["csat"] == 1
+        survey = await dm_says(sandbox, "How did we do")
+        await alice.click(survey, label="5 😄")
+        await emu.wait_for(alice.open_modal, timeout=5)
+        await alice.submit_modal({"comment": "Quick and friendly"})
+        await thread_shows(sandbox, first.id, "Quick and friendly")
+        await card_says(sandbox, first.id, "Satisfaction", "5/5")

@@ -109,6 +109,8 @@ class Recovery:
         """Where each recently active customer's history is read from: their last stored
         message, taken now, before any live message of theirs can be stored."""
         self._intake.hold_all()
+        if self._intake.staff is not None:
+            self._intake.staff.hold()  # agents' threads are read after the customers' history
         try:
             await self._service.save_gateway_checkpoint(HISTORY_OWED, GatewayCheckpoint("", "", 0))
             self._marks = await self._service.recent_conversations(
@@ -176,6 +178,12 @@ class Recovery:
                 log.warning("Could not catch up with %s: %s", customer.display_name, exc)
             finally:
                 self._intake.release(customer.external_id)
+        staff = self._intake.staff
+        if staff is not None:  # after the customers: their messages come first in a thread
+            try:
+                recorded += await staff.catch_up()
+            except (discord.HTTPException, ThreadlineError) as exc:
+                log.warning("Could not read the agents' ticket threads: %s", exc)
         if recorded:
             log.info("Recorded %d message(s) sent while Threadline was away", recorded)
         return recorded

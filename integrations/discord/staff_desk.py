@@ -5,6 +5,7 @@ told, in the thread, that nothing was sent."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC
 
@@ -34,6 +35,10 @@ EDIT_NOT_SENT = (
     "Delete the message to remove it from the customer's side."
 )
 QUIET = discord.AllowedMentions.none()
+# How far back each ticket thread is read when the bot was away and could not resume its
+# gateway session (a thread's messages since are far fewer on any real desk).
+CATCH_UP_MESSAGES = 100
+RELAYED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
 
 
 class StaffDesk:
@@ -45,6 +50,8 @@ class StaffDesk:
         self._place = place
         self._client = client
         self._in_order = KeyedLocks()  # per thread, in arrival order
+        self._caught_up = asyncio.Event()  # cleared while history is read: live ones wait
+        self._caught_up.set()
 
     def owns(self, channel: object) -> bool:
         """A thread of the staff channel (as discord.py knows it)."""
@@ -54,45 +61,97 @@ class StaffDesk:
         """For a replay, before discord.py knows the threads: the database knows the cards."""
         return await self._service.ticket_at(str(channel_id), STAFF_WORKSPACE) is not None
 
+    def hold(self) -> None:
+        """Live messages wait until `catch_up` has read what was missed: a reply typed while
+        the bot was away must reach the customer before one typed after it."""
+        self._caught_up.clear()
+
+    async def catch_up(self) -> int:
+        """Read the open tickets' threads (the staff channel's active threads) for messages
+        agents wrote while Threadline was away and its gateway session could not be resumed;
+        those not recorded yet are taken, oldest first. Returns how many were recorded."""
+        try:
+            return await self._catch_up()
+        finally:
+            self._caught_up.set()
+
+    async def _catch_up(self) -> int:
+        guild = self._client.get_guild(self._place.guild_id)
+        if guild is None:
+            guild = await self._client.fetch_guild(self._place.guild_id)
+        recorded = 0
+        roles: dict[int, list[int]] = {}  # history carries no roles: each author looked up once
+        for thread in await guild.active_threads():
+            if thread.parent_id != self._place.channel_id:
+                continue
+            ticket = await self._service.ticket_at(str(thread.id), STAFF_WORKSPACE)
+            if ticket is None:
+                continue
+            missed = [m async for m in thread.history(limit=CATCH_UP_MESSAGES)]
+            async with self._in_order.hold(str(thread.id)):
+                for message in reversed(missed):
+                    if message.author.bot or message.type not in RELAYED_TYPES:
+                        continue
+                    if await self._service.message_at(staff_ref(message.id)) is not None:
+                        continue
+                    author = message.author.id
+                    if author not in roles:
+                        roles[author] = await _member_roles(guild, author)
+                    if self._place.may_act(roles[author]) and await self._record(message):
+                        recorded += 1
+        if recorded:
+            log.info("Recorded %d agent message(s) written while Threadline was away", recorded)
+        return recorded
+
     async def take(self, message: discord.Message) -> None:
         """An agent's message in a ticket's thread (raises StorageError to be replayed)."""
+        await self._caught_up.wait()
         async with self._in_order.hold(str(message.channel.id)):
-            ticket = await self._service.ticket_at(str(message.channel.id), STAFF_WORKSPACE)
-            if ticket is None:
-                return  # a thread of the channel that is no ticket's
             if not self._place.may_act(_roles(message.author)):
-                await _tell(message, NOT_STAFF)
+                if await self.is_ticket_thread(message.channel.id):
+                    await _tell(message, NOT_STAFF)
                 return
-            files = tuple(
-                Attachment(a.filename, a.url, a.size, a.content_type) for a in message.attachments
+            await self._record(message)
+
+    async def _record(self, message: discord.Message) -> bool:
+        """Record one agent's message on its thread's ticket; False when it was not (not a
+        ticket's thread, refused, or recorded before)."""
+        ticket = await self._service.ticket_at(str(message.channel.id), STAFF_WORKSPACE)
+        if ticket is None:
+            return False  # a thread of the channel that is no ticket's
+        files = tuple(
+            Attachment(a.filename, a.url, a.size, a.content_type) for a in message.attachments
+        )
+        outgoing = self._classify(message, files)
+        limit = self._policy.replies.max_reply_chars
+        if not outgoing.internal and len(outgoing.body) > limit:
+            await _tell(message, TOO_LONG.format(size=len(outgoing.body), limit=limit))
+            return False
+        author = message.author
+        agent = Agent(AgentId(str(author.id)), author.display_name)
+        text = message.content
+        try:
+            recorded = await self._service.add_agent_message(
+                ticket.number,
+                AgentMessage(
+                    agent,
+                    # A note of nothing but its prefix keeps the prefix: a note needs words.
+                    outgoing.body if outgoing.body or files else text,
+                    outgoing.internal,
+                    message.created_at.astimezone(UTC),
+                    staff_ref(message.id),
+                    attachments=files,
+                ),
             )
-            outgoing = self._classify(message, files)
-            limit = self._policy.replies.max_reply_chars
-            if not outgoing.internal and len(outgoing.body) > limit:
-                await _tell(message, TOO_LONG.format(size=len(outgoing.body), limit=limit))
-                return
-            author = message.author
-            agent = Agent(AgentId(str(author.id)), author.display_name)
-            text = message.content
-            try:
-                await self._service.add_agent_message(
-                    ticket.number,
-                    AgentMessage(
-                        agent,
-                        # A note of nothing but its prefix keeps the prefix: a note needs words.
-                        outgoing.body if outgoing.body or files else text,
-                        outgoing.internal,
-                        message.created_at.astimezone(UTC),
-                        staff_ref(message.id),
-                        attachments=files,
-                    ),
-                )
-            except DomainError as refused:  # a reply on a closed ticket, say: told, not retried
-                await _tell(message, str(refused))
+        except DomainError as refused:  # a reply on a closed ticket, say: told, not retried
+            await _tell(message, str(refused))
+            return False
+        return recorded is not None
 
     async def edited(self, channel_id: int, message_id: int, content: str) -> None:
         """An agent edited their message: a reply's copy for the customer follows; an edit
         that would turn a sent reply into a note is refused (the customer has it already)."""
+        await self._caught_up.wait()
         async with self._in_order.hold(str(channel_id)):
             ref = staff_ref(message_id)
             recorded = await self._service.message_at(ref)
@@ -111,6 +170,7 @@ class StaffDesk:
     async def deleted(self, channel_id: int, message_id: int) -> None:
         """An agent deleted their message: what the customer was sent goes (a deleted copy of
         someone else's message changes nothing)."""
+        await self._caught_up.wait()
         async with self._in_order.hold(str(channel_id)):
             ref = staff_ref(message_id)
             recorded = await self._service.message_at(ref)
@@ -132,6 +192,15 @@ class StaffDesk:
 
 def _roles(author: discord.User | discord.Member) -> list[int]:
     return [role.id for role in getattr(author, "roles", [])]
+
+
+async def _member_roles(guild: discord.Guild, user_id: int) -> list[int]:
+    """A member's roles, asked of Discord; none for someone who left the server."""
+    try:
+        member = await guild.fetch_member(user_id)
+    except discord.NotFound:
+        return []
+    return [role.id for role in member.roles]
 
 
 async def _tell(message: discord.Message, text: str) -> None:

@@ -326,3 +326,31 @@ async def test_queue_commands_survey_and_deletions_in_discord(
         await alice.submit_modal({"comment": "Quick and friendly"})
         await thread_shows(sandbox, first.id, "Quick and friendly")
         await card_says(sandbox, first.id, "Satisfaction", "5/5")
+
+
+async def test_what_agents_wrote_while_the_bot_was_away_is_caught_up_once(
+    sandbox: Sandbox, settings_env: None
+) -> None:
+    emu = sandbox.discord
+    alice, sam = emu.user(ALICE), emu.user(SAM)
+    async with running():
+        await alice.send_dm("Is anyone there?")
+        post = await post_for(sandbox)
+        await sam.send(post.id, "Yes, looking now.")
+        await dm_says(sandbox, "Yes, looking now.")
+    # Stopped cleanly, the gateway session is over: the next start reads history instead.
+    await sam.send(post.id, ";; the logs show a timeout")
+    await sam.send(post.id, "Found it: a timeout on our side, fixed.")
+    async with running() as bot:
+        await dm_says(sandbox, "Found it: a timeout on our side, fixed.")
+        service = bot.service
+        assert service is not None
+        detail = await service.ticket_detail(TicketNumber(1001))
+        notes = [m.body for m in detail.messages if m.direction is Direction.NOTE]
+        assert notes == ["the logs show a timeout"]
+        assert bot.discord is not None
+        assert await bot.discord.recovery.catch_up() == 0  # a second pass finds nothing new
+    dms = [m.content for m in bot_dms(sandbox)]
+    assert sum("Found it" in d for d in dms) == 1
+    assert sum("Yes, looking now." in d for d in dms) == 1
+    assert not any("timeout on" in d and "logs" in d for d in dms)

@@ -97,7 +97,10 @@ class DiscordSide:
         if self.staff is not None:
             self.intake.staff = StaffDesk(service, policy, self.staff, self.client)
             self.workspace = DiscordWorkspace(
-                self.client, self.staff, ai=service.ai is not None and service.ai.summary
+                self.client,
+                self.staff,
+                ai=service.ai is not None and service.ai.summary,
+                threads=service,
             )
         self.recovery = Recovery(service, self.client, contacts, self.intake, self.checkpoints)
         self.client.event(self.on_ready)

@@ -327,6 +327,32 @@ def agent_copy(message: Message, written_in: str) -> list[str]:
     return pieces("\n".join(lines))
 
 
+HISTORY: Final = 20  # messages of a lost thread shown again in the new one
+HISTORY_LINE: Final = 200  # characters of each
+
+
+def history_text(shown: Sequence[Message]) -> list[str]:
+    """The first message of a re-created thread: why, and what the lost one showed."""
+    lines = ["♻️ This ticket's thread was gone (deleted?), so it was made again here."]
+    if shown:
+        recent = shown[-HISTORY:]
+        earlier = len(shown) - len(recent)
+        more = f", {earlier} earlier not shown" if earlier else ""
+        lines.append(f"**Recent history** (last {len(recent)} messages{more}):")
+        for message in recent:
+            role = {
+                Direction.FROM_CUSTOMER: "customer",
+                Direction.TO_CUSTOMER: "reply",
+                Direction.NOTE: "📝 internal note",
+            }[message.direction]
+            text = clip(" ".join(message.body.split()), HISTORY_LINE)
+            who = name_of(message.author.name)
+            lines.append(
+                f"• {when(message.created_at)} **{who}** ({role}): {escape(text) or NO_TEXT}"
+            )
+    return pieces("\n".join(lines))
+
+
 def file_line(attachment: Attachment) -> str:
     size = attachment.size
     shown = f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} B"

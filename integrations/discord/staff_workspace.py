@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import discord
 
 from bot.core.delivery import DeliveryJob
 from bot.core.dispatcher import joined
-from bot.core.domain import Direction, Message, Status
+from bot.core.domain import Direction, Message, Status, TicketId
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     Audience,
@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 DELIVERED = "✅"
 FAILED = "⚠️"
 THREAD_ARCHIVED = 50083  # Discord: the thread is archived (an edit there is refused)
+# Discord's answers when a ticket's thread (a forum post) or its card was deleted.
+THREAD_GONE = frozenset({10003, 10008})  # unknown channel, unknown message
 TOO_MANY_THREADS = 160006  # Discord: the server holds its maximum of active threads
 # Nothing a workspace post says may ping anyone but whom Threadline means to.
 QUIET = discord.AllowedMentions.none()
@@ -74,16 +76,35 @@ async def _translated(work: Awaitable[T]) -> T:
         raise platform_error(exc) from exc
 
 
+class ThreadKeeper(Protocol):
+    """What re-creating a lost thread needs from the core (TicketService provides it)."""
+
+    async def messages_shown_on(self, ticket_id: TicketId, workspace: str) -> list[Message]: ...
+
+    async def move_card(self, ticket_id: TicketId, ref: str, workspace: str) -> None: ...
+
+
 class DiscordWorkspace:
     """The agents' side of every ticket in the staff channel."""
 
     platform = DISCORD
 
-    def __init__(self, client: discord.Client, place: StaffPlace, *, ai: bool = False) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        place: StaffPlace,
+        *,
+        ai: bool = False,
+        threads: ThreadKeeper | None = None,
+    ) -> None:
         self.name = STAFF_WORKSPACE
         self._client = client
         self._place = place
         self._ai = ai  # the cards carry a Summary button
+        self._threads = threads  # None: a lost thread is not re-created (the send fails)
+        # Threads re-created by this process, old id -> new: the parts of a delivery still to
+        # send after the move go to the new thread (its job still names the old one).
+        self._moved: dict[str, str] = {}
 
     # --- the AgentWorkspace port ------------------------------------------------------
 
@@ -198,10 +219,13 @@ class DiscordWorkspace:
         view = card_view(job.ticket, summary=self._ai)
         if job.card is None:
             return await self._new_card(job, embed, view)
-        thread_id = int(job.card)
+        card = self._moved.get(job.card, job.card)
+        thread_id = int(card)
         try:
             await self._card_message(thread_id).edit(embed=embed, view=view)
         except discord.HTTPException as exc:
+            if exc.code in THREAD_GONE and self._threads is not None:
+                return await self._new_thread(job)
             if exc.code != THREAD_ARCHIVED:
                 raise
             await self._archive(thread_id, False)
@@ -210,7 +234,27 @@ class DiscordWorkspace:
         # its 1,000 per server; a message there (or a reopen's card) brings it back.
         if job.ticket.status in (Status.RESOLVED, Status.CLOSED):
             await self._archive(thread_id, True)
-        return job.card
+        return card
+
+    async def _new_thread(self, job: DeliveryJob) -> str:
+        """The ticket's thread is gone (someone deleted the post): a new card and thread, and
+        in it the lost thread's recent history, so agents go on where they were."""
+        assert self._threads is not None
+        old = job.card
+        log.warning("Discord thread of ticket #%s is gone; re-creating it", job.ticket.number)
+        embed = st.card_embed(job.ticket, job.customer)
+        ref = await self._new_card(job, embed, card_view(job.ticket, summary=self._ai))
+        if old:
+            self._moved[old] = ref
+        # Recorded before anything else is posted: agents' messages in the new thread must
+        # find the ticket, and a retry must not make yet another card.
+        await self._threads.move_card(job.ticket.id, ref, self.name)
+        shown = await self._threads.messages_shown_on(job.ticket.id, self.name)
+        current = job.message.id if job.message is not None else None
+        channel = self._client.get_partial_messageable(int(ref))
+        for piece in st.history_text([m for m in shown if m.id != current]):
+            await channel.send(piece, allowed_mentions=QUIET)
+        return ref
 
     async def _new_card(self, job: DeliveryJob, embed: discord.Embed, view: discord.ui.View) -> str:
         return await self._with_room(lambda: self._create(job, embed, view))
@@ -293,7 +337,7 @@ class DiscordWorkspace:
                 f"Ticket #{job.ticket.number} has no thread in the Discord staff channel",
                 retryable=True,
             )
-        return self._client.get_partial_messageable(int(job.card))
+        return self._client.get_partial_messageable(int(self._moved.get(job.card, job.card)))
 
     async def _send(
         self,
@@ -311,7 +355,14 @@ class DiscordWorkspace:
         if view is not None:
             args["view"] = view
         thread = self._thread(job)
-        sent = await self._with_room(lambda: thread.send(text, **args))
+        try:
+            sent = await self._with_room(lambda: thread.send(text, **args))
+        except discord.NotFound as exc:
+            if exc.code not in THREAD_GONE or self._threads is None:
+                raise
+            await self._new_thread(job)
+            thread = self._thread(job)
+            sent = await thread.send(text, **args)
         return str(sent.id)
 
     async def _pieces(

@@ -354,3 +354,29 @@ async def test_what_agents_wrote_while_the_bot_was_away_is_caught_up_once(
     assert sum("Found it" in d for d in dms) == 1
     assert sum("Yes, looking now." in d for d in dms) == 1
     assert not any("timeout on" in d and "logs" in d for d in dms)
+
+
+async def test_a_deleted_forum_post_is_made_again_with_its_history(
+    sandbox: Sandbox, bot: Bot
+) -> None:
+    emu = sandbox.discord
+    alice, sam = emu.user(ALICE), emu.user(SAM)
+    await alice.send_dm("My card was charged twice")
+    post = await post_for(sandbox)
+    await sam.send(post.id, ";; checking with billing")
+    await sam.send(post.id, "We are looking into it.")
+    await dm_says(sandbox, "We are looking into it.")
+
+    emu.delete_thread(post.id)  # a moderator deletes the post
+    await alice.send_dm("Any news?")
+    again = await post_for(sandbox, 1)
+    assert again.id != post.id
+    history = await thread_shows(sandbox, again.id, "Recent history")
+    assert "checking with billing" in history.content
+    assert "We are looking into it." in history.content
+    await thread_shows(sandbox, again.id, "Any news?")
+
+    # Agents go on in the new thread: it is the ticket's now.
+    await sam.send(again.id, "Refunded the second charge.")
+    await dm_says(sandbox, "Refunded the second charge.")
+    assert len(posts(sandbox)) == 1

@@ -51,6 +51,16 @@ class Broadcaster:
         """CHANNEL_UPDATE for a renamed (or re-topiced) guild channel."""
         self.hub.dispatch("CHANNEL_UPDATE", channel_json(channel, self.world), intent=Intent.GUILDS)
 
+    def thread_deleted(self, thread: Channel) -> None:
+        """THREAD_DELETE: the thread's id, guild, parent and type only, as Discord sends it."""
+        data = {
+            "id": str(thread.id),
+            "guild_id": str(thread.guild_id),
+            "parent_id": str(thread.parent_id),
+            "type": int(thread.type),
+        }
+        self.hub.dispatch("THREAD_DELETE", data, intent=Intent.GUILDS)
+
     def thread_updated(self, thread: Channel) -> None:
         """THREAD_UPDATE (archived, locked, renamed...), if the bot can see the thread."""
         if thread.hidden_from(self.world.bot_id):

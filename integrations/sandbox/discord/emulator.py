@@ -192,6 +192,14 @@ class DiscordEmulator:
         self.notify()
         return dropped
 
+    def delete_thread(self, thread_id: int) -> None:
+        """A moderator deletes a thread (a forum post) with its messages: THREAD_DELETE, and
+        404 for anything sent there afterwards."""
+        thread = self.world.channels[thread_id]
+        self.world.delete_thread(thread)
+        self.events.thread_deleted(thread)
+        self.notify()
+
     def message(self, message_id: int) -> Message:
         """Any existing message (ephemeral ones included)."""
         return self.world.messages[message_id]

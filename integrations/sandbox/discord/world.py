@@ -187,6 +187,17 @@ class World:
             self.history.pop(channel_id, None)
         return channel_id
 
+    def delete_thread(self, thread: Channel) -> None:
+        """Delete a thread (a forum post) and its messages: its id answers 404 from now on
+        (Unknown Channel, 10003; its starter message Unknown Message, 10008)."""
+        self.channels.pop(thread.id, None)
+        for message in self.history.pop(thread.id, {}).values():
+            self.messages.pop(message.id, None)
+        self.messages.pop(thread.id, None)  # a forum post's starter message has the thread's id
+        guild = self.guild_of(thread)
+        if guild is not None and thread.id in guild.channel_ids:
+            guild.channel_ids.remove(thread.id)
+
     def create_thread(
         self,
         parent: Channel,

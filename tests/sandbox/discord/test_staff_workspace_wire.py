@@ -344,3 +344,23 @@ def _record_into(seen: list[Any]) -> Any:
         seen.append(after)
 
     return on_member_update
+
+
+async def test_a_deleted_forum_post_is_gone_for_discord_py(
+    emu: DiscordEmulator, start_bot: Any
+) -> None:
+    client = await start_bot()
+    post = await forum_of(client).create_thread(name="Ticket 9", content="card")
+    deleted = client.wait_for("raw_thread_delete")
+    emu.delete_thread(post.thread.id)
+    gone = await asyncio.wait_for(deleted, 5)
+    assert gone.thread_id == post.thread.id
+    assert gone.parent_id == STAFF.forum_channel_id
+    assert client.get_channel(post.thread.id) is None
+    with pytest.raises(discord.NotFound) as sending:
+        await post.thread.send("hello?")
+    assert sending.value.code == 10003
+    with pytest.raises(discord.NotFound) as editing:
+        await post.message.edit(content="card, redrawn")
+    assert editing.value.code == 10003
+    assert emu.threads(STAFF.forum_channel_id) == []

@@ -23,7 +23,8 @@ from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import Sweeps
 from integrations.ai.assistant import ModelAssistant, build_assistant
-from integrations.discord.customer_channel import DiscordCustomerChannel
+from integrations.discord.customer_channel import UPLOAD_LIMIT, DiscordCustomerChannel
+from integrations.discord.files import fetch_attachment
 from integrations.discord.runtime import DiscordSide
 from integrations.discord.staff import STAFF_WORKSPACE
 from integrations.http import HealthCheck, HttpServer
@@ -148,7 +149,7 @@ class Bot:
             self.slack = SlackSide(self.settings, rt.policy, rt.service)
             workspaces[MAIN_WORKSPACE] = self.slack.workspace
         if not self.settings.missing_for_discord():
-            fetch = self.slack.files.fetch if self.slack else None  # agents' files
+            fetch = agents_files(self.slack) if self.slack or self.settings.discord_staff else None
             self.discord = DiscordSide(self.settings, rt.policy, rt.service, fetch)
             customers[DISCORD] = self.discord.channel
             if self.discord.workspace is not None:
@@ -236,6 +237,18 @@ def settle_heap() -> None:
 async def run_jobs(rt: Runtime) -> dict[str, int]:
     """Every job once, without the platforms (the digest needs Slack and is left out)."""
     return await run_once(sweeps_for(rt), rt.service.now())
+
+
+def agents_files(slack: SlackSide | None) -> Callable[[str], Awaitable[bytes]]:
+    """How files agents attach are fetched to be sent on to the customer: Slack's with the
+    Slack bot token, any other (a Discord attachment) without credentials."""
+
+    async def fetch(url: str) -> bytes:
+        if slack is not None and slack.files.owns(url):
+            return await slack.files.fetch(url)
+        return await fetch_attachment(url, UPLOAD_LIMIT)
+
+    return fetch
 
 
 def workspace_names_for(settings: Settings) -> tuple[str, ...]:

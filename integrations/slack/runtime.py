@@ -88,7 +88,9 @@ class SlackSide:
         self.retries = Repeating("slack-retries", RETRY_EVERY, self.retry_pass)
         assert settings.slack_bot_token is not None
         # Discord's default upload limit is 10 MiB: larger files are linked instead.
-        self.files = SlackFiles(settings.slack_bot_token.get_secret_value(), 10 * 1024 * 1024)
+        self.files = SlackFiles(
+            settings.slack_bot_token.get_secret_value(), 10 * 1024 * 1024, settings.slack_api_url
+        )
 
     @property
     def socket_mode(self) -> bool:

@@ -38,6 +38,7 @@ from tests.loop.staff_support import (
     in_thread,
     post_for,
     posts,
+    shown,
     thread_shows,
     until,
 )
@@ -380,3 +381,19 @@ async def test_a_deleted_forum_post_is_made_again_with_its_history(
     await sam.send(again.id, "Refunded the second charge.")
     await dm_says(sandbox, "Refunded the second charge.")
     assert len(posts(sandbox)) == 1
+
+
+async def test_files_agents_attach_in_discord_reach_the_customer(
+    sandbox: Sandbox, bot: Bot
+) -> None:
+    emu = sandbox.discord
+    alice, sam = emu.user(ALICE), emu.user(SAM)
+    await alice.send_dm("Can I have the invoice?", files=[("photo.png", b"\x89PNG-order")])
+    post = await post_for(sandbox)
+    seen = await thread_shows(sandbox, post.id, "photo.png")  # the customer's file, listed
+    assert "Can I have the invoice?" in shown(seen)
+    await sam.send(post.id, "Here it is.", files=[("invoice.pdf", b"%PDF-1.7 invoice")])
+    reply = await dm_says(sandbox, "Here it is.")
+    assert [(a.filename, a.data) for a in reply.attachments] == [
+        ("invoice.pdf", b"%PDF-1.7 invoice")
+    ]

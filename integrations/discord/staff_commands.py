@@ -19,7 +19,7 @@ from discord import app_commands
 from bot.core.domain import AgentId, TicketNumber
 from bot.core.errors import DomainError, TicketNotFound
 from bot.core.service import TicketService
-from integrations.discord.staff_texts import mine_lines, queue_lines, ticket_text
+from integrations.discord.staff_lines import mine_lines, queue_lines, ticket_text
 
 log = logging.getLogger(__name__)
 

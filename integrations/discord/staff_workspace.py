@@ -38,6 +38,7 @@ from bot.core.outbound import (
     TicketResolved,
     TranslationShown,
 )
+from integrations.discord import staff_lines as sl
 from integrations.discord import staff_texts as st
 from integrations.discord.errors import platform_error
 from integrations.discord.staff import STAFF_WORKSPACE, StaffPlace
@@ -52,6 +53,8 @@ THREAD_ARCHIVED = 50083  # Discord: the thread is archived (an edit there is ref
 # Discord's answers when a ticket's thread (a forum post) or its card was deleted.
 THREAD_GONE = frozenset({10003, 10008})  # unknown channel, unknown message
 TOO_MANY_THREADS = 160006  # Discord: the server holds its maximum of active threads
+# A ticket in these is done with: its thread is archived (Discord counts only active threads).
+DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 # Nothing a workspace post says may ping anyone but whom Threadline means to.
 QUIET = discord.AllowedMentions.none()
 T = TypeVar("T")
@@ -121,22 +124,22 @@ class DiscordWorkspace:
         return await _translated(self._pieces(job, st.agent_copy(message, _written_in(message))))
 
     async def show_follow_up(self, job: DeliveryJob, event: FollowsUp) -> str | None:
-        return await _translated(self._send(job, st.follow_up_line(event)))
+        return await _translated(self._send(job, sl.follow_up_line(event)))
 
     async def ticket_escalated(self, job: DeliveryJob, event: TicketEscalated) -> str | None:
-        line = st.move_line(event)
+        line = sl.move_line(event)
         if event.audience is Audience.ESCALATIONS:
             return await _translated(self._to_leads(job, line))
         return await _translated(self._send(job, line))
 
     async def ticket_assigned(self, job: DeliveryJob, event: TicketAssigned) -> str | None:
-        return await _translated(self._send(job, st.move_line(event)))
+        return await _translated(self._send(job, sl.move_line(event)))
 
     async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
-        return await _translated(self._send(job, st.move_line(event)))
+        return await _translated(self._send(job, sl.move_line(event)))
 
     async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
-        return await _translated(self._send(job, st.move_line(event)))
+        return await _translated(self._send(job, sl.move_line(event)))
 
     async def reply_delivered(self, job: DeliveryJob) -> str | None:
         await _translated(self._react(job, DELIVERED))
@@ -144,25 +147,25 @@ class DiscordWorkspace:
 
     async def delivery_failed(self, job: DeliveryJob, event: DeliveryFailed) -> str | None:
         await _translated(self._react(job, FAILED))
-        return await _translated(self._send(job, st.failed_line(job.customer, event)))
+        return await _translated(self._send(job, sl.failed_line(job.customer, event)))
 
     async def sla_reminder(self, job: DeliveryJob, event: SlaReminder) -> str | None:
         return await _translated(self._reminder(job, event))
 
     async def sla_breached(self, job: DeliveryJob, event: SlaBreached) -> str | None:
         if event.audience is Audience.LEADS:
-            text = st.sla_text(
+            text = sl.sla_text(
                 job.ticket, job.customer, event, self._link(job), self._place.leads_role
             )
             return await _translated(self._to_leads(job, text, ping_leads=True))
-        text = st.sla_text(job.ticket, job.customer, event, None)
+        text = sl.sla_text(job.ticket, job.customer, event, None)
         return await _translated(self._send(job, text))
 
     async def survey_answered(self, job: DeliveryJob, event: SurveyAnswered) -> str | None:
         if event.audience is Audience.LEADS:
-            text = st.csat_text(job.ticket, event, self._link(job))
+            text = sl.csat_text(job.ticket, event, self._link(job))
             return await _translated(self._to_leads(job, text))
-        return await _translated(self._send(job, st.csat_text(job.ticket, event, None)))
+        return await _translated(self._send(job, sl.csat_text(job.ticket, event, None)))
 
     async def legacy_line(self, job: DeliveryJob, event: LegacyLine) -> str | None:
         text = st.clip(st.escape(event.text), st.CONTENT_LIMIT)
@@ -183,15 +186,15 @@ class DiscordWorkspace:
         if self._place.leads_channel is None:
             return
         channel = self._client.get_partial_messageable(self._place.leads_channel)
-        for piece in st.digest_text(text):
+        for piece in sl.digest_text(text):
             await _translated(channel.send(piece, allowed_mentions=QUIET))
 
     async def show_summary(self, job: DeliveryJob, event: SummaryShown) -> str | None:
-        return await _translated(self._pieces(job, st.summary_text(event)))
+        return await _translated(self._pieces(job, sl.summary_text(event)))
 
     async def offer_draft(self, job: DeliveryJob, event: DraftOffered) -> str | None:
         view = draft_view(event.draft_id) if event.draft_id is not None else None
-        return await _translated(self._pieces(job, st.draft_text(event), view=view))
+        return await _translated(self._pieces(job, sl.draft_text(event), view=view))
 
     async def show_translation(self, job: DeliveryJob, event: TranslationShown) -> str | None:
         """The customer's message redrawn with its translation beneath."""
@@ -204,13 +207,13 @@ class DiscordWorkspace:
         return copies[0]
 
     async def reply_translated(self, job: DeliveryJob, event: ReplyTranslated) -> str | None:
-        return await _translated(self._send(job, st.reply_translated_text(event)))
+        return await _translated(self._send(job, sl.reply_translated_text(event)))
 
     async def show_auto_answer(self, job: DeliveryJob, event: AutoAnswered) -> str | None:
-        return await _translated(self._pieces(job, st.auto_answer_text(_required(job), event)))
+        return await _translated(self._pieces(job, sl.auto_answer_text(_required(job), event)))
 
     async def handed_off(self, job: DeliveryJob, event: HandedOff) -> str | None:
-        return await _translated(self._send(job, st.handed_off_line(job.ticket, event)))
+        return await _translated(self._send(job, sl.handed_off_line(job.ticket, event)))
 
     # --- how it is done in Discord ----------------------------------------------------
 
@@ -232,7 +235,7 @@ class DiscordWorkspace:
             await self._card_message(thread_id).edit(embed=embed, view=view)
         # A resolved ticket's thread is archived: Discord counts only active threads against
         # its 1,000 per server; a message there (or a reopen's card) brings it back.
-        if job.ticket.status in (Status.RESOLVED, Status.CLOSED):
+        if job.ticket.status in DONE:
             await self._archive(thread_id, True)
         return card
 
@@ -348,7 +351,8 @@ class DiscordWorkspace:
         view: discord.ui.View | None = None,
         mentions: discord.AllowedMentions = QUIET,
     ) -> str:
-        """One post in the ticket's thread (a message there unarchives it)."""
+        """One post in the ticket's thread (a message there unarchives it: a resolved ticket's
+        thread is archived again after it)."""
         args: dict[str, Any] = {"allowed_mentions": mentions}
         if embeds:
             args["embeds"] = list(embeds)
@@ -363,7 +367,17 @@ class DiscordWorkspace:
             await self._new_thread(job)
             thread = self._thread(job)
             sent = await thread.send(text, **args)
+        if job.ticket.status in DONE:
+            await self._rearchive(thread.id)
         return str(sent.id)
+
+    async def _rearchive(self, thread_id: int) -> None:
+        """Archive a resolved ticket's thread again after a post. The post is made: a failure
+        here must not have it sent twice, so it is only logged (the next card redraw retries)."""
+        try:
+            await self._archive(thread_id, True)
+        except discord.HTTPException as exc:
+            log.warning("Could not archive thread %s again: %s", thread_id, exc)
 
     async def _pieces(
         self, job: DeliveryJob, pieces: list[str], *, view: discord.ui.View | None = None
@@ -411,7 +425,7 @@ class DiscordWorkspace:
         holder = event.holder
         mentions = QUIET
         if holder is not None and st.is_discord_user(holder):
-            text = st.sla_text(job.ticket, job.customer, event, self._link(job))
+            text = sl.sla_text(job.ticket, job.customer, event, self._link(job))
             steps = job.steps_done
             if not steps:
                 user = await self._client.fetch_user(int(holder))
@@ -421,7 +435,7 @@ class DiscordWorkspace:
                 await job.step_done(steps, 2)
             mentions = discord.AllowedMentions(users=[discord.Object(int(holder))])
         return await self._send(
-            job, st.sla_text(job.ticket, job.customer, event, None), mentions=mentions
+            job, sl.sla_text(job.ticket, job.customer, event, None), mentions=mentions
         )
 
     async def _to_leads(

@@ -49,6 +49,7 @@ from bot.core.outbound import (
     TranslationShown,
 )
 from bot.core.service import TicketDetail
+from integrations.discord import staff_lines as said
 from integrations.discord import staff_texts as texts
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -287,42 +288,42 @@ def test_an_unclosed_code_block_cannot_swallow_what_follows() -> None:
 
 def test_moves_are_lines_with_people_s_words_escaped() -> None:
     assert (
-        texts.move_line(TicketEscalated("Ann", "tier 2", "needs *root* @here"))
+        said.move_line(TicketEscalated("Ann", "tier 2", "needs *root* @here"))
         == "⏫ Escalated by Ann (tier 2): needs \\*root\\* @\u200bhere"
     )
-    assert texts.move_line(TicketAssigned("Ann", "Sam", None)) == "👤 Assigned by Ann (Sam)"
-    assert texts.move_line(TicketResolved("Sam", None)) == "✅ Resolved by Sam"
-    assert texts.move_line(TicketReopened("Alice", "still_broken")) == (
+    assert said.move_line(TicketAssigned("Ann", "Sam", None)) == "👤 Assigned by Ann (Sam)"
+    assert said.move_line(TicketResolved("Sam", None)) == "✅ Resolved by Sam"
+    assert said.move_line(TicketReopened("Alice", "still_broken")) == (
         "↩️ Reopened by Alice: still\\_broken"
     )
 
 
 def test_follow_ups_and_failures() -> None:
-    assert texts.follow_up_line(FollowsUp(1001, "Old  issue")) == (
+    assert said.follow_up_line(FollowsUp(1001, "Old  issue")) == (
         "🔗 This follows up on ticket #1001 (Old issue)."
     )
-    failed = texts.failed_line(ALICE, DeliveryFailed(3, "Cannot send messages to this user"))
+    failed = said.failed_line(ALICE, DeliveryFailed(3, "Cannot send messages to this user"))
     assert failed == "⚠️ Not delivered to Alice: Cannot send messages to this user"
 
 
 def test_an_sla_reminder_and_breach_name_the_deadline_and_the_assignee() -> None:
     held = replace(TICKET, assignee=SAM)
-    reminder = texts.sla_text(held, ALICE, SlaReminder("first_response", NOW, SAM.id), None)
+    reminder = said.sla_text(held, ALICE, SlaReminder("first_response", NOW, SAM.id), None)
     assert reminder == (
         f"⏰ Ticket #1042 (Printer on fire) from Alice: the first response is due "
         f"<t:{EPOCH}:f> (<t:{EPOCH}:R>). Assignee: <@1000000000000000012>."
     )
     link = "https://discord.com/channels/1/2/3"
-    breach = texts.sla_text(TICKET, ALICE, SlaBreached("resolution", NOW, 5400), link, 77)
+    breach = said.sla_text(TICKET, ALICE, SlaBreached("resolution", NOW, 5400), link, 77)
     assert breach.startswith("<@&77> 🚨 SLA breached: the resolution target of ticket ")
     assert f"[#1042](<{link}>)" in breach
     assert "is 1h 30m late. Assignee: nobody." in breach
 
 
 def test_a_rating_and_a_comment() -> None:
-    rated = texts.csat_text(TICKET, SurveyAnswered("Alice", 2, "slow @everyone"), None)
+    rated = said.csat_text(TICKET, SurveyAnswered("Alice", 2, "slow @everyone"), None)
     assert rated == "⭐ Alice rated ticket #1042 ★★☆☆☆ 2/5: “slow @\u200beveryone”"
-    commented = texts.csat_text(TICKET, SurveyAnswered("Alice", None, "thanks"), "https://x")
+    commented = said.csat_text(TICKET, SurveyAnswered("Alice", None, "thanks"), "https://x")
     assert commented == "💬 Alice commented on ticket [#1042](<https://x>): “thanks”"
 
 
@@ -331,7 +332,7 @@ def test_the_digest_is_turned_from_slack_mrkdwn_into_discord_markdown() -> None:
         "*Daily digest* (2026-03-02)\nBreached and still open: 1\n"
         "• #1042 my_printer @everyone (Ann)\nAt risk within 1h: 0"
     )
-    [text] = texts.digest_text(slack)
+    [text] = said.digest_text(slack)
     assert text.splitlines() == [
         "**Daily digest** (2026-03-02)",
         "Breached and still open: 1",
@@ -346,7 +347,7 @@ CITED = encode_citations((Citation("refunds", "Refunds", 0.82),))
 
 
 def test_a_summary_is_marked_internal_and_its_links_show_where_they_go() -> None:
-    [text] = texts.summary_text(
+    [text] = said.summary_text(
         SummaryShown("Wants a [refund](https://evil.example).", "escalation", None, "no model")
     )
     assert text.splitlines() == [
@@ -354,18 +355,18 @@ def test_a_summary_is_marked_internal_and_its_links_show_where_they_go() -> None
         "Wants a refund (<https://evil.example>).",
         "-# Written without a model: no model",
     ]
-    [asked] = texts.summary_text(SummaryShown("x", "asked", "Sam", None))
+    [asked] = said.summary_text(SummaryShown("x", "asked", "Sam", None))
     assert asked.startswith("📝 **Summary** · asked by Sam ·")
 
 
 def test_a_draft_shows_its_sources_and_no_draft_the_articles_that_may_help() -> None:
-    [draft] = texts.draft_text(DraftOffered(5, "Hi **there**", CITED, None, "Sam"))
+    [draft] = said.draft_text(DraftOffered(5, "Hi **there**", CITED, None, "Sam"))
     assert draft.splitlines() == [
         "✏️ **Drafted reply** · for agents only, not sent · asked by Sam",
         "Hi **there**",
         "-# Sources: Refunds (relevance 0.82)",
     ]
-    [none] = texts.draft_text(DraftOffered(None, None, CITED, "no model", None))
+    [none] = said.draft_text(DraftOffered(None, None, CITED, "no model", None))
     assert none.splitlines() == [
         "🔍 No article matches this question",
         "-# Articles that may help: Refunds (relevance 0.82)",
@@ -374,24 +375,24 @@ def test_a_draft_shows_its_sources_and_no_draft_the_articles_that_may_help() -> 
 
 
 def test_translations_automated_answers_and_hand_offs() -> None:
-    assert texts.translation_text(TranslationShown("fr", "Hello")) == (
+    assert said.translation_text(TranslationShown("fr", "Hello")) == (
         "🌐 Translated from French: Hello"
     )
-    assert texts.reply_translated_text(ReplyTranslated("de", "Hallo", None)) == (
+    assert said.reply_translated_text(ReplyTranslated("de", "Hallo", None)) == (
         "🌐 Sent to the customer in German: Hallo"
     )
-    assert texts.reply_translated_text(ReplyTranslated("de", None, "no model")) == (
+    assert said.reply_translated_text(ReplyTranslated("de", None, "no model")) == (
         "⚠️ Sent as written, not translated: no model"
     )
     answer = message("Try **restarting** it", Direction.TO_CUSTOMER)
-    [auto] = texts.auto_answer_text(answer, AutoAnswered(CITED))
+    [auto] = said.auto_answer_text(answer, AutoAnswered(CITED))
     assert auto.splitlines() == [
         "🤖 **Automated answer sent to the customer:**",
         "Try **restarting** it",
         "-# Sources: Refunds (relevance 0.82)",
     ]
-    assert texts.handed_off_line(TICKET, HandedOff(True)) == "🙋 The customer asked for a person"
-    assert texts.handed_off_line(replace(TICKET, assignee=SAM), HandedOff(False)) == (
+    assert said.handed_off_line(TICKET, HandedOff(True)) == "🙋 The customer asked for a person"
+    assert said.handed_off_line(replace(TICKET, assignee=SAM), HandedOff(False)) == (
         "🙋 The assistant could not answer; a person is needed: <@1000000000000000012>"
     )
 
@@ -401,7 +402,7 @@ def test_translations_automated_answers_and_hand_offs() -> None:
 
 def test_a_list_marks_what_is_overdue_and_fits_one_message() -> None:
     late = replace(TICKET, due_at=NOW - timedelta(minutes=5), assignee=ANN)
-    text = texts.queue_lines([late, replace(TICKET, number=TicketNumber(1043))], NOW)
+    text = said.queue_lines([late, replace(TICKET, number=TicketNumber(1043))], NOW)
     lines = text.splitlines()
     assert lines[0] == "**Unassigned, soonest due first** (2):"
     assert lines[1] == (
@@ -410,19 +411,19 @@ def test_a_list_marks_what_is_overdue_and_fits_one_message() -> None:
     )
     assert lines[2].startswith("• **#1043** ")
     many = [replace(TICKET, subject="s" * 200, number=TicketNumber(n)) for n in range(100)]
-    text = texts.mine_lines(many, NOW)
+    text = said.mine_lines(many, NOW)
     assert len(text) <= texts.CONTENT_LIMIT
     assert re.search(r"… and \d+ more$", text)
-    assert texts.mine_lines([], NOW) == "**Your tickets**: none."
+    assert said.mine_lines([], NOW) == "**Your tickets**: none."
 
 
 def test_a_ticket_s_detail_keeps_the_newest_messages_and_marks_notes() -> None:
-    said = [
+    written = [
         message(f"line {i} " + "x" * 280, Direction.NOTE if i % 2 else Direction.FROM_CUSTOMER)
         for i in range(12)
     ]
-    detail = TicketDetail(TICKET, ALICE, said, [])
-    text = texts.ticket_text(detail, NOW)
+    detail = TicketDetail(TICKET, ALICE, written, [])
+    text = said.ticket_text(detail, NOW)
     assert len(text) <= texts.CONTENT_LIMIT
     assert text.startswith("**#1042 · Printer on fire**\nCustomer: Alice (Discord) · ")
     assert "(📝 internal note): line 11" in text
@@ -487,27 +488,27 @@ def test_no_output_breaks_a_limit_or_pings_from_people_s_words(
         *texts.agent_copy(reply, other),
         *texts.agent_copy(note, other),
         *texts.agent_copy(replace(reply, deleted_at=NOW), other),
-        texts.move_line(TicketEscalated(name, other, body)),
-        texts.move_line(TicketAssigned(name, other, body)),
-        texts.move_line(TicketResolved(name, body)),
-        texts.move_line(TicketReopened(name, body)),
-        texts.follow_up_line(FollowsUp(1, subject)),
-        texts.failed_line(customer, DeliveryFailed(1, body)),
-        texts.sla_text(ticket, customer, SlaReminder(other, NOW, None), None),
-        texts.sla_text(ticket, customer, SlaBreached(other, NOW, 99), "https://l"),
-        texts.csat_text(ticket, SurveyAnswered(name, 1, body), None),
-        *texts.digest_text(body),
-        *texts.summary_text(SummaryShown(body, other, name, other)),
-        *texts.draft_text(DraftOffered(1, body, cited, other, name)),
-        *texts.draft_text(DraftOffered(None, None, cited, other, name)),
-        texts.translation_text(TranslationShown(other, body)),
-        texts.reply_translated_text(ReplyTranslated(other, body, None)),
-        texts.reply_translated_text(ReplyTranslated(other, None, body)),
-        *texts.auto_answer_text(reply, AutoAnswered(cited)),
-        texts.handed_off_line(ticket, HandedOff(False)),
-        texts.queue_lines([ticket] * 30, NOW),
-        texts.mine_lines([ticket], NOW),
-        texts.ticket_text(TicketDetail(ticket, customer, [from_customer, note, gone], []), NOW),
+        said.move_line(TicketEscalated(name, other, body)),
+        said.move_line(TicketAssigned(name, other, body)),
+        said.move_line(TicketResolved(name, body)),
+        said.move_line(TicketReopened(name, body)),
+        said.follow_up_line(FollowsUp(1, subject)),
+        said.failed_line(customer, DeliveryFailed(1, body)),
+        said.sla_text(ticket, customer, SlaReminder(other, NOW, None), None),
+        said.sla_text(ticket, customer, SlaBreached(other, NOW, 99), "https://l"),
+        said.csat_text(ticket, SurveyAnswered(name, 1, body), None),
+        *said.digest_text(body),
+        *said.summary_text(SummaryShown(body, other, name, other)),
+        *said.draft_text(DraftOffered(1, body, cited, other, name)),
+        *said.draft_text(DraftOffered(None, None, cited, other, name)),
+        said.translation_text(TranslationShown(other, body)),
+        said.reply_translated_text(ReplyTranslated(other, body, None)),
+        said.reply_translated_text(ReplyTranslated(other, None, body)),
+        *said.auto_answer_text(reply, AutoAnswered(cited)),
+        said.handed_off_line(ticket, HandedOff(False)),
+        said.queue_lines([ticket] * 30, NOW),
+        said.mine_lines([ticket], NOW),
+        said.ticket_text(TicketDetail(ticket, customer, [from_customer, note, gone], []), NOW),
     ]
     for content in contents:
         assert 0 < len(content) <= texts.CONTENT_LIMIT

@@ -14,6 +14,7 @@ from datetime import timedelta
 from bot.config import Policy, Settings, load_policy
 from bot.core.ai_policy import AiPolicy
 from bot.core.delivery import MAIN_WORKSPACE
+from bot.core.digest import Digest
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Platform
 from bot.core.errors import ConfigError
@@ -21,7 +22,7 @@ from bot.core.ports import AgentWorkspace, Clock, CustomerChannel, SystemClock
 from bot.core.routes import Routes
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
-from bot.core.sweeps import Sweeps
+from bot.core.sweeps import DigestSender, Sweeps
 from integrations.ai.assistant import ModelAssistant, build_assistant
 from integrations.discord.customer_channel import UPLOAD_LIMIT, DiscordCustomerChannel
 from integrations.discord.files import fetch_attachment
@@ -265,7 +266,7 @@ def workspace_names_for(settings: Settings) -> tuple[str, ...]:
 def sweeps_for(
     rt: Runtime, slack: SlackSide | None = None, discord: DiscordSide | None = None
 ) -> Sweeps:
-    digests: list[Callable[[str], Awaitable[None]]] = []
+    digests: list[DigestSender] = []
     if slack is not None:
         digests.append(slack.workspace.send_digest)
     if discord is not None and discord.workspace is not None:
@@ -275,20 +276,21 @@ def sweeps_for(
     return Sweeps(rt.service, rt.policy, digest, surveyable=SURVEYABLE)
 
 
-def _everywhere(sends: list[Callable[[str], Awaitable[None]]]) -> Callable[[str], Awaitable[None]]:
+def _everywhere(sends: list[DigestSender]) -> DigestSender:
     """The digest to the leads in every workspace; one that fails does not keep it from the
-    others (each failure is logged)."""
+    others (it is logged). When none took it, the failure is raised: the day's digest is then
+    tried again."""
 
-    async def send(text: str) -> None:
-        failed: Exception | None = None
+    async def send(digest: Digest) -> None:
+        failures: list[Exception] = []
         for one in sends:
             try:
-                await one(text)
+                await one(digest)
             except Exception as exc:
                 log.warning("The digest did not reach one workspace: %s", exc)
-                failed = exc
-        if failed is not None and len(sends) == 1:
-            raise failed
+                failures.append(exc)
+        if len(failures) == len(sends):
+            raise failures[-1]
 
     return send
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.core.assist import decode_citations
 from bot.core.delivery import DeliveryJob
+from bot.core.digest import Digest
 from bot.core.dispatcher import joined
 from bot.core.domain import Direction, Platform, Ticket
 from bot.core.errors import PlatformError
@@ -41,6 +42,7 @@ from bot.core.outbound import (
     TranslationShown,
 )
 from integrations.platforms import DISCORD, SLACK
+from integrations.slack.alerts import digest_text
 
 TO = {Audience.THREAD: "", Audience.LEADS: "to leads: ", Audience.ESCALATIONS: "to escalations: "}
 
@@ -257,8 +259,9 @@ class RecordingWorkspace(_Recording):
         line = f"deleted: {_body(job)}"
         return await self._show("copy_deleted", job, line, creates=False)
 
-    async def send_digest(self, text: str) -> None:
+    async def send_digest(self, digest: Digest) -> None:
         await self._begin(None)
+        text = digest_text(digest)
         self.digests.append(text)
         await self._record(Seen("send_digest", None, f"digest: {text}", None, None))
 

@@ -19,6 +19,7 @@ from bot.core.assist import (
     Triaged,
 )
 from bot.core.delivery import DeliveryJob
+from bot.core.digest import Digest
 from bot.core.domain import Platform
 from bot.core.outbound import (
     AutoAnswered,
@@ -159,7 +160,7 @@ class AgentWorkspace(Protocol):
         the thread shows it."""
         ...
 
-    async def send_digest(self, text: str) -> None:
+    async def send_digest(self, digest: Digest) -> None:
         """The leads' daily digest."""
         ...
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.config import Policy
+from bot.core.digest import Digest
 from bot.core.domain import Action, Platform, Status, Ticket
 from bot.core.errors import ConcurrentUpdate, DomainError
 from bot.core.service import TicketService
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 BATCH = 500
 
 # Sends the leads' digest; None when no agent workspace is connected.
-DigestSender = Callable[[str], Awaitable[None]]
+DigestSender = Callable[[Digest], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,30 +134,20 @@ class Sweeps:
         day = local.date()
         if not await self._service.claim_digest(day):
             return 0
-        text = await self.digest_text(now)
+        digest = await self.digest_of(now, local.date())
         try:
-            await self._digest(text)
+            await self._digest(digest)
         except Exception:
             # The claim is given back, so the next sweep tries again.
             await self._service.forget_digest(day)
             raise
         return 1
 
-    async def digest_text(self, now: datetime) -> str:
+    async def digest_of(self, now: datetime, day: date) -> Digest:
+        """What the day's digest tells the leads."""
         within = self._policy.reminders.before_breach * 4
         at_risk = await self._service.breaching_soon(within, limit=50)
-        breached = [t for t in at_risk if t.due_at is not None and t.due_at <= now]
-        soon = [t for t in at_risk if t not in breached]
+        breached = tuple(t for t in at_risk if t.due_at is not None and t.due_at <= now)
+        soon = tuple(t for t in at_risk if t not in breached)
         stats = await self._service.satisfaction(now - timedelta(days=7))
-        lines = [f"*Daily digest* ({now:%Y-%m-%d})"]
-        lines.append(f"Breached and still open: {len(breached)}")
-        lines += [f"• #{t.number} {t.subject} ({_holder(t)})" for t in breached]
-        lines.append(f"At risk within {human(within)}: {len(soon)}")
-        lines += [f"• #{t.number} {t.subject} ({_holder(t)})" for t in soon]
-        if stats is not None:
-            lines.append(f"CSAT over the last 7 days: {stats:.0%}")
-        return "\n".join(lines)
-
-
-def _holder(ticket: Ticket) -> str:
-    return ticket.assignee.name if ticket.assignee else "unassigned"
+        return Digest(day, breached, soon, within, stats)

@@ -5,12 +5,12 @@ Discord Markdown out, each piece at most 2,000 characters; what people wrote is 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final, assert_never
 
 from bot.core.assist import Citation, decode_citations
+from bot.core.digest import Digest
 from bot.core.domain import (
     Customer,
     Direction,
@@ -35,6 +35,7 @@ from bot.core.outbound import (
     TranslationShown,
 )
 from bot.core.service import TicketDetail
+from bot.core.usecases.jobs import human
 from integrations.discord.staff_texts import (
     CONTENT_LIMIT,
     NO_SUBJECT,
@@ -151,20 +152,21 @@ def csat_text(ticket: Ticket, event: SurveyAnswered, link: str | None) -> str:
     return f"💬 {who} commented on ticket {ref}{said}"
 
 
-_BOLD_LINE = re.compile(r"^\*([^*\n]+)\*(.*)$")
-
-
-def digest_text(text: str) -> list[str]:
-    """The leads' daily digest (`Sweeps.digest_text`: Slack mrkdwn, with `*bold*` titles and
-    subjects as customers typed them) in Discord Markdown, escaped, in pieces."""
-    lines = []
-    for line in text.splitlines():
-        bold = _BOLD_LINE.match(line)
-        if bold:
-            lines.append(f"**{escape(bold[1])}**{escape(bold[2])}")
-        else:
-            lines.append(escape(line))
+def digest_text(digest: Digest) -> list[str]:
+    """The leads' daily digest in Discord Markdown, subjects and names escaped, in pieces."""
+    lines = [f"**Daily digest** ({digest.day:%Y-%m-%d})"]
+    lines.append(f"Breached and still open: {len(digest.breached)}")
+    lines += [_digest_line(t) for t in digest.breached]
+    lines.append(f"At risk within {human(digest.within)}: {len(digest.at_risk)}")
+    lines += [_digest_line(t) for t in digest.at_risk]
+    if digest.satisfaction is not None:
+        lines.append(f"CSAT over the last 7 days: {digest.satisfaction:.0%}")
     return pieces("\n".join(lines))
+
+
+def _digest_line(ticket: Ticket) -> str:
+    holder = Digest.holder(ticket) or "unassigned"
+    return f"• #{ticket.number} {inline(ticket.subject)} ({name_of(holder)})"
 
 
 # --- the AI features -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 import discord
 
 from bot.core.delivery import DeliveryJob
+from bot.core.digest import Digest
 from bot.core.dispatcher import joined
 from bot.core.domain import Direction, Message, Status, TicketId
 from bot.core.errors import PlatformError
@@ -181,12 +182,12 @@ class DiscordWorkspace:
         await _translated(self._redraw(job))
         return None
 
-    async def send_digest(self, text: str) -> None:
+    async def send_digest(self, digest: Digest) -> None:
         """The leads' daily digest, in the leads' channel (none: Discord's leads get none)."""
         if self._place.leads_channel is None:
             return
         channel = self._client.get_partial_messageable(self._place.leads_channel)
-        for piece in sl.digest_text(text):
+        for piece in sl.digest_text(digest):
             await _translated(channel.send(piece, allowed_mentions=QUIET))
 
     async def show_summary(self, job: DeliveryJob, event: SummaryShown) -> str | None:

@@ -16,6 +16,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import SlackPolicy
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
+from bot.core.digest import Digest
 from bot.core.dispatcher import joined
 from bot.core.domain import Attachment, Direction, Message, TicketId
 from bot.core.errors import PlatformError
@@ -41,7 +42,7 @@ from bot.core.outbound import (
 from bot.core.text import split_message
 from integrations.platforms import SLACK
 from integrations.slack.activity import failed_line, follow_up_line, move_line
-from integrations.slack.alerts import csat_text, sla_text
+from integrations.slack.alerts import csat_text, digest_text, sla_text
 from integrations.slack.assist_posts import (
     Post,
     auto_answer_post,
@@ -279,8 +280,9 @@ class SlackWorkspace:
         return await self._line(job, handed_off_line(job.ticket, event))
 
     @_slack_errors
-    async def send_digest(self, text: str) -> None:
+    async def send_digest(self, digest: Digest) -> None:
         """The leads' daily digest: to each lead, and to the leads' channel."""
+        text = digest_text(digest)
         for lead in self._leads:
             await self._direct(lead, text)
         if self._leads_channel:

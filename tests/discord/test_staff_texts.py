@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.assist import Citation, encode_citations
+from bot.core.digest import Digest
 from bot.core.domain import (
     Actor,
     Agent,
@@ -327,12 +328,10 @@ def test_a_rating_and_a_comment() -> None:
     assert commented == "💬 Alice commented on ticket [#1042](<https://x>): “thanks”"
 
 
-def test_the_digest_is_turned_from_slack_mrkdwn_into_discord_markdown() -> None:
-    slack = (
-        "*Daily digest* (2026-03-02)\nBreached and still open: 1\n"
-        "• #1042 my_printer @everyone (Ann)\nAt risk within 1h: 0"
-    )
-    [text] = said.digest_text(slack)
+def test_the_digest_in_discord_markdown_escapes_what_people_typed() -> None:
+    late = replace(TICKET, subject="my_printer @everyone", assignee=ANN)
+    digest = Digest(NOW.date(), (late,), (), timedelta(hours=1), None)
+    [text] = said.digest_text(digest)
     assert text.splitlines() == [
         "**Daily digest** (2026-03-02)",
         "Breached and still open: 1",
@@ -497,7 +496,7 @@ def test_no_output_breaks_a_limit_or_pings_from_people_s_words(
         said.sla_text(ticket, customer, SlaReminder(other, NOW, None), None),
         said.sla_text(ticket, customer, SlaBreached(other, NOW, 99), "https://l"),
         said.csat_text(ticket, SurveyAnswered(name, 1, body), None),
-        *said.digest_text(body),
+        *said.digest_text(Digest(NOW.date(), (ticket,), (ticket,), timedelta(hours=1), 0.5)),
         *said.summary_text(SummaryShown(body, other, name, other)),
         *said.draft_text(DraftOffered(1, body, cited, other, name)),
         *said.draft_text(DraftOffered(None, None, cited, other, name)),

@@ -4,10 +4,11 @@ reminders and breaches, survey answers; each exactly as agents and leads read it
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core.digest import Digest
 from bot.core.domain import (
     Agent,
     AgentId,
@@ -33,7 +34,7 @@ from bot.core.outbound import (
 )
 from integrations.platforms import DISCORD
 from integrations.slack.activity import Move, failed_line, follow_up_line, move_line
-from integrations.slack.alerts import csat_text, late_text, sla_text
+from integrations.slack.alerts import csat_text, digest_text, late_text, sla_text
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DUE = "<!date^1772442000^{date_short_pretty} at {time}|2026-03-02 09:00 UTC>"
@@ -162,3 +163,19 @@ def test_a_comment_without_a_rating() -> None:
     assert csat_text(TICKET, commented, None) == (
         ":speech_balloon: Dana commented on ticket #1042: “&lt;b&gt;slow&lt;/b&gt;”"
     )
+
+
+def test_the_digest_escapes_what_customers_typed_and_names_agents_of_any_workspace() -> None:
+    sly = replace(TICKET, subject="<!channel> refund <https://evil.example|your bank>")
+    held = replace(TICKET, number=TicketNumber(1043), assignee=Agent(AgentId("1234"), "Sam"))
+    text = digest_text(Digest(T0.date(), (sly,), (held,), timedelta(hours=1), 0.8))
+    assert text.splitlines() == [
+        "*Daily digest* (2026-03-02)",
+        "Breached and still open: 1",
+        f"• #{TICKET.number} &lt;!channel&gt; refund &lt;https://evil.example|your bank&gt; "
+        "(unassigned)",
+        "At risk within 1h: 1",
+        "• #1043 Printer &lt;on&gt; fire (Sam)",
+        "CSAT over the last 7 days: 80%",
+    ]
+    assert "<!" not in text  # nobody pinged, no disguised link

@@ -265,12 +265,19 @@ class DiscordWorkspace:
 
     async def _create(self, job: DeliveryJob, embed: discord.Embed, view: discord.ui.View) -> str:
         channel = await self._staff_channel()
+        earlier = self._made_before(channel, job)
+        if earlier is not None:
+            # Made by an attempt that stopped before it was recorded (a crash): adopted, so
+            # the ticket never has two posts, and its card drawn as the ticket is now.
+            log.info("Ticket #%s: adopting its thread %s", job.ticket.number, earlier)
+            await self._card_message(int(earlier)).edit(embed=embed, view=view)
+            return earlier
         name = st.thread_name(job.ticket)
         if isinstance(channel, discord.ForumChannel):
-            made = await channel.create_thread(
+            post = await channel.create_thread(
                 name=name, embed=embed, view=view, allowed_mentions=QUIET
             )
-            return str(made.thread.id)
+            return str(post.thread.id)
         if not isinstance(channel, discord.TextChannel):
             raise PlatformError(
                 "DISCORD_STAFF_CHANNEL is neither a forum nor a text channel", retryable=False
@@ -278,6 +285,17 @@ class DiscordWorkspace:
         card = await channel.send(embed=embed, view=view, allowed_mentions=QUIET)
         await card.create_thread(name=name)
         return str(card.id)
+
+    def _made_before(self, channel: object, job: DeliveryJob) -> str | None:
+        """A thread of the staff channel the bot made for this ticket (its name starts with the
+        ticket's number), as discord.py's cache knows the channel's active threads."""
+        threads = getattr(channel, "threads", [])
+        me = self._client.user
+        prefix = st.thread_name(job.ticket).split(" ", 1)[0] + " "
+        for thread in threads:
+            if me is not None and thread.owner_id == me.id and thread.name.startswith(prefix):
+                return str(thread.id)
+        return None
 
     async def _staff_channel(self) -> Any:
         channel = self._client.get_channel(self._place.channel_id)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import discord
 import pytest
 
 from bot.app import Bot
@@ -397,3 +398,19 @@ async def test_files_agents_attach_in_discord_reach_the_customer(
     assert [(a.filename, a.data) for a in reply.attachments] == [
         ("invoice.pdf", b"%PDF-1.7 invoice")
     ]
+
+
+async def test_a_post_made_by_an_attempt_that_was_cut_off_is_adopted_not_made_twice(
+    sandbox: Sandbox, bot: Bot
+) -> None:
+    # What an attempt cut off by a crash leaves: the post made, but not recorded as the card.
+    assert bot.discord is not None
+    forum = bot.discord.client.get_channel(STAFF.forum_channel_id)
+    assert isinstance(forum, discord.ForumChannel)
+    cut_off = await forum.create_thread(
+        name="#1001 · My order is late", embed=discord.Embed(title="#1001")
+    )
+    await sandbox.discord.user(ALICE).send_dm("My order is late")
+    await thread_shows(sandbox, cut_off.thread.id, "My order is late")
+    assert [p.id for p in posts(sandbox)] == [cut_off.thread.id]
+    await card_says(sandbox, cut_off.thread.id, "Customer", "Alice")  # drawn as the ticket is

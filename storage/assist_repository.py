@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 
 from bot.core.assist import Citation, Draft, DraftStatus
 from bot.core.domain import MessageId, TicketId, Triage
@@ -86,6 +86,20 @@ class AssistRows(Rows):
             .values(status=status, decided_by=by[:200], decided_at=at, message_id=message_id)
         )
         return bool(result.rowcount)
+
+    async def set_draft_post(self, draft_id: int, workspace: str, ref: str) -> None:
+        p = m.draft_posts
+        if await self.get_draft(draft_id) is None:
+            return  # a draft that is no more (its ticket's rows went): nothing to point at
+        await self._conn.execute(
+            delete(p).where((p.c.draft_id == draft_id) & (p.c.workspace == workspace))
+        )
+        await self._conn.execute(insert(p).values(draft_id=draft_id, workspace=workspace, ref=ref))
+
+    async def draft_posts(self, draft_id: int) -> dict[str, str]:
+        p = m.draft_posts
+        rows = await self._conn.execute(select(p).where(p.c.draft_id == draft_id))
+        return {row.workspace: row.ref for row in rows}
 
 
 def _triage_json(triage: Triage) -> dict[str, object]:

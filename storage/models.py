@@ -391,3 +391,13 @@ drafts = Table(
     CheckConstraint(_one_of("status", DraftStatus), name="status"),
     Index("ix_drafts_ticket_id", "ticket_id"),
 )
+
+# Where each agent workspace shows a draft (its post), so that a draft decided in one is shown
+# decided in every other.
+draft_posts = Table(
+    "draft_posts",
+    metadata,
+    Column("draft_id", Integer, ForeignKey("drafts.id", ondelete="CASCADE"), primary_key=True),
+    Column("workspace", String(32), primary_key=True),
+    Column("ref", String(128), nullable=False),
+)

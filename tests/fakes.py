@@ -23,6 +23,7 @@ from bot.core.outbound import (
     AutoAnswered,
     DeliveryFailed,
     DraftOffered,
+    DraftSettled,
     FollowsUp,
     HandedOff,
     LegacyLine,
@@ -269,6 +270,10 @@ class RecordingWorkspace(_Recording):
         how = f" (without a model: {event.fallback})" if event.fallback else ""
         line = f"summary {event.occasion}{how}: {event.text}"
         return await self._show("show_summary", job, line)
+
+    async def draft_settled(self, job: DeliveryJob, event: DraftSettled) -> str | None:
+        line = f"draft {event.draft_id} {event.status} by {event.by} (post {event.post})"
+        return await self._show("draft_settled", job, line, creates=False)
 
     async def offer_draft(self, job: DeliveryJob, event: DraftOffered) -> str | None:
         sources = ", ".join(c.slug for c in decode_citations(event.citations))

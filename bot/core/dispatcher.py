@@ -31,6 +31,7 @@ from bot.core.outbound import (
     CopyEdited,
     CustomerWrote,
     DeliveryFailed,
+    DraftOffered,
     ReplyDelivered,
     TranslatedEdit,
     TranslatedReply,
@@ -268,6 +269,9 @@ class Dispatcher:
                     )
             if first and isinstance(delivery.event, CardChanged):
                 await tx.set_card(delivery.ticket_id, delivery.workspace, first)
+            event = delivery.event
+            if first and isinstance(event, DraftOffered) and event.draft_id is not None:
+                await tx.set_draft_post(event.draft_id, delivery.workspace, first)
             if isinstance(delivery.event, AgentReplied | TranslatedReply):
                 for new in for_agents(
                     self._workspaces, delivery.ticket_id, ReplyDelivered(), now, delivery.message_id

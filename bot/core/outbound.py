@@ -311,6 +311,19 @@ class DraftOffered(OutboundEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class DraftSettled(OutboundEvent):
+    """A draft was sent or discarded (`status`) by an agent, maybe in another workspace: its
+    post here (`post`) shows who decided it and offers its buttons no more."""
+
+    type: ClassVar[str] = "draft_settled"
+    draft_id: int
+    status: str  # "sent" or "discarded"
+    by: str
+    by_id: str
+    post: str
+
+
+@dataclass(frozen=True, slots=True)
 class TranslationShown(OutboundEvent):
     """The customer's message (the delivery's) in the team's language, beneath it."""
 
@@ -409,6 +422,7 @@ EVENT_TYPES: Mapping[str, type[OutboundEvent]] = {
         AssistEdit,
         SummaryShown,
         DraftOffered,
+        DraftSettled,
         TranslationShown,
         ReplyTranslated,
         TranslatedReply,

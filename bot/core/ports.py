@@ -25,6 +25,7 @@ from bot.core.outbound import (
     AutoAnswered,
     DeliveryFailed,
     DraftOffered,
+    DraftSettled,
     FollowsUp,
     HandedOff,
     LegacyLine,
@@ -173,6 +174,11 @@ class AgentWorkspace(Protocol):
     async def offer_draft(self, job: DeliveryJob, event: DraftOffered) -> str | None:
         """A draft with Send, Edit and Discard (or "no article matches" and the articles that
         may help), in the thread, for agents only."""
+        ...
+
+    async def draft_settled(self, job: DeliveryJob, event: DraftSettled) -> str | None:
+        """A draft was sent or discarded (maybe in another workspace): its post here
+        (`event.post`) says by whom and offers its buttons no more."""
         ...
 
     async def show_translation(self, job: DeliveryJob, event: TranslationShown) -> str | None:

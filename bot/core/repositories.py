@@ -242,6 +242,15 @@ class AssistRepository(Protocol):
         decided already: a draft is sent once, however many agents press Send."""
         ...
 
+    async def set_draft_post(self, draft_id: int, workspace: str, ref: str) -> None:
+        """Where an agent workspace shows the draft (its post there); nothing for a draft that
+        does not exist."""
+        ...
+
+    async def draft_posts(self, draft_id: int) -> dict[str, str]:
+        """Where each agent workspace shows the draft: its post's ref, by workspace."""
+        ...
+
 
 class ModelUseRepository(Protocol):
     """What the AI features spent on models."""

@@ -20,6 +20,7 @@ from bot.core.outbound import (
     CustomerWrote,
     DeliveryFailed,
     DraftOffered,
+    DraftSettled,
     FollowsUp,
     HandedOff,
     LegacyLine,
@@ -146,6 +147,8 @@ async def to_agents(  # noqa: PLR0911, PLR0912
             return await workspace.show_summary(job, event)
         case DraftOffered() as event:
             return await workspace.offer_draft(job, event)
+        case DraftSettled() as event:
+            return await workspace.draft_settled(job, event)
         case TranslationShown() as event:
             return await workspace.show_translation(job, event)
         case ReplyTranslated() as event:

@@ -24,7 +24,8 @@ from bot.core.domain import (
 from bot.core.errors import DomainError
 from bot.core.events import AgentMessage
 from bot.core.service import TicketService
-from integrations.discord.staff import StaffPlace, staff_ref
+from integrations.discord.staff import STAFF_WORKSPACE, StaffPlace, staff_ref
+from integrations.discord.staff_lines import settled_text
 
 log = logging.getLogger(__name__)
 
@@ -214,16 +215,16 @@ class DraftButton(
                 # The draft's post is where the reply shows here: its delivery mark lands on it.
                 ref = staff_ref(interaction.message.id) if interaction.message else None
                 await service.send_draft(self.draft_id, agent, ref=ref)
-                verdict = f"✉️ Sent to the customer by {agent.name}."
+                status = "sent"
             else:
-                await service.discard_draft(self.draft_id, agent)
-                verdict = f"🗑️ Discarded by {agent.name}."
+                await service.discard_draft(self.draft_id, agent, workspace=STAFF_WORKSPACE)
+                status = "discarded"
         except Exception as refused:
             await _refused(interaction, refused)
             return
         if interaction.message is not None:
-            content = f"{interaction.message.content}\n{verdict}"[:2000]
-            await interaction.message.edit(content=content, view=None)
+            settled = settled_text(interaction.message.content, status, agent.name)
+            await interaction.message.edit(content=settled, view=None)
 
 
 class ReasonModal(discord.ui.Modal):

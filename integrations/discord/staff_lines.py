@@ -208,6 +208,15 @@ def draft_text(event: DraftOffered) -> list[str]:
     return pieces("\n".join(lines))
 
 
+def settled_text(content: str, status: str, by: str) -> str:
+    """A draft's post once it was sent or discarded by the agent named `by`."""
+    by = name_of(by)
+    verdict = f"✉️ Sent to the customer by {by}." if status == "sent" else f"🗑️ Discarded by {by}."
+    if verdict in content:
+        return content  # redrawn already (the one who pressed saw it at once)
+    return f"{clip(content, CONTENT_LIMIT - len(verdict) - 1)}\n{verdict}"
+
+
 def sources_line(citations: Sequence[Citation], label: str = "Sources") -> str:
     listed = ", ".join(f"{inline(c.title)} (relevance {c.relevance:.2f})" for c in citations)
     return clip(f"-# {label}: {listed}", CONTENT_LIMIT)

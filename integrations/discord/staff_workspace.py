@@ -25,6 +25,7 @@ from bot.core.outbound import (
     AutoAnswered,
     DeliveryFailed,
     DraftOffered,
+    DraftSettled,
     FollowsUp,
     HandedOff,
     LegacyLine,
@@ -196,6 +197,19 @@ class DiscordWorkspace:
     async def offer_draft(self, job: DeliveryJob, event: DraftOffered) -> str | None:
         view = draft_view(event.draft_id) if event.draft_id is not None else None
         return await _translated(self._pieces(job, sl.draft_text(event), view=view))
+
+    async def draft_settled(self, job: DeliveryJob, event: DraftSettled) -> str | None:
+        """The draft's post, its buttons giving way to who decided it (a post that is gone is
+        left alone)."""
+        return await _translated(self._settle_draft(job, event))
+
+    async def _settle_draft(self, job: DeliveryJob, event: DraftSettled) -> None:
+        try:
+            post = await self._thread(job).fetch_message(int(event.post))
+            settled = sl.settled_text(post.content, event.status, event.by)
+            await post.edit(content=settled, view=None, allowed_mentions=QUIET)
+        except discord.NotFound:
+            log.info("Draft %s's post is gone; not redrawn", event.draft_id)
 
     async def show_translation(self, job: DeliveryJob, event: TranslationShown) -> str | None:
         """The customer's message redrawn with its translation beneath."""

@@ -32,6 +32,7 @@ from integrations.slack.assist_modals import (
     Editing,
     decided,
     draft_edit_view,
+    settled_line,
     triage_changes,
     triage_errors,
     triage_view,
@@ -242,15 +243,15 @@ class AssistControls:
             ref = ref_of(click.channel, click.ts, self._workspace)
             return await self._service.send_draft(draft.id, agent, ref=ref)
 
-        await self._decide(body, send, ":outbox_tray: Sent to the customer by <@{}>")
+        await self._decide(body, send, settled_line("sent", "<@{}>"))
 
     async def _on_discard(self, ack: Ack, body: Json) -> None:
         await ack()
 
         async def discard(click: Click, draft: Draft, agent: Agent) -> object:
-            return await self._service.discard_draft(draft.id, agent)
+            return await self._service.discard_draft(draft.id, agent, workspace=self._workspace)
 
-        await self._decide(body, discard, ":wastebasket: Discarded by <@{}>")
+        await self._decide(body, discard, settled_line("discarded", "<@{}>"))
 
     async def _decide(
         self,
@@ -306,7 +307,7 @@ class AssistControls:
             if sent.refused:  # only when it took longer than the budget
                 await self._team.tell(user, sent.refused, thread_ts=editing.thread)
                 return
-            line = f":outbox_tray: Sent to the customer by <@{user}>"
+            line = settled_line("sent", f"<@{user}>")
             await self._redraw(editing, line, edited=sent.edited)
 
     async def _send_edited(self, editing: Editing, user: str, text: str) -> Sent:

@@ -180,6 +180,13 @@ def draft_edit_view(draft: Draft, editing: Editing) -> View:
     }
 
 
+def settled_line(status: str, by: str) -> str:
+    """Who decided a draft (`by`: as Slack shows them), for its post."""
+    if status == "sent":
+        return f":outbox_tray: Sent to the customer by {by}"
+    return f":wastebasket: Discarded by {by}"
+
+
 def decided(
     blocks: list[dict[str, Any]], line: str, edited: str | None = None
 ) -> list[dict[str, Any]]:

@@ -18,13 +18,14 @@ from bot.config import SlackPolicy
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
 from bot.core.digest import Digest
 from bot.core.dispatcher import joined
-from bot.core.domain import Attachment, Direction, Message, TicketId
+from bot.core.domain import Agent, AgentId, Attachment, Direction, Message, TicketId
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     Audience,
     AutoAnswered,
     DeliveryFailed,
     DraftOffered,
+    DraftSettled,
     FollowsUp,
     HandedOff,
     LegacyLine,
@@ -43,6 +44,7 @@ from bot.core.text import split_message
 from integrations.platforms import SLACK
 from integrations.slack.activity import failed_line, follow_up_line, move_line
 from integrations.slack.alerts import csat_text, digest_text, sla_text
+from integrations.slack.assist_modals import decided, settled_line
 from integrations.slack.assist_posts import (
     Post,
     auto_answer_post,
@@ -54,7 +56,14 @@ from integrations.slack.assist_posts import (
     summary_post,
     translated_copy,
 )
-from integrations.slack.blocks import CardAi, card_text, escape, is_slack_user, ticket_card
+from integrations.slack.blocks import (
+    CardAi,
+    card_text,
+    escape,
+    is_slack_user,
+    person,
+    ticket_card,
+)
 from integrations.slack.copies import (
     TEXT_LIMIT,
     agent_copy,
@@ -261,6 +270,26 @@ class SlackWorkspace:
     @_slack_errors
     async def offer_draft(self, job: DeliveryJob, event: DraftOffered) -> str | None:
         return await self._blocks(job, draft_post(event))
+
+    @_slack_errors
+    async def draft_settled(self, job: DeliveryJob, event: DraftSettled) -> str | None:
+        """The draft's post, its buttons giving way to who decided it. Cosmetic: a post that
+        is gone is left alone."""
+        channel, ts = split_ref(event.post)
+        thread = self._thread_args(job).get("thread_ts") or ts
+        found = await self._client.conversations_replies(
+            channel=channel, ts=thread, oldest=ts, latest=ts, inclusive=True, limit=2
+        )
+        shown = next((m for m in found.get("messages") or [] if m.get("ts") == ts), None)
+        if shown is None:
+            return None
+        by = person(Agent(AgentId(event.by_id), event.by), event.by)
+        line = settled_line(event.status, by)
+        blocks = decided(list(shown.get("blocks") or []), line)
+        await self._client.chat_update(
+            channel=channel, ts=ts, text=str(shown.get("text") or line), blocks=blocks
+        )
+        return None
 
     @_slack_errors
     async def show_translation(self, job: DeliveryJob, event: TranslationShown) -> str | None:

@@ -484,3 +484,20 @@ async def test_0012_downgraded_forgets_the_assistant(engine: AsyncEngine) -> Non
     assert await upgrade(engine) == ("0011", head())
     ticket = await fetch(storage, ticket_id)
     assert (ticket.triage, ticket.translate_replies) == (None, False)
+
+
+async def test_where_each_workspace_shows_a_draft(storage: SqlStorage) -> None:
+    async with storage.transaction() as tx:
+        ticket = await a_ticket(tx)
+        draft = await tx.add_draft(ticket.id, "Hello!", (), False, T0)
+        other = await tx.add_draft(ticket.id, "Hi!", (), False, T0)
+        assert await tx.draft_posts(draft.id) == {}
+        await tx.set_draft_post(draft.id, "main", "C1:1.2")
+        await tx.set_draft_post(draft.id, "discord", "1234")
+        await tx.set_draft_post(draft.id, "discord", "5678")  # posted again (a lost thread)
+        await tx.set_draft_post(other.id, "main", "C1:3.4")
+        await tx.set_draft_post(999_999, "main", "C1:5.6")  # no such draft: nothing kept
+    async with storage.reading() as tx:
+        assert await tx.draft_posts(draft.id) == {"main": "C1:1.2", "discord": "5678"}
+        assert await tx.draft_posts(other.id) == {"main": "C1:3.4"}
+        assert await tx.draft_posts(999_999) == {}

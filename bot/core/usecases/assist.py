@@ -27,7 +27,7 @@ from bot.core.assist import (
     encode_citations,
 )
 from bot.core.assist_conversation import ASSISTANT_ACTOR, conversation_of
-from bot.core.delivery import DeliveryJob, DeliveryStatus
+from bot.core.delivery import DeliveryJob, DeliveryStatus, Lane, NewDelivery
 from bot.core.domain import (
     Action,
     Agent,
@@ -61,6 +61,7 @@ from bot.core.outbound import (
     CardChanged,
     CopyEdited,
     DraftOffered,
+    DraftSettled,
     HandedOff,
     OutboundEvent,
     ReplyTranslated,
@@ -135,21 +136,40 @@ class AssistUseCases(MoveUseCases, ModelUseCases):
                 raise DraftDecided(DraftStatus.SENT, None)
             if not await tx.decide_draft(draft_id, DraftStatus.SENT, agent.name, now, message.id):
                 raise DraftDecided(DraftStatus.SENT, None)  # rolled back with the reply
+            origin = ref.workspace if ref is not None else ""
+            await self._settled(tx, draft_id, DraftStatus.SENT, agent, origin)
             return message
 
         return await self._retrying(attempt)
 
-    async def discard_draft(self, draft_id: int, agent: Agent) -> Draft:
-        """Raises DraftDecided when it was sent or discarded first."""
+    async def discard_draft(self, draft_id: int, agent: Agent, *, workspace: str = "") -> Draft:
+        """Raises DraftDecided when it was sent or discarded first. `workspace`: where it was
+        discarded (its post there is redrawn by whoever pressed; the others are told)."""
 
         async def attempt(tx: Transaction) -> Draft:
             draft = await self._offered(tx, draft_id)
             now = self._clock.now()
             if not await tx.decide_draft(draft_id, DraftStatus.DISCARDED, agent.name, now):
                 raise DraftDecided(DraftStatus.DISCARDED, None)
+            await self._settled(tx, draft_id, DraftStatus.DISCARDED, agent, workspace)
             return replace(draft, status=DraftStatus.DISCARDED, decided_by=agent.name)
 
         return await self._retrying(attempt)
+
+    async def _settled(
+        self, tx: Transaction, draft_id: int, status: DraftStatus, agent: Agent, origin: str
+    ) -> None:
+        """Tell each other workspace that shows the draft that it was decided."""
+        draft = await tx.get_draft(draft_id)
+        assert draft is not None
+        now = self._clock.now()
+        for workspace, post in (await tx.draft_posts(draft_id)).items():
+            if workspace == origin or workspace not in self._workspaces:
+                continue
+            settled = DraftSettled(draft_id, status.value, agent.name, agent.id, post)
+            await tx.add_delivery(
+                NewDelivery(TicketId(draft.ticket_id), Lane.AGENTS, settled, now, None, workspace)
+            )
 
     async def _offered(self, tx: Transaction, draft_id: int) -> Draft:
         draft = await tx.get_draft(draft_id)

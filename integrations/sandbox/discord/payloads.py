@@ -206,6 +206,16 @@ def guild_create_json(guild: Guild, world: World) -> JSON:
     }
 
 
+def guild_json(guild: Guild, world: World) -> JSON:
+    """GET /guilds/{id}: the guild object, without the gateway-only fields (channels, threads,
+    members, joined_at, member_count...)."""
+    gateway_only = {
+        "channels", "threads", "members", "joined_at", "member_count", "large", "unavailable",
+        "voice_states", "presences", "stage_instances", "guild_scheduled_events",
+    }  # fmt: skip
+    return {k: v for k, v in guild_create_json(guild, world).items() if k not in gateway_only}
+
+
 def attachment_json(attachment: Attachment) -> JSON:
     """An attachment with loopback url/proxy_url."""
     return {

@@ -9,7 +9,7 @@ from .constants import Intent
 from .context import Context, Route, snowflake
 from .errors import ApiError, field_error, invalid_form, json_response, unknown_user
 from .model import Guild
-from .payloads import member_json, role_json, thread_listing_json
+from .payloads import guild_json, member_json, role_json, thread_listing_json
 
 MAX_MEMBERS_PAGE = 1000
 
@@ -25,11 +25,16 @@ class GuildRoutes:
         """(method, path, handler) triples, paths relative to /api/v10."""
         guild = "/guilds/{guild_id}"
         return [
+            ("GET", guild, self.guild),
             ("GET", guild + "/roles", self.roles),
             ("GET", guild + "/members", self.members),
             ("GET", guild + "/members/{user_id}", self.member),
             ("GET", guild + "/threads/active", self.active_threads),
         ]
+
+    async def guild(self, request: web.Request) -> web.Response:
+        """GET /guilds/{id}: the guild (404 10004 for one the bot is not in)."""
+        return json_response(guild_json(self._guild(request), self.world))
 
     async def roles(self, request: web.Request) -> web.Response:
         """GET /guilds/{id}/roles: @everyone first, then the guild's roles."""

@@ -99,6 +99,12 @@ class MessageRoutes:
         channel = self.ctx.visible_channel(request.match_info["channel_id"])
         payload, uploads = await read_payload(request)
         validate_message(payload, attachments=len(uploads))
+        nonce = payload.get("nonce")
+        if payload.get("enforce_nonce") and nonce is not None:
+            # The same author sent this nonce a moment ago: that message, not a second one.
+            earlier = self.world.nonce_taken(self.world.bot_id, str(nonce))
+            if earlier is not None:
+                return json_response(message_json(earlier, self.world))
         self._check_can_send(channel)
         reference = self._reference(channel, payload.get("message_reference"))
         message = self.world.add_message(

@@ -28,6 +28,9 @@ def _max_length(limit: int) -> JSON:
     return field_error("BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
 
 
+MAX_NONCE = 25  # characters of a message's nonce
+
+
 def validate_message(payload: JSON, *, attachments: int = 0, require_body: bool = True) -> None:
     """Raise ApiError(400) when a message body breaks Discord's limits."""
     errors: JSON = {}
@@ -43,6 +46,9 @@ def validate_message(payload: JSON, *, attachments: int = 0, require_body: bool 
         errors["embeds"] = field_error(
             "MAX_EMBED_SIZE_EXCEEDED", f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}"
         )
+    nonce = payload.get("nonce")
+    if nonce is not None and len(str(nonce)) > MAX_NONCE:
+        errors["nonce"] = _max_length(MAX_NONCE)
     components = payload.get("components") or []
     flags = int(payload.get("flags") or 0)
     component_errors = component_tree_errors(

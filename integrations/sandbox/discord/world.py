@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from .constants import (
@@ -33,6 +33,10 @@ from .snowflakes import SnowflakeMint, snowflake_time
 MENTION = re.compile(r"<@!?(\d+)>")
 
 
+# How long Discord remembers a message's nonce for `enforce_nonce` ("the past few minutes").
+NONCE_WINDOW = timedelta(minutes=5)
+
+
 class World:
     """Users, guilds, channels, messages and interactions, keyed by snowflake."""
 
@@ -46,6 +50,8 @@ class World:
         self.guilds: dict[int, Guild] = {}
         self.channels: dict[int, Channel] = {}
         self.messages: dict[int, Message] = {}
+        # (author, nonce) -> (message, when): what `enforce_nonce` checks a new message against.
+        self.nonces: dict[tuple[int, str], tuple[int, datetime]] = {}
         self.history: dict[int, dict[int, Message]] = {}
         self.ephemeral: dict[int, list[Message]] = {}
         self.dm_by_user: dict[int, int] = {}
@@ -260,6 +266,18 @@ class World:
         self.files[attachment_id] = attachment
         return attachment
 
+    def nonce_taken(self, author_id: int, nonce: str) -> Message | None:
+        """The message this author created with this nonce within `NONCE_WINDOW` (Discord:
+        "the past few minutes"), still there; None when there is none."""
+        found = self.nonces.get((author_id, nonce))
+        if found is None:
+            return None
+        message_id, at = found
+        message = self.messages.get(message_id)
+        if message is None or message.deleted or datetime.now(UTC) - at > NONCE_WINDOW:
+            return None
+        return message
+
     def add_message(
         self,
         channel: Channel,
@@ -300,6 +318,8 @@ class World:
             interaction_id=interaction_id,
         )
         self.messages[message.id] = message
+        if nonce is not None:
+            self.nonces[(author_id, str(nonce))] = (message.id, datetime.now(UTC))
         if visible_to is not None:
             self.ephemeral.setdefault(visible_to, []).append(message)
             return message

@@ -251,3 +251,25 @@ async def test_typing_reactions_and_person_reactions(emu: DiscordEmulator, start
         (DEMO.customer_id, "⭐"),
     ]
     assert [c.status for c in emu.calls_to("POST /channels/{channel_id}/typing")] == [204]
+
+
+async def test_a_send_with_a_nonce_seen_before_returns_the_first_message(
+    emu: DiscordEmulator, start_bot
+) -> None:
+    """discord.py sends `enforce_nonce` with every nonce: a resend after a crash is the same
+    message, not a second one (another nonce, or no nonce, is a new message)."""
+    bot = await start_bot()
+    alice = await bot.fetch_user(DEMO.customer_id)
+    first = await alice.send("Your refund is on its way", nonce="41.0")
+    again = await alice.send("Your refund is on its way", nonce="41.0")
+    other = await alice.send("And a second piece", nonce="41.1")
+    plain = await alice.send("No nonce at all")
+    assert again.id == first.id
+    assert len({first.id, other.id, plain.id}) == 3
+    bot_id = emu.bot_id
+    sent = [m for m in emu.user(DEMO.customer_id).dm_messages() if m.author_id == bot_id]
+    assert [m.content for m in sent] == [
+        "Your refund is on its way",
+        "And a second piece",
+        "No nonce at all",
+    ]

@@ -364,3 +364,16 @@ async def test_a_deleted_forum_post_is_gone_for_discord_py(
         await post.message.edit(content="card, redrawn")
     assert editing.value.code == 10003
     assert emu.threads(STAFF.forum_channel_id) == []
+
+
+async def test_fetch_guild_reads_the_guild_and_its_roles(
+    emu: DiscordEmulator, start_bot: Any
+) -> None:
+    client = await start_bot()
+    guild = await client.fetch_guild(DEMO.guild_id)
+    assert (guild.id, guild.name) == (DEMO.guild_id, "Support")
+    assert {r.name for r in guild.roles} >= {"@everyone", "Staff", "Leads"}
+    member = await guild.fetch_member(STAFF.lead_id)
+    assert {r.id for r in member.roles} >= {STAFF.staff_role_id, STAFF.lead_role_id}
+    with pytest.raises(discord.NotFound):
+        await client.fetch_guild(123456789012345678)

@@ -31,6 +31,7 @@ from integrations.discord import texts
 from integrations.discord.contact import Contacts, Conversation
 from integrations.discord.errors import CANNOT_MESSAGE_USER, platform_error
 from integrations.discord.handoff import hand_off_view
+from integrations.discord.nonces import nonce_for
 from integrations.discord.survey import survey_text, survey_view
 from integrations.discord.views import close_view
 from integrations.platforms import DISCORD
@@ -81,36 +82,38 @@ class DiscordCustomerChannel:
         customer who pressed the button was told there and then, so nothing is sent."""
         if event.by_customer:
             return None
-        return await self._send(job, lambda to: _post(to, texts.HANDED_OFF))
+        return await self._send(job, lambda to: _post(to, job, texts.HANDED_OFF))
 
     async def ticket_opened(self, job: DeliveryJob, event: TicketOpened) -> str | None:
         number = job.ticket.number
         text = texts.ticket_opened(number, event.due_at)
-        return await self._send(job, lambda to: _post(to, text, close_view(number)))
+        return await self._send(job, lambda to: _post(to, job, text, close_view(number)))
 
     async def ticket_claimed(self, job: DeliveryJob, event: TicketClaimed) -> str | None:
         text = texts.ticket_claimed(job.ticket.number, event.agent, self._team_name)
-        return await self._send(job, lambda to: _post(to, text))
+        return await self._send(job, lambda to: _post(to, job, text))
 
     async def ticket_resolved(self, job: DeliveryJob, event: TicketResolved) -> str | None:
         text = texts.ticket_resolved(job.ticket.number)
-        return await self._send(job, lambda to: _post(to, text))
+        return await self._send(job, lambda to: _post(to, job, text))
 
     async def ticket_reopened(self, job: DeliveryJob, event: TicketReopened) -> str | None:
         text = texts.ticket_reopened(job.ticket.number)
-        return await self._send(job, lambda to: _post(to, text))
+        return await self._send(job, lambda to: _post(to, job, text))
 
     async def ticket_closed(self, job: DeliveryJob) -> str | None:
         text = texts.ticket_closed(job.ticket.number)
-        return await self._send(job, lambda to: _post(to, text))
+        return await self._send(job, lambda to: _post(to, job, text))
 
     async def awaiting_customer(self, job: DeliveryJob) -> str | None:
         text = texts.awaiting_customer(job.ticket.number)
-        return await self._send(job, lambda to: _post(to, text))
+        return await self._send(job, lambda to: _post(to, job, text))
 
     async def ask_for_rating(self, job: DeliveryJob) -> str | None:
         number = job.ticket.number
-        return await self._send(job, lambda to: _post(to, survey_text(number), survey_view(number)))
+        return await self._send(
+            job, lambda to: _post(to, job, survey_text(number), survey_view(number))
+        )
 
     async def copy_edited(self, job: DeliveryJob) -> str | None:
         return await self._amend(job, lambda to: self._edit(to, job))
@@ -212,8 +215,8 @@ class DiscordCustomerChannel:
                 showing.append(str(copy))
                 pending.pop(0)
         extra = job.steps_done  # pieces an earlier attempt of this edit sent already
-        for piece in pending[len(extra) :]:
-            extra.append(str((await channel.send(piece)).id))
+        for index, piece in enumerate(pending[len(extra) :], start=len(extra)):
+            extra.append(str((await channel.send(piece, nonce=nonce_for(job, f"e{index}"))).id))
             await job.step_done(extra, len(pending))
         return joined(showing + extra)
 
@@ -249,17 +252,20 @@ async def _send_pieces(
             extras["files"] = files
         if index == len(pieces) - 1 and view is not None:
             extras["view"] = view
-        sent = await channel.send(pieces[index], **extras)
+        sent = await channel.send(pieces[index], nonce=nonce_for(job, index), **extras)
         steps.append(str(sent.id))
         await job.step_done(steps, len(pieces))  # a retry must not send this piece again
     return joined(steps)
 
 
-async def _post(channel: Conversation, text: str, view: discord.ui.View | None = None) -> str:
+async def _post(
+    channel: Conversation, job: DeliveryJob, text: str, view: discord.ui.View | None = None
+) -> str:
+    nonce = nonce_for(job)
     if view is None:
-        sent = await channel.send(text)
+        sent = await channel.send(text, nonce=nonce)
     else:
-        sent = await channel.send(text, view=view)
+        sent = await channel.send(text, view=view, nonce=nonce)
     return str(sent.id)
 
 

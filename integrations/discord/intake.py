@@ -149,14 +149,25 @@ class DiscordIntake:
     async def on_message(self, message: discord.Message) -> None:
         await self._reporting("MESSAGE_CREATE", message.id, self._message(message))
 
-    async def _message(self, message: discord.Message, *, live: bool = True) -> None:
+    async def _message(
+        self,
+        message: discord.Message,
+        *,
+        live: bool = True,
+        guild_id: int | None = None,
+        roles: list[int] | None = None,
+    ) -> None:
+        """`guild_id` and `roles`: the dispatch's (a replayed message is fetched before
+        discord.py knows the server, so the message itself says no guild, and its author is a
+        bare user)."""
         if not is_from_customer(message, self._client.user):
             return
-        if message.guild is not None and await self._in_staff_thread(message.channel.id, live):
+        in_guild = message.guild is not None or guild_id is not None
+        if in_guild and await self._in_staff_thread(message.channel.id, live):
             assert self.staff is not None
-            await self.staff.take(message)
+            await self.staff.take(message, roles)
             return
-        in_dm = message.guild is None
+        in_dm = not in_guild
         if isinstance(message.channel, discord.DMChannel):
             self._contacts.dms[message.author.id] = message.channel
         async with self._in_turn(message.author.id, live=live):
@@ -301,7 +312,9 @@ class DiscordIntake:
                 message = await channel.fetch_message(message_id)
             except discord.NotFound:
                 return  # deleted since: the deletion is in the replay too
-            await self._message(message, live=False)
+            member = data.get("member") or {}
+            roles = [r for r in (_snowflake(x) for x in member.get("roles") or []) if r]
+            await self._message(message, live=False, guild_id=guild_id, roles=roles)
         elif kind == "MESSAGE_UPDATE":
             await self._edited(channel_id, guild_id, message_id, data, live=False)
         elif kind == "MESSAGE_DELETE":

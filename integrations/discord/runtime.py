@@ -95,7 +95,7 @@ class DiscordSide:
         # Agents in Discord: the staff channel's threads are an agent workspace.
         self.workspace: DiscordWorkspace | None = None
         if self.staff is not None:
-            self.intake.staff = StaffDesk(service, policy, self.staff, self.client)
+            self.intake.staff = StaffDesk(service, policy, self.staff, self.client, self.set_aside)
             self.workspace = DiscordWorkspace(
                 self.client,
                 self.staff,

@@ -1,4 +1,5 @@
-"""Customers' messages (and their edits and deletions) that failed for an unexpected reason.
+"""Customers' messages (and their edits and deletions), and agents' in a staff channel's ticket
+threads, that failed for an unexpected reason.
 
 They are kept as stored inbound events, as Slack's are: retried with backoff by a background
 pass, and after MAX_ATTEMPTS set aside as dead letters that `threadline events` and
@@ -15,9 +16,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from bot.core.domain import Attachment, MessageRef, Platform
+from bot.core.domain import Agent, AgentId, Attachment, MessageRef, Platform, TicketNumber
 from bot.core.errors import CustomerRefused, StorageError
-from bot.core.events import CustomerMessage
+from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.inbound import RETRY_EVERY, InboundState
 from bot.core.service import TicketService
 from integrations.platforms import DISCORD
@@ -37,13 +38,43 @@ def message_payload(message: CustomerMessage) -> tuple[str, Payload]:
     return f"message:{message.message_id}", {"kind": "message", "message": fields}
 
 
-def edit_payload(message_id: str, body: str) -> tuple[str, Payload]:
+def edit_payload(message_id: str, body: str, workspace: str = "") -> tuple[str, Payload]:
+    """An edit of a customer's message, or (`workspace`) of an agent's written there."""
     digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    return f"edit:{message_id}:{digest}", {"kind": "edit", "id": message_id, "body": body}
+    payload = {"kind": "edit", "id": message_id, "body": body, "workspace": workspace}
+    return f"edit:{message_id}:{digest}", payload
 
 
-def delete_payload(message_id: str) -> tuple[str, Payload]:
-    return f"delete:{message_id}", {"kind": "delete", "id": message_id}
+def delete_payload(message_id: str, workspace: str = "") -> tuple[str, Payload]:
+    """A customer deleted a message, or (`workspace`) an agent deleted one written there."""
+    return f"delete:{message_id}", {"kind": "delete", "id": message_id, "workspace": workspace}
+
+
+def agent_payload(number: int, message: AgentMessage) -> tuple[str, Payload]:
+    """An agent's message in a ticket's thread, decided already (reply or note)."""
+    assert message.ref is not None
+    fields = {
+        "agent_id": message.agent.id,
+        "agent_name": message.agent.name,
+        "body": message.body,
+        "internal": message.internal,
+        "sent_at": message.sent_at.isoformat(),
+        "id": message.ref.external_id,
+        "workspace": message.ref.workspace,
+        "attachments": [asdict(a) for a in message.attachments],
+    }
+    return f"agent:{message.ref.external_id}", {"kind": "agent", "number": number, **fields}
+
+
+def _agent_message(fields: Payload) -> AgentMessage:
+    return AgentMessage(
+        agent=Agent(AgentId(str(fields["agent_id"])), str(fields["agent_name"])),
+        body=str(fields["body"]),
+        internal=bool(fields["internal"]),
+        sent_at=datetime.fromisoformat(fields["sent_at"]),
+        ref=MessageRef(DISCORD, str(fields["id"]), str(fields["workspace"])),
+        attachments=tuple(Attachment(**a) for a in fields.get("attachments") or ()),
+    )
 
 
 def _customer_message(fields: Payload) -> CustomerMessage:
@@ -126,10 +157,16 @@ class SetAside:
         if kind == "message":
             await self._service.receive_customer_message(_customer_message(payload["message"]))
         elif kind == "edit":
-            ref = MessageRef(DISCORD, str(payload["id"]))
+            ref = MessageRef(DISCORD, str(payload["id"]), str(payload.get("workspace") or ""))
             await self._service.edit_message(ref, str(payload["body"]))
+        elif kind == "delete" and payload.get("workspace"):  # an agent's own message
+            ref = MessageRef(DISCORD, str(payload["id"]), str(payload["workspace"]))
+            await self._service.delete_message(ref)
         elif kind == "delete":
             await self._service.delete_customer_message(MessageRef(DISCORD, str(payload["id"])))
+        elif kind == "agent":
+            message = _agent_message(payload)
+            await self._service.add_agent_message(TicketNumber(int(payload["number"])), message)
         else:
             raise ValueError(f"unknown stored Discord event kind {kind!r}")
 

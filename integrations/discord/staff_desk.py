@@ -13,10 +13,11 @@ import discord
 
 from bot.config import Policy
 from bot.core.domain import Agent, AgentId, Attachment, Direction
-from bot.core.errors import DomainError
+from bot.core.errors import DomainError, StorageError
 from bot.core.events import AgentMessage
 from bot.core.replies import Outgoing, classify
 from bot.core.service import TicketService
+from integrations.discord.set_aside import SetAside, agent_payload, delete_payload, edit_payload
 from integrations.discord.staff import STAFF_WORKSPACE, StaffPlace, staff_ref
 from integrations.ordering import KeyedLocks
 
@@ -43,12 +44,18 @@ RELAYED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.repl
 
 class StaffDesk:
     def __init__(
-        self, service: TicketService, policy: Policy, place: StaffPlace, client: discord.Client
+        self,
+        service: TicketService,
+        policy: Policy,
+        place: StaffPlace,
+        client: discord.Client,
+        set_aside: SetAside,
     ) -> None:
         self._service = service
         self._policy = policy
         self._place = place
         self._client = client
+        self._set_aside = set_aside  # what fails for an unexpected reason: kept and retried
         self._in_order = KeyedLocks()  # per thread, in arrival order
         self._caught_up = asyncio.Event()  # cleared while history is read: live ones wait
         self._caught_up.set()
@@ -103,11 +110,15 @@ class StaffDesk:
             log.info("Recorded %d agent message(s) written while Threadline was away", recorded)
         return recorded
 
-    async def take(self, message: discord.Message) -> None:
-        """An agent's message in a ticket's thread (raises StorageError to be replayed)."""
+    async def take(self, message: discord.Message, roles: list[int] | None = None) -> None:
+        """An agent's message in a ticket's thread (raises StorageError to be replayed).
+        `roles`: the author's, when the message does not carry them (a replayed one)."""
         await self._caught_up.wait()
         async with self._in_order.hold(str(message.channel.id)):
-            if not self._place.may_act(_roles(message.author)):
+            author = message.author
+            if roles is None:
+                roles = [r.id for r in author.roles] if isinstance(author, discord.Member) else []
+            if not self._place.may_act(roles):
                 if await self.is_ticket_thread(message.channel.id):
                     await _tell(message, NOT_STAFF)
                 return
@@ -128,23 +139,24 @@ class StaffDesk:
             await _tell(message, TOO_LONG.format(size=len(outgoing.body), limit=limit))
             return False
         author = message.author
-        agent = Agent(AgentId(str(author.id)), author.display_name)
-        text = message.content
+        said = AgentMessage(
+            Agent(AgentId(str(author.id)), author.display_name),
+            # A note of nothing but its prefix keeps the prefix: a note needs some words.
+            outgoing.body if outgoing.body or files else message.content,
+            outgoing.internal,
+            message.created_at.astimezone(UTC),
+            staff_ref(message.id),
+            attachments=files,
+        )
         try:
-            recorded = await self._service.add_agent_message(
-                ticket.number,
-                AgentMessage(
-                    agent,
-                    # A note of nothing but its prefix keeps the prefix: a note needs words.
-                    outgoing.body if outgoing.body or files else text,
-                    outgoing.internal,
-                    message.created_at.astimezone(UTC),
-                    staff_ref(message.id),
-                    attachments=files,
-                ),
-            )
+            recorded = await self._service.add_agent_message(ticket.number, said)
         except DomainError as refused:  # a reply on a closed ticket, say: told, not retried
             await _tell(message, str(refused))
+            return False
+        except StorageError:
+            raise  # the gateway checkpoint waits for it: Discord replays it after a restart
+        except Exception as failed:  # a bug: kept and retried, never stopping what follows
+            await self._set_aside.failed(*agent_payload(ticket.number, said), failed)
             return False
         return recorded is not None
 
@@ -165,7 +177,14 @@ class StaffDesk:
                 return
             if not outgoing.internal and len(outgoing.body) > self._policy.replies.max_reply_chars:
                 return
-            await self._service.edit_message(ref, outgoing.body or content)
+            body = outgoing.body or content
+            try:
+                await self._service.edit_message(ref, body)
+            except StorageError:
+                raise
+            except Exception as failed:
+                stored = edit_payload(str(message_id), body, STAFF_WORKSPACE)
+                await self._set_aside.failed(*stored, failed)
 
     async def deleted(self, channel_id: int, message_id: int) -> None:
         """An agent deleted their message: what the customer was sent goes (a deleted copy of
@@ -178,7 +197,13 @@ class StaffDesk:
                 return
             if recorded.direction is Direction.FROM_CUSTOMER:
                 return
-            await self._service.delete_message(ref)
+            try:
+                await self._service.delete_message(ref)
+            except StorageError:
+                raise
+            except Exception as failed:
+                stored = delete_payload(str(message_id), STAFF_WORKSPACE)
+                await self._set_aside.failed(*stored, failed)
 
     def _classify(self, message: discord.Message, files: tuple[Attachment, ...]) -> Outgoing:
         mentions = bool(message.mentions or message.role_mentions or message.mention_everyone)
@@ -188,10 +213,6 @@ class StaffDesk:
             mentions_colleague=mentions,
             with_files=bool(files),
         )
-
-
-def _roles(author: discord.User | discord.Member) -> list[int]:
-    return [role.id for role in getattr(author, "roles", [])]
 
 
 async def _member_roles(guild: discord.Guild, user_id: int) -> list[int]:

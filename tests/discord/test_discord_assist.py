@@ -5,6 +5,7 @@ customer, and the news that a person will answer."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,10 @@ SENTENCE = "Ceci est une phrase d'une très longue réponse. "
 SEND = "POST /channels/{channel_id}/messages"
 
 
+# Each job a delivery of its own, as in the queue (a delivery's id makes its sends' nonces).
+DELIVERY_IDS = itertools.count(1)
+
+
 @dataclass
 class Alice:
     """A Discord customer with a ticket, the bot's client and the channel that answers her."""
@@ -73,7 +78,7 @@ class Alice:
         progress: Any = None,
     ) -> DeliveryJob:
         delivery = Delivery(
-            DeliveryId(1),
+            DeliveryId(next(DELIVERY_IDS)),
             self.ticket.id,
             Lane.CUSTOMER,
             event,

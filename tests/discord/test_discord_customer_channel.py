@@ -4,6 +4,7 @@ their DMs are closed."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -54,6 +55,10 @@ SENT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 DUE = datetime(2026, 3, 2, 17, 30, tzinfo=UTC)
 
 
+# Each job a delivery of its own, as in the queue (a delivery's id makes its sends' nonces).
+DELIVERY_IDS = itertools.count(1)
+
+
 @dataclass
 class Alice:
     """A Discord customer with a ticket, and the channel that answers her."""
@@ -67,7 +72,13 @@ class Alice:
 
     def job(self, event: OutboundEvent, message: Message | None = None) -> DeliveryJob:
         delivery = Delivery(
-            DeliveryId(1), self.ticket.id, Lane.CUSTOMER, event, DeliveryStatus.PENDING, SENT, SENT
+            DeliveryId(next(DELIVERY_IDS)),
+            self.ticket.id,
+            Lane.CUSTOMER,
+            event,
+            DeliveryStatus.PENDING,
+            SENT,
+            SENT,
         )
         return DeliveryJob(delivery, self.ticket, self.customer, message)
 
@@ -175,3 +186,13 @@ async def test_a_delete_refused_in_closed_dms_fails_and_opens_no_thread(
         await alice.channel.copy_deleted(alice.job(CopyDeleted(), copy))
     assert not failed.value.retryable
     assert alice.emu.user(DEMO.customer_id).threads() == []
+
+
+async def test_a_send_repeated_after_a_crash_is_one_message(alice: Alice) -> None:
+    """The same delivery sent again (the process died before it was recorded as sent): its
+    nonce makes Discord answer with the message it made the first time."""
+    job = alice.job(TicketClaimed("Ann"))
+    first = await alice.channel.ticket_claimed(job, TicketClaimed("Ann"))
+    again = await alice.channel.ticket_claimed(job, TicketClaimed("Ann"))
+    assert again == first
+    assert alice.dms() == [texts.ticket_claimed(alice.ticket.number, "Ann")]

@@ -158,7 +158,13 @@ class Bot:
         # The assistant's lane is carried by the service itself: it asks the model, then writes.
         assistant = rt.service.assist if rt.service.ai is not None else None
         routes = Routes(workspaces, customers, assistant)
-        dispatcher = Dispatcher(rt.storage, self._clock, routes, workspace_names_for(self.settings))
+        dispatcher = Dispatcher(
+            rt.storage,
+            self._clock,
+            routes,
+            workspace_names_for(self.settings),
+            lease_seconds=rt.policy.delivery.lease.total_seconds(),
+        )
         rt.service.on_enqueued(dispatcher.wake)
         self.server = HttpServer(
             self.settings.http_host,

@@ -309,6 +309,22 @@ class SlackPolicy(BaseModel):
     upload_limit_mb: int = Field(default=10, ge=0)
 
 
+class DeliveryPolicy(BaseModel):
+    """The delivery queue: a send in flight is leased for `lease` (renewed while it runs), so
+    the sends of a process that died are taken up by the next one after at most that long."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lease: Duration = timedelta(seconds=20)
+
+    @field_validator("lease")
+    @classmethod
+    def _lease(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=10):
+            raise ValueError("a lease is 1s to 10m")
+        return value
+
+
 class DiscordPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -326,6 +342,7 @@ class Policy(SlaPolicy):
     slack: SlackPolicy = SlackPolicy()
     customers: CustomerPolicy = CustomerPolicy()
     discord: DiscordPolicy = DiscordPolicy()
+    delivery: DeliveryPolicy = DeliveryPolicy()
     # The AI features; absent: on with their defaults when a model is configured, else off.
     ai: AiPolicy | None = None
 

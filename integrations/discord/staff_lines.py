@@ -35,7 +35,7 @@ from bot.core.outbound import (
     TranslationShown,
 )
 from bot.core.service import TicketDetail
-from bot.core.usecases.jobs import human
+from integrations.digest import digest_lines
 from integrations.discord.staff_texts import (
     CONTENT_LIMIT,
     NO_SUBJECT,
@@ -154,19 +154,7 @@ def csat_text(ticket: Ticket, event: SurveyAnswered, link: str | None) -> str:
 
 def digest_text(digest: Digest) -> list[str]:
     """The leads' daily digest in Discord Markdown, subjects and names escaped, in pieces."""
-    lines = [f"**Daily digest** ({digest.day:%Y-%m-%d})"]
-    lines.append(f"Breached and still open: {len(digest.breached)}")
-    lines += [_digest_line(t) for t in digest.breached]
-    lines.append(f"At risk within {human(digest.within)}: {len(digest.at_risk)}")
-    lines += [_digest_line(t) for t in digest.at_risk]
-    if digest.satisfaction is not None:
-        lines.append(f"CSAT over the last 7 days: {digest.satisfaction:.0%}")
-    return pieces("\n".join(lines))
-
-
-def _digest_line(ticket: Ticket) -> str:
-    holder = Digest.holder(ticket) or "unassigned"
-    return f"• #{ticket.number} {inline(ticket.subject)} ({name_of(holder)})"
+    return pieces("\n".join(digest_lines(digest, title=lambda t: f"**{t}**", escape=inline)))
 
 
 # --- the AI features -------------------------------------------------------------------------

@@ -63,7 +63,7 @@ async def _translated(work: Awaitable[T]) -> T:
                 "The Discord server holds its maximum of 1,000 active threads; the ticket's "
                 "thread waits until one is archived (resolved tickets' threads are)",
                 retryable=True,
-                retry_after=60,
+                retry_after=10,
             ) from exc
         raise platform_error(exc) from exc
     except Exception as exc:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.core.digest import Digest
 from bot.core.domain import Customer, Ticket
 from bot.core.outbound import SlaBreached, SlaReminder, SurveyAnswered
-from bot.core.usecases.jobs import human
+from integrations.digest import digest_lines
 from integrations.slack.blocks import date_token, escape, person, stars
 
 LABELS = {
@@ -38,19 +38,7 @@ def sla_text(
 
 def digest_text(digest: Digest) -> str:
     """The leads' daily digest; subjects and names as typed, escaped."""
-    lines = [f"*Daily digest* ({digest.day:%Y-%m-%d})"]
-    lines.append(f"Breached and still open: {len(digest.breached)}")
-    lines += [_digest_line(t) for t in digest.breached]
-    lines.append(f"At risk within {human(digest.within)}: {len(digest.at_risk)}")
-    lines += [_digest_line(t) for t in digest.at_risk]
-    if digest.satisfaction is not None:
-        lines.append(f"CSAT over the last 7 days: {digest.satisfaction:.0%}")
-    return "\n".join(lines)
-
-
-def _digest_line(ticket: Ticket) -> str:
-    holder = Digest.holder(ticket) or "unassigned"
-    return f"• #{ticket.number} {escape(ticket.subject)} ({escape(holder)})"
+    return "\n".join(digest_lines(digest, title=lambda t: f"*{t}*", escape=escape))
 
 
 def late_text(seconds: int) -> str:

@@ -111,7 +111,7 @@ def _bot_env(sandbox: Sandbox, workdir: Path) -> dict[str, str]:
     env.update(sandbox.settings())
     # The emulator enforces no rate limit here, so the bot need not pace its posts either.
     policy = workdir / "threadline.toml"
-    policy.write_text("[slack]\nposts_per_second = 0\n")
+    policy.write_text('[slack]\nposts_per_second = 0\n[delivery]\nlease = "3s"\n')
     env.update(
         DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/kill.db",
         HTTP_PORT="0",

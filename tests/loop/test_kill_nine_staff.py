@@ -86,6 +86,8 @@ class World:
         # tested elsewhere and would refuse them here.
         Path(env["THREADLINE_CONFIG"]).write_text(
             "[slack]\nposts_per_second = 0\n[customers]\nmessages_per_minute = 1000\n"
+            # What a killed process had in flight is taken up after 3 s, not 20.
+            '[delivery]\nlease = "3s"\n'
         )
         self.bot = BotProcess(env, workdir)
         self.database = workdir / "kill.db"

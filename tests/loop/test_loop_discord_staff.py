@@ -220,6 +220,15 @@ async def test_threads_stay_mapped_across_a_restart_and_reminders_and_breaches_a
         await thread_shows(sandbox, post.id, "SLA breached")
         assert (await bot.run_jobs_once())["sla"] == 0  # told once
 
+        # The leads' digest goes to their channel too.
+        assert bot.sweeps is not None
+        assert bot.discord is not None
+        assert bot.discord.workspace is not None
+        digest = await bot.sweeps.digest_of(clock.now(), clock.now().date())
+        await bot.discord.workspace.send_digest(digest)
+        told = [m.content for m in _leads_channel(sandbox) if "Daily digest" in m.content]
+        assert f"#{number} The site is down (Sam Staff)" in told[-1]
+
         await sam.send(post.id, "Back up now, sorry!")
         await dm_says(sandbox, "Back up now, sorry!")
     assert len(posts(sandbox)) == 1
@@ -250,6 +259,7 @@ async def test_the_server_thread_cap_archives_resolved_and_then_the_quietest_thr
     await lee.click(card_of(sandbox, first.id), custom_id=f"threadline:staff:resolve:{number}")
     await emu.wait_for(lee.open_modal, timeout=5)
     await lee.submit_modal({"reason": "Done"})
+    await thread_shows(sandbox, first.id, "Resolved by")  # the last post of the resolution
     await until(lambda: emu.world.channels[first.id].archived, "the resolved thread archived")
 
     # ...so the next ticket has room for its thread.

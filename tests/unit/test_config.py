@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,12 @@ def test_policy_file_is_read(workdir: Path) -> None:
     (workdir / "threadline.toml").write_text('[tickets]\ndefault_priority = "high"\n')
     policy = load_policy(load_settings().policy_path())
     assert policy.tickets.default_priority is Priority.HIGH
+    assert policy.delivery.lease == timedelta(seconds=20)  # the default
+
+
+def test_a_delivery_lease_is_read(workdir: Path) -> None:
+    (workdir / "threadline.toml").write_text('[delivery]\nlease = "5s"\n')
+    assert load_policy(load_settings().policy_path()).delivery.lease == timedelta(seconds=5)
 
 
 @pytest.mark.parametrize(
@@ -159,6 +166,8 @@ def test_policy_file_is_read(workdir: Path) -> None:
         ("[tickets\n", "not valid TOML"),
         ('[tickets]\ndefault_priority = "soon"\n', "tickets.default_priority: Input should be"),
         ("[tickets]\ndefault_tier = 9\n", "tickets.default_tier"),
+        ('[delivery]\nlease = "0s"\n', "delivery.lease: a lease is 1s to 10m"),
+        ('[delivery]\nlease = "1h"\n', "delivery.lease: a lease is 1s to 10m"),
         ("[tickts]\n", "tickts: Extra inputs are not permitted"),
     ],
 )

@@ -25,12 +25,12 @@ from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import DigestSender, Sweeps
 from integrations.ai.assistant import ModelAssistant, build_assistant
 from integrations.discord.customer_channel import UPLOAD_LIMIT, DiscordCustomerChannel
-from integrations.discord.files import fetch_attachment
 from integrations.discord.runtime import DiscordSide
 from integrations.discord.staff import STAFF_WORKSPACE
 from integrations.http import HealthCheck, HttpServer
 from integrations.platforms import DISCORD
 from integrations.slack.runtime import SlackSide
+from integrations.wording import download
 from jobs.scheduler import JobScheduler, run_once
 from storage.db import create_engine, describe, dispose, normalise_url
 from storage.migrate import ensure_current, upgrade
@@ -253,7 +253,7 @@ def agents_files(slack: SlackSide | None) -> Callable[[str], Awaitable[bytes]]:
     async def fetch(url: str) -> bytes:
         if slack is not None and slack.files.owns(url):
             return await slack.files.fetch(url)
-        return await fetch_attachment(url, UPLOAD_LIMIT)
+        return await download(url, UPLOAD_LIMIT)
 
     return fetch
 

@@ -6,7 +6,7 @@ Discord Markdown out, each piece at most 2,000 characters; what people wrote is 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Final, assert_never
 
 from bot.core.assist import Citation, decode_citations
@@ -59,6 +59,7 @@ from integrations.discord.staff_texts import (
     triage_text,
     when,
 )
+from integrations.wording import late_text
 
 METRICS: Final = {
     "first_response": "first response",
@@ -129,17 +130,6 @@ def sla_text(
             f"is {late} late. Assignee: {holder}."
         )
     return f"{ping}⏰ Ticket {about}: the {metric} is due {at}. Assignee: {holder}."
-
-
-def late_text(seconds: int) -> str:
-    span = timedelta(seconds=max(seconds, 0))
-    if span < timedelta(minutes=1):
-        return f"{span.seconds}s"
-    hours, rest = divmod(int(span.total_seconds()), 3600)
-    minutes = rest // 60
-    if hours >= 24:
-        return f"{hours // 24}d {hours % 24}h"
-    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
 
 def csat_text(ticket: Ticket, event: SurveyAnswered, link: str | None) -> str:

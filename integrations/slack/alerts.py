@@ -3,13 +3,12 @@ ratings. Pure: a ticket and an event in, mrkdwn out."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.core.digest import Digest
 from bot.core.domain import Customer, Ticket
 from bot.core.outbound import SlaBreached, SlaReminder, SurveyAnswered
 from integrations.digest import digest_lines
 from integrations.slack.blocks import date_token, escape, person, stars
+from integrations.wording import late_text
 
 LABELS = {
     "first_response": "first response",
@@ -39,17 +38,6 @@ def sla_text(
 def digest_text(digest: Digest) -> str:
     """The leads' daily digest; subjects and names as typed, escaped."""
     return "\n".join(digest_lines(digest, title=lambda t: f"*{t}*", escape=escape))
-
-
-def late_text(seconds: int) -> str:
-    span = timedelta(seconds=max(seconds, 0))
-    if span < timedelta(minutes=1):
-        return f"{span.seconds}s"
-    hours, rest = divmod(int(span.total_seconds()), 3600)
-    minutes = rest // 60
-    if hours >= 24:
-        return f"{hours // 24}d {hours % 24}h"
-    return f"{hours}h {minutes}m" if hours else f"{minutes}m"
 
 
 def csat_text(ticket: Ticket, event: SurveyAnswered, link: str | None) -> str:

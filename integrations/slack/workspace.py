@@ -8,7 +8,6 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-import aiohttp
 from aiolimiter import AsyncLimiter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -73,12 +72,12 @@ from integrations.slack.copies import (
 )
 from integrations.slack.errors import platform_error
 from integrations.slack.refs import slack_copy, split_ref
+from integrations.wording import download
 
 log = logging.getLogger(__name__)
 
 DELIVERED_MARK = "white_check_mark"
 FAILED_MARK = "warning"
-DOWNLOAD_SECONDS = 30
 # What Slack answers when a ticket's thread is gone: its card deleted, its channel archived or
 # deleted (a workspace reset does both). Posting there can never succeed again.
 THREAD_GONE: dict[str, str] = {
@@ -405,7 +404,7 @@ class SlackWorkspace:
         words are already posted, so a failure here must not fail the delivery)."""
         args = self._thread_args(job)
         try:
-            data = await _download(attachment.url, self._upload_limit)
+            data = await download(attachment.url, self._upload_limit)
             await self._client.files_upload_v2(
                 channel=args["channel"],
                 thread_ts=args.get("thread_ts"),
@@ -563,17 +562,3 @@ def _required(job: DeliveryJob) -> Message:
     if job.message is None:
         raise PlatformError(f"{job.event.type} without a message", retryable=False)
     return job.message
-
-
-async def _download(url: str, limit: int) -> bytes:
-    """A customer's attachment, from the platform's file host (refusing more than `limit`)."""
-    timeout = aiohttp.ClientTimeout(total=DOWNLOAD_SECONDS)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as session,
-        session.get(url) as response,
-    ):
-        response.raise_for_status()
-        data = await response.content.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"larger than {limit} bytes")
-    return data

@@ -34,7 +34,8 @@ from bot.core.outbound import (
 )
 from integrations.platforms import DISCORD
 from integrations.slack.activity import Move, failed_line, follow_up_line, move_line
-from integrations.slack.alerts import csat_text, digest_text, late_text, sla_text
+from integrations.slack.alerts import csat_text, digest_text, sla_text
+from integrations.wording import late_text
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DUE = "<!date^1772442000^{date_short_pretty} at {time}|2026-03-02 09:00 UTC>"

@@ -83,7 +83,7 @@ async def runtime(
             "DISCORD_STAFF_CHANNEL is set, so agents work in Discord, but "
             + ", ".join(missing)
             + (" is" if len(missing) == 1 else " are")
-            + " not"
+            + " not set"
         )
     engine = create_engine(settings.database_url)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -86,6 +87,21 @@ async def _agent_of(interaction: discord.Interaction[Any]) -> tuple[TicketServic
     return service, Agent(AgentId(str(user.id)), user.display_name)
 
 
+async def _deferred(
+    interaction: discord.Interaction[Any], work: Callable[[], Awaitable[object]]
+) -> bool:
+    """Answer Discord at once (it waits 3 seconds; what follows shows by itself, as a card
+    redrawn or a post), then do `work`; a refusal is told to the one who pressed. Whether it
+    was done."""
+    await interaction.response.defer()
+    try:
+        await work()
+    except Exception as refused:
+        await _refused(interaction, refused)
+        return False
+    return True
+
+
 async def _refused(interaction: discord.Interaction[Any], refused: Exception) -> None:
     text = str(refused) if isinstance(refused, DomainError) else "That did not work; try again."
     if not isinstance(refused, DomainError):
@@ -124,21 +140,12 @@ class StaffButton(
         if acting is None:
             return
         service, agent = acting
-        if self.action == "escalate":
-            await interaction.response.send_modal(ReasonModal("escalate", self.number))
-            return
-        if self.action == "resolve":
-            await interaction.response.send_modal(ReasonModal("resolve", self.number))
-            return
-        # Answered at once (the card redraws itself once the move is stored).
-        await interaction.response.defer()
-        try:
-            if self.action == "claim":
-                await service.claim(self.number, agent)
-            else:
-                await service.ask_for_summary(self.number, agent)
-        except Exception as refused:
-            await _refused(interaction, refused)
+        if self.action in ("escalate", "resolve"):  # asks why first
+            await interaction.response.send_modal(ReasonModal(self.action, self.number))
+        elif self.action == "claim":
+            await _deferred(interaction, lambda: service.claim(self.number, agent))
+        else:
+            await _deferred(interaction, lambda: service.ask_for_summary(self.number, agent))
 
 
 class PrioritySelect(
@@ -171,12 +178,9 @@ class PrioritySelect(
         if acting is None:
             return
         service, agent = acting
-        await interaction.response.defer()
-        try:
-            chosen = Priority(self.item.values[0])
-            await service.set_priority(self.number, Actor.of_agent(agent), chosen)
-        except Exception as refused:
-            await _refused(interaction, refused)
+        chosen = Priority(self.item.values[0])
+        actor = Actor.of_agent(agent)
+        await _deferred(interaction, lambda: service.set_priority(self.number, actor, chosen))
 
 
 class DraftButton(
@@ -209,20 +213,20 @@ class DraftButton(
         if acting is None:
             return
         service, agent = acting
-        await interaction.response.defer()
-        try:
-            if self.action == "send":
-                # The draft's post is where the reply shows here: its delivery mark lands on it.
-                ref = staff_ref(interaction.message.id) if interaction.message else None
-                await service.send_draft(self.draft_id, agent, ref=ref)
-                status = "sent"
-            else:
-                await service.discard_draft(self.draft_id, agent, workspace=STAFF_WORKSPACE)
-                status = "discarded"
-        except Exception as refused:
-            await _refused(interaction, refused)
-            return
-        if interaction.message is not None:
+        if self.action == "send":
+            # The draft's post is where the reply shows here: its delivery mark lands on it.
+            ref = staff_ref(interaction.message.id) if interaction.message else None
+            decided = await _deferred(
+                interaction, lambda: service.send_draft(self.draft_id, agent, ref=ref)
+            )
+            status = "sent"
+        else:
+            decided = await _deferred(
+                interaction,
+                lambda: service.discard_draft(self.draft_id, agent, workspace=STAFF_WORKSPACE),
+            )
+            status = "discarded"
+        if decided and interaction.message is not None:
             settled = settled_text(interaction.message.content, status, agent.name)
             await interaction.message.edit(content=settled, view=None)
 
@@ -259,18 +263,17 @@ class ReasonModal(discord.ui.Modal):
         if acting is None:
             return
         service, agent = acting
-        await interaction.response.defer()
         reason = self.reason.value.strip() or None
         actor = Actor.of_agent(agent)
-        try:
-            if self.action == "escalate":
-                await service.escalate(self.number, actor, reason)
-            else:
-                text = self.note.value.strip() if self.note is not None else ""
-                note = AgentMessage(agent, text, False, datetime.now(UTC)) if text else None
-                await service.resolve(self.number, actor, reason, note_for_customer=note)
-        except Exception as refused:
-            await _refused(interaction, refused)
+        if self.action == "escalate":
+            await _deferred(interaction, lambda: service.escalate(self.number, actor, reason))
+            return
+        text = self.note.value.strip() if self.note is not None else ""
+        note = AgentMessage(agent, text, False, datetime.now(UTC)) if text else None
+        await _deferred(
+            interaction,
+            lambda: service.resolve(self.number, actor, reason, note_for_customer=note),
+        )
 
 
 DYNAMIC_ITEMS = (StaffButton, PrioritySelect, DraftButton)

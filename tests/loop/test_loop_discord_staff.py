@@ -424,3 +424,32 @@ async def test_a_post_made_by_an_attempt_that_was_cut_off_is_adopted_not_made_tw
     await thread_shows(sandbox, cut_off.thread.id, "My order is late")
     assert [p.id for p in posts(sandbox)] == [cut_off.thread.id]
     await card_says(sandbox, cut_off.thread.id, "Customer", "Alice")  # drawn as the ticket is
+
+
+async def test_a_reply_past_the_cap_is_refused_in_the_thread_and_nothing_is_sent(
+    sandbox: Sandbox, workdir: Path, monkeypatch: pytest.MonkeyPatch, settings_env: None
+) -> None:
+    point_at_sandbox(sandbox, workdir, monkeypatch, policy="[replies]\nmax_reply_chars = 100\n")
+    for name in list(os.environ):
+        if name.startswith("SLACK_"):
+            monkeypatch.delenv(name)
+    emu = sandbox.discord
+    alice, sam = emu.user(ALICE), emu.user(SAM)
+    async with running() as bot:
+        await alice.send_dm("Please explain everything")
+        post = await post_for(sandbox)
+        await sam.send(post.id, "Long answer. " * 20)
+        told = await thread_shows(sandbox, post.id, "replies to customers are limited to 100")
+        assert "259 characters" in told.content  # as the customer would get it: trimmed
+        await sam.send(post.id, ";; " + "a long note is fine. " * 20)  # notes have no cap
+        await sam.send(post.id, "Short answer.")
+        await dm_says(sandbox, "Short answer.")
+        assert not any("Long answer" in m.content for m in bot_dms(sandbox))
+        service = bot.service
+        assert service is not None
+        detail = await service.ticket_detail(TicketNumber(1001))
+        assert [m.direction for m in detail.messages] == [
+            Direction.FROM_CUSTOMER,
+            Direction.NOTE,
+            Direction.TO_CUSTOMER,
+        ]

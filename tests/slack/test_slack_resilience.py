@@ -59,8 +59,11 @@ async def test_a_burst_is_paced_and_arrives_whole_and_in_order(desk: Desk) -> No
         fresh = await desk.service.get_ticket(ticket.number)
         channel, root = desk.thread_of(fresh)
         assert [m.text for m in desk.slack.thread(channel, root)] == [f"part {i}" for i in range(4)]
-    refused = [c for c in desk.slack.calls_to("chat.postMessage") if c.status == 429]
-    assert len(refused) <= 2, f"{len(refused)} posts were refused with 429"
+    posts = desk.slack.calls_to("chat.postMessage")
+    refused = [c for c in posts if c.status == 429]
+    # Unpaced, all but the first few of these posts would be refused. Paced, only the odd one is:
+    # on a loaded machine the event loop can bunch a few paced requests on the wire.
+    assert len(refused) <= len(posts) // 8, f"{len(refused)} of {len(posts)} posts were refused"
 
 
 @pytest.mark.parametrize("desk", ["socket"], indirect=True)  # no events: one mode will do

@@ -72,7 +72,7 @@ def _claim_statement() -> Update:
         # The lease condition is repeated here: PostgreSQL re-checks it on a row another
         # dispatcher leased while this statement waited for it, and then skips the row.
         .where(d.c.id.in_(heads) & free)
-        .values(leased_until=bindparam("until", type_=d.c.leased_until.type))
+        .values(leased_until=bindparam("until", type_=d.c.leased_until.type), claims=d.c.claims + 1)
         .returning(d)
     )
 
@@ -183,7 +183,7 @@ class DeliveryRows(Rows):
         await self._conn.execute(update(d).where(d.c.id == delivery_id).values(steps=list(steps)))
 
     async def retry_delivery(
-        self, delivery_id: DeliveryId, next_attempt_at: datetime, error: str
+        self, delivery_id: DeliveryId, next_attempt_at: datetime, error: str, *, unsure: bool
     ) -> None:
         d = m.deliveries
         await self._conn.execute(
@@ -191,6 +191,9 @@ class DeliveryRows(Rows):
             .where(d.c.id == delivery_id)
             .values(
                 attempts=d.c.attempts + 1,
+                # One claim more than the attempts that ended: the next holder treats it as
+                # interrupted (`Delivery.maybe_sent`), and keeps doing so.
+                claims=d.c.claims + (1 if unsure else 0),
                 next_attempt_at=next_attempt_at,
                 leased_until=None,
                 last_error=error[:2000],
@@ -235,6 +238,7 @@ def _delivery(row: Row[Any]) -> Delivery:
         created_at=row.created_at,
         next_attempt_at=row.next_attempt_at,
         attempts=row.attempts,
+        claims=row.claims,
         message_id=MessageId(row.message_id) if row.message_id is not None else None,
         steps=tuple(str(step) for step in row.steps or ()),
         workspace=row.workspace,

@@ -250,10 +250,13 @@ deliveries = Table(
     # Which agent workspace a delivery on the agents' lane is for; "" on the customer's lane.
     Column("workspace", String(32), nullable=False, server_default=""),
     Column("status", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # attempts that ended
     Column("created_at", UTCDateTime, nullable=False),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("leased_until", UTCDateTime),
+    # Times a dispatcher took it up (and one more for each attempt that ended with no answer):
+    # more than `attempts` + 1 while leased means an earlier attempt may have sent it.
+    Column("claims", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     Column("delivered_at", UTCDateTime),
     Column("external_id", String(128)),

@@ -82,6 +82,14 @@ class Delivery:
     last_error: str | None = None
     delivered_at: datetime | None = None
     external_id: str | None = None
+    claims: int = 0  # times a dispatcher took it up (`attempts`: those that ended)
+
+    @property
+    def maybe_sent(self) -> bool:
+        """Whether an earlier holder stopped in the middle of an attempt (a kill, a lost
+        machine, a send that outlived its lease), so the platform may already have it: a
+        handler that cannot make a repeated send harmless should look before sending."""
+        return self.claims > self.attempts + 1
 
 
 WORKSPACE_NAME_LENGTH = 32  # the column's width

@@ -291,7 +291,7 @@ class Dispatcher:
         async with self._storage.transaction() as tx:
             if error.retryable and not gave_up:
                 when = now + self._backoff.delay(attempts, error.retry_after)
-                await tx.retry_delivery(delivery.id, when, str(error))
+                await tx.retry_delivery(delivery.id, when, str(error), unsure=error.unsure)
                 log.warning("Delivery %s will be retried at %s: %s", delivery.id, when, error)
                 return
             await tx.finish_delivery(delivery.id, DeliveryStatus.FAILED, now, error=str(error))

@@ -74,10 +74,20 @@ class OpenTicketExists(ThreadlineError):
 class PlatformError(ThreadlineError):
     """A platform (a chat service, the AI provider) refused or failed a call."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        unsure: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after  # seconds the platform asked us to wait, when it did
+        # No answer came (a dropped connection, a timeout, a server error): the call may have
+        # taken effect all the same, so a retry must look before sending again.
+        self.unsure = unsure
 
 
 _PAST = {

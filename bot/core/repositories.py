@@ -192,8 +192,10 @@ class DeliveryRepository(Protocol):
         ...
 
     async def retry_delivery(
-        self, delivery_id: DeliveryId, next_attempt_at: datetime, error: str
-    ) -> None: ...
+        self, delivery_id: DeliveryId, next_attempt_at: datetime, error: str, *, unsure: bool
+    ) -> None:
+        """`unsure`: the attempt may have been sent though it failed (no answer came), so the
+        next one is `maybe_sent`, like one taken up after a crash."""
 
     async def finish_delivery(
         self,

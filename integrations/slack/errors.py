@@ -31,9 +31,15 @@ def platform_error(exc: BaseException) -> PlatformError:
         )
         retry_after = _retry_after(exc)
         retryable = status == 429 or status >= 500 or code in TRANSIENT
-        return PlatformError(f"Slack refused: {code}", retryable=retryable, retry_after=retry_after)
+        return PlatformError(
+            f"Slack refused: {code}",
+            retryable=retryable,
+            retry_after=retry_after,
+            unsure=status >= 500,  # a server error may come after the post was made
+        )
     if isinstance(exc, (SlackClientError, aiohttp.ClientError, asyncio.TimeoutError, OSError)):
-        return PlatformError(f"Slack is unreachable: {exc!r}", retryable=True)
+        # The request may have reached Slack before the connection failed.
+        return PlatformError(f"Slack is unreachable: {exc!r}", retryable=True, unsure=True)
     return PlatformError(f"Slack call failed: {exc!r}", retryable=False)
 
 

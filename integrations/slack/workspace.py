@@ -11,7 +11,6 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 from aiolimiter import AsyncLimiter
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.config import SlackPolicy
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
@@ -71,6 +70,7 @@ from integrations.slack.copies import (
     message_pieces,
 )
 from integrations.slack.errors import platform_error
+from integrations.slack.posted import find_post, tag
 from integrations.slack.refs import slack_copy, split_ref
 from integrations.wording import download
 
@@ -152,8 +152,18 @@ class SlackWorkspace:
         self._upload_limit = self._pacing.upload_limit_mb * 1024 * 1024
         self._limiters: dict[str, AsyncLimiter] = {}
 
-    async def _post(self, **args: Any) -> AsyncSlackResponse:
-        """chat.postMessage, paced per channel to stay within Slack's limit."""
+    async def _post(
+        self, job: DeliveryJob | None = None, step: str = "post", **args: Any
+    ) -> dict[str, str]:
+        """chat.postMessage, paced per channel to stay within Slack's limit; the post's
+        `channel` and `ts`. A delivery's post (`job`; `step`: which of its posts) is tagged
+        with it, and is not made again when an interrupted attempt already made it (`posted`)."""
+        if job is not None:
+            if job.delivery.maybe_sent and (
+                found := await find_post(self._client, job, step, args)
+            ):
+                return found
+            args["metadata"] = tag(job, step)
         rate = self._pacing.posts_per_second
         if rate > 0:
             channel = str(args["channel"])
@@ -161,8 +171,10 @@ class SlackWorkspace:
                 burst = self._pacing.burst
                 self._limiters[channel] = AsyncLimiter(burst, burst / rate)
             async with self._limiters[channel]:
-                return await self._client.chat_postMessage(**args)
-        return await self._client.chat_postMessage(**args)
+                reply = await self._client.chat_postMessage(**args)
+        else:
+            reply = await self._client.chat_postMessage(**args)
+        return {"channel": str(reply["channel"]), "ts": str(reply["ts"])}
 
     # --- the AgentWorkspace port: one method per thing the agents are told ------------
 
@@ -223,7 +235,7 @@ class SlackWorkspace:
     async def sla_reminder(self, job: DeliveryJob, event: SlaReminder) -> str | None:
         if event.holder is not None and is_slack_user(event.holder):
             text = sla_text(job.ticket, job.customer, event, await self._permalink(job))
-            return await self._direct(event.holder, text)
+            return await self._direct(event.holder, text, job)
         if event.holder is not None:  # an agent in another workspace: told there, seen here
             return await self._line(job, sla_text(job.ticket, job.customer, event, None))
         # Nobody holds the ticket: the reminder is broadcast to the whole channel.
@@ -331,20 +343,20 @@ class SlackWorkspace:
                 if reason not in THREAD_GONE:
                     raise
             return await self._new_thread(job, reason)
-        reply = await self._post(channel=self._channel, text=text, blocks=blocks)
+        reply = await self._post(job, "card", channel=self._channel, text=text, blocks=blocks)
         return f"{reply['channel']}:{reply['ts']}"
 
-    async def _in_thread(self, job: DeliveryJob, **args: Any) -> AsyncSlackResponse:
+    async def _in_thread(self, job: DeliveryJob, step: str = "post", **args: Any) -> dict[str, str]:
         """Post in the ticket's thread; one that is gone for good is re-created first."""
         where = self._thread_args(job)
         try:
-            return await self._post(**where, **args)
+            return await self._post(job, step, **where, **args)
         except SlackApiError as exc:
             reason = _error_code(exc)
             if reason not in THREAD_GONE or "thread_ts" not in where or self._threads is None:
                 raise
         await self._new_thread(job, reason)
-        return await self._post(**self._thread_args(job), **args)
+        return await self._post(job, step, **self._thread_args(job), **args)
 
     async def _new_thread(self, job: DeliveryJob, reason: str) -> str:
         """A new card in the support channel, and in its thread the lost thread's recent
@@ -353,6 +365,8 @@ class SlackWorkspace:
         old = job.card
         log.warning("Thread of ticket #%s is gone (%s); re-creating it", ticket.number, reason)
         reply = await self._post(
+            job,
+            "card",
             channel=self._channel,
             text=card_text(ticket, job.customer),
             blocks=ticket_card(ticket, job.customer, self._ai),
@@ -367,8 +381,10 @@ class SlackWorkspace:
             await self._threads.move_card(ticket.id, ref, self.name)
         shown = await self._shown(job)
         why = THREAD_GONE.get(reason, "it could not be reached")
-        for piece in split_message(history(why, reason, shown), TEXT_LIMIT):
-            await self._post(channel=reply["channel"], thread_ts=reply["ts"], text=piece)
+        pieces = split_message(history(why, reason, shown), TEXT_LIMIT)
+        for index, piece in enumerate(pieces):
+            where = {"channel": reply["channel"], "thread_ts": reply["ts"]}
+            await self._post(job, f"history{index}", **where, text=piece)
         return ref
 
     async def _shown(self, job: DeliveryJob) -> list[Message]:
@@ -385,21 +401,22 @@ class SlackWorkspace:
         linked = [a for a in message.attachments if a.size > self._upload_limit]
         steps = job.steps_done
         pieces = message_pieces(message, linked)
-        for piece in pieces[len(steps) :]:
+        for index in range(len(steps), len(pieces)):
             reply = await self._in_thread(
                 job,
-                text=piece,
+                f"piece{index}",
+                text=pieces[index],
                 username=f"{job.customer.display_name} ({job.customer.platform.title()})",
                 icon_url=job.customer.avatar_url,
                 unfurl_links=False,
             )
             steps.append(f"{reply['channel']}:{reply['ts']}")
             await job.step_done(steps, len(pieces))  # a retry must not post this piece again
-        for attachment in uploadable:
-            await self._upload(job, attachment)
+        for index, attachment in enumerate(uploadable):
+            await self._upload(job, attachment, f"file{index}")
         return joined(steps)  # every piece is a copy: a translation line goes under the last
 
-    async def _upload(self, job: DeliveryJob, attachment: Attachment) -> None:
+    async def _upload(self, job: DeliveryJob, attachment: Attachment, step: str) -> None:
         """Re-upload a customer's file into the thread; link it if that cannot be done (the
         words are already posted, so a failure here must not fail the delivery)."""
         args = self._thread_args(job)
@@ -414,7 +431,7 @@ class SlackWorkspace:
             )
         except Exception as exc:
             log.warning("Could not re-upload %s (%s); linking it", attachment.filename, exc)
-            await self._post(**args, text=file_line(attachment), unfurl_links=False)
+            await self._post(job, step, **args, text=file_line(attachment), unfurl_links=False)
 
     async def _line(self, job: DeliveryJob, text: str, **args: Any) -> str:
         """One line from Threadline in the ticket's thread."""
@@ -457,11 +474,11 @@ class SlackWorkspace:
             return None  # the card is gone: the alert goes without its link
         return str(link["permalink"])
 
-    async def _direct(self, user: str, text: str) -> str:
-        """A direct message from the bot to one person."""
+    async def _direct(self, user: str, text: str, job: DeliveryJob | None = None) -> str:
+        """A direct message from the bot to one person (for `job`'s delivery, if any)."""
         opened = await self._client.conversations_open(users=user)
         channel = str(opened["channel"]["id"])
-        reply = await self._post(channel=channel, text=text)
+        reply = await self._post(job, f"dm:{user}", channel=channel, text=text)
         return f"{reply['channel']}:{reply['ts']}"
 
     async def _to_leads(self, job: DeliveryJob, text: str) -> str | None:
@@ -470,10 +487,10 @@ class SlackWorkspace:
         steps = job.steps_done
         for target in targets[len(steps) :]:
             if target == self._leads_channel:
-                reply = await self._post(channel=target, text=text)
+                reply = await self._post(job, "leads", channel=target, text=text)
                 steps.append(f"{reply['channel']}:{reply['ts']}")
             else:
-                steps.append(await self._direct(target, text))
+                steps.append(await self._direct(target, text, job))
             await job.step_done(steps, len(targets))
         if not targets:
             log.warning("No SLACK_LEADS or SLACK_LEADS_CHANNEL: a notice for leads was dropped")
@@ -487,7 +504,7 @@ class SlackWorkspace:
         link = await self._permalink(job)
         if link is not None:
             line += f"\n<{link}|Open the ticket's thread>"
-        reply = await self._post(channel=self._escalations, text=line)
+        reply = await self._post(job, "escalations", channel=self._escalations, text=line)
         return f"{reply['channel']}:{reply['ts']}"
 
     async def _mark(self, message: Message | None, name: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.assist import Citation, DraftStatus
-from bot.core.delivery import MAIN_WORKSPACE, DeliveryStatus, Lane, NewDelivery
+from bot.core.delivery import MAIN_WORKSPACE, Lane, NewDelivery
 from bot.core.domain import (
     Actor,
     Agent,
@@ -31,7 +31,14 @@ from bot.core.domain import (
     TicketId,
     Triage,
 )
-from bot.core.outbound import AssistCustomerMessage, AssistDraft, CustomerWrote, TicketClaimed
+from bot.core.outbound import (
+    AssistCustomerMessage,
+    AssistDraft,
+    CustomerWrote,
+    OutboundEvent,
+    TicketClaimed,
+    encode,
+)
 from integrations.platforms import DISCORD
 from storage import models as m
 from storage.migrate import current_revision, head, upgrade
@@ -358,6 +365,7 @@ deliveries_0011 = sa.table(
     sa.column("kind", sa.String),
     sa.column("schema_version", sa.Integer),
     sa.column("payload", sa.JSON),
+    sa.column("message_id", sa.Integer),
     sa.column("workspace", sa.String),
     sa.column("status", sa.String),
     sa.column("attempts", sa.Integer),
@@ -378,11 +386,39 @@ async def _at_0011(engine: AsyncEngine) -> tuple[TicketId, MessageId]:
             NewMessage(ticket, Direction.FROM_CUSTOMER, Actor.system("Alice"), "Where is it?", T0)
         )
         assert message is not None
-        await tx.add_delivery(
-            NewDelivery(ticket, Lane.AGENTS, CustomerWrote(), T0, message.id, MAIN_WORKSPACE)
-        )
-        await tx.add_delivery(NewDelivery(ticket, Lane.CUSTOMER, TicketClaimed(ANN), T0))
+    # Deliveries as a build of 0011 wrote them (today's rows have columns 0011 lacks).
+    await _delivery_0011(engine, ticket, "agents", CustomerWrote(), MAIN_WORKSPACE, message.id)
+    await _delivery_0011(engine, ticket, "customer", TicketClaimed(ANN))
     return ticket, message.id
+
+
+async def _delivery_0011(
+    engine: AsyncEngine,
+    ticket_id: TicketId,
+    lane: str,
+    event: OutboundEvent,
+    workspace: str = "",
+    message_id: MessageId | None = None,
+    *,
+    done: bool = False,
+) -> None:
+    kind, version, payload = encode(event)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(deliveries_0011).values(
+                ticket_id=ticket_id,
+                lane=lane,
+                kind=kind,
+                schema_version=version,
+                payload=payload,
+                message_id=message_id,
+                workspace=workspace,
+                status="done" if done else "pending",
+                attempts=0,
+                created_at=T0,
+                next_attempt_at=T0,
+            )
+        )
 
 
 async def _schema(engine: AsyncEngine) -> tuple[set[str], set[str]]:
@@ -425,6 +461,7 @@ async def test_0012_upgrades_a_ticket_and_keeps_what_refers_to_it(engine: AsyncE
     tables, columns = await _schema(engine)
     assert "drafts" in tables
     assert columns >= TICKET_COLUMNS
+    await upgrade(engine)  # today's storage reads today's schema
     storage = SqlStorage(engine)
     ticket = await fetch(storage, ticket_id)
     assert (ticket.number, ticket.status, ticket.workspace_ref) == (
@@ -456,11 +493,10 @@ async def test_0012_downgraded_forgets_the_assistant(engine: AsyncEngine) -> Non
         await tx.set_ticket_triage(ticket_id, TRIAGE)
         await tx.set_translate_replies(ticket_id, True)
         await tx.add_draft(ticket_id, "Hello!", SOURCES, True, T0)
-        asked = await tx.add_delivery(
-            NewDelivery(ticket_id, Lane.ASSISTANT, AssistCustomerMessage(), T0, message_id)
-        )
-        await tx.add_delivery(NewDelivery(ticket_id, Lane.ASSISTANT, AssistDraft(ANN), T0))
-        await tx.finish_delivery(asked.id, DeliveryStatus.DONE, T0)
+    # The assistant's rows, one done and one pending, as a build of 0012 wrote them.
+    asked = AssistCustomerMessage()
+    await _delivery_0011(engine, ticket_id, "assistant", asked, message_id=message_id, done=True)
+    await _delivery_0011(engine, ticket_id, "assistant", AssistDraft(ANN))
 
     await downgrade_to(engine, "0011")
     assert await current_revision(engine) == "0011"

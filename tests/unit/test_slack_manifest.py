@@ -28,6 +28,8 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations_open": frozenset({"im:write"}),  # a DM with one person
     "conversations_info": frozenset({"channels:read", "groups:read"}),
     "conversations_replies": frozenset({"channels:history", "groups:history"}),
+    # the support, leads' and escalation channels, and DMs: a post looked for after a crash
+    "conversations_history": frozenset({"channels:history", "groups:history", "im:history"}),
     "files_upload_v2": frozenset({"files:write"}),  # getUploadURLExternal + completeUpload…
     "reactions_add": frozenset({"reactions:write"}),
     "reactions_remove": frozenset({"reactions:write"}),
@@ -122,6 +124,7 @@ def test_the_manifest_asks_for_exactly_the_scopes_the_code_uses() -> None:
         "commands",
         "files:read",
         "files:write",
+        "im:history",
         "im:write",
         "reactions:write",
         "users:read",

@@ -126,7 +126,11 @@ class WebApi:
             return json_response(
                 {"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(retry_after)}
             )
-        return self._answer(method, args, self._run(method, args))
+        answer = self._answer(method, args, self._run(method, args))
+        if self.faults.answer_lost(method):
+            self._log(method, args, False, "answer lost", 500)
+            return web.Response(status=500, text="Internal Server Error")
+        return answer
 
     def _run(self, method: str, args: JsonDict) -> JsonDict:
         handler = self.handlers.get(method)

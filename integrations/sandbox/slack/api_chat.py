@@ -41,7 +41,7 @@ def post_message(ctx: ApiContext, call: Call) -> JsonDict:
     if not text and not blocks and not call.get("attachments"):
         raise SlackError("no_text")
     text, truncated = truncate(text)
-    metadata = parse_json_arg(call.get("metadata"), "invalid_metadata_format")
+    metadata = _metadata(call)
     message = ctx.workspace.post(
         channel.id,
         ctx.workspace.bot.user_id,
@@ -49,12 +49,26 @@ def post_message(ctx: ApiContext, call: Call) -> JsonDict:
         blocks=blocks,
         thread_ts=call.text("thread_ts") or None,
         broadcast=call.flag("reply_broadcast"),
-        metadata=metadata if isinstance(metadata, dict) else None,
+        metadata=metadata,
         **_customized(ctx, call),
     )
     response = {"ok": True, "channel": channel.id, "ts": message.ts}
     response["message"] = _message_out(ctx, message)
     return _warn(response, truncated)
+
+
+def _metadata(call: Call) -> JsonDict | None:
+    """Message metadata: an object with a string `event_type` and an object `event_payload`."""
+    metadata = parse_json_arg(call.get("metadata"), "invalid_metadata_format")
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise SlackError("invalid_metadata_format")
+    if not isinstance(metadata.get("event_type"), str) or not isinstance(
+        metadata.get("event_payload"), dict
+    ):
+        raise SlackError("invalid_metadata_schema")
+    return metadata
 
 
 def _customized(ctx: ApiContext, call: Call) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def _page(messages: list[Message], call: Call) -> JsonDict:
     cursor = base64.b64encode(f"next:{start + limit}".encode()).decode() if more else ""
     return {
         "ok": True,
-        "messages": [m.to_api() for m in chunk],
+        "messages": [m.to_api(metadata=call.flag("include_all_metadata")) for m in chunk],
         "has_more": more,
         "response_metadata": {"next_cursor": cursor},
     }

@@ -27,7 +27,7 @@ class Platform(Protocol):
 class Rule:
     """One fault for one method (or every method when `method` is None)."""
 
-    kind: str  # "error" | "delay" | "hang"
+    kind: str  # "error" | "delay" | "hang" | "lose" (the answer, after the call is carried out)
     method: str | None
     remaining: int | None  # None: until cleared
     status: int = 500
@@ -80,6 +80,22 @@ class Faults:
         """Never answer the next `count` calls: the client's own timeout fires first."""
         self._rules.append(Rule("hang", method, count))
 
+    def lose_answer(self, count: int = 1, *, method: str | None = None) -> None:
+        """Carry out the next `count` calls (of `method`, or of any), then answer HTTP 500, as
+        when a server fails after doing the work: the client cannot tell that it was done."""
+        self._rules.append(Rule("lose", method, count))
+
+    def answer_lost(self, method: str) -> bool:
+        """Whether the answer to this call, already carried out, is lost (spends one use)."""
+        for rule in list(self._rules):
+            if rule.kind == "lose" and rule.matches(method):
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._rules.remove(rule)
+                return True
+        return False
+
     def clear(self) -> None:
         """Remove every rule and let hanging calls finish."""
         self._rules.clear()
@@ -98,7 +114,7 @@ class Faults:
         """The fault for this call, if any, spending one use of its rule."""
         fault: Fault | None = None
         for rule in list(self._rules):
-            if not rule.matches(method):
+            if rule.kind == "lose" or not rule.matches(method):
                 continue
             if rule.remaining is not None:
                 rule.remaining -= 1

@@ -78,8 +78,9 @@ class Message:
         """True for a message inside a thread (not the parent)."""
         return self.thread_ts is not None and self.thread_ts != self.ts
 
-    def to_api(self) -> JsonDict:
-        """The message object as the Web API and events show it."""
+    def to_api(self, *, metadata: bool = True) -> JsonDict:
+        """The message object as the Web API and events show it (`metadata`: whether its
+        metadata is shown: conversations.* show it only when asked, with include_all_metadata)."""
         data: JsonDict = {"type": "message", "user": self.user, "text": self.text, "ts": self.ts}
         data["team"] = self.team
         if self.subtype:
@@ -107,7 +108,7 @@ class Message:
             ]
         if self.files:
             data["files"] = list(self.files)
-        if self.metadata:
+        if self.metadata and metadata:
             data["metadata"] = self.metadata
         if self.username:
             data["username"] = self.username

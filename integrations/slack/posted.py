@@ -1,0 +1,94 @@
+"""Slack posts tagged with the delivery that made them, and the look for one after a crash.
+
+Slack has no idempotency key: a post that Slack accepted just before the process was killed,
+and that was never recorded as sent, would be posted again by the next process. So every post
+a delivery makes carries its delivery id and which of its posts it is, in message metadata
+(invisible to people). When a delivery is taken up after its holder stopped mid-attempt
+(`Delivery.maybe_sent`), each post is first looked for in its channel or thread, and a post
+found there is used instead of a new one. Only such deliveries pay for the look: after a clean
+failure (an error answer, a 429) nothing was posted and the retry posts at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.delivery import DeliveryJob
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPE = "threadline_delivery"
+# Slack's clock and ours differ a little: look a while before the delivery was queued.
+LOOK_BACK_SECONDS = 300
+PAGE = 200
+MOST_PAGES = 10  # 2,000 messages since the delivery was queued: far more than any thread gets
+
+
+def tag(job: DeliveryJob, step: str) -> dict[str, Any]:
+    """The metadata of post `step` (which of its posts this is) of `job`'s delivery."""
+    return {
+        "event_type": EVENT_TYPE,
+        "event_payload": {"delivery": int(job.delivery.id), "step": step},
+    }
+
+
+async def find_post(
+    client: AsyncWebClient, job: DeliveryJob, step: str, args: Mapping[str, Any]
+) -> dict[str, str] | None:
+    """The post `step` of `job` that an interrupted attempt made where `args` would post now
+    (`channel`, and `thread_ts` in a thread), as chat.postMessage would have answered it; None
+    when there is none, or when Slack will not let the bot look (it then posts: a repeat is
+    better than a loss)."""
+    channel = str(args["channel"])
+    thread = args.get("thread_ts")
+    query: dict[str, Any] = {
+        "channel": channel,
+        "oldest": f"{job.delivery.created_at.timestamp() - LOOK_BACK_SECONDS:.6f}",
+        "include_all_metadata": True,
+        "limit": PAGE,
+    }
+    cursor = None
+    try:
+        for _ in range(MOST_PAGES):
+            if thread:
+                page = await client.conversations_replies(ts=thread, cursor=cursor, **query)
+            else:
+                page = await client.conversations_history(cursor=cursor, **query)
+            for message in page.get("messages") or []:
+                if _made_by(message, job, step):
+                    log.info(
+                        "Delivery %s: post %s was made before a restart; not posting it again",
+                        job.delivery.id,
+                        step,
+                    )
+                    return {"channel": channel, "ts": str(message["ts"])}
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+    except SlackApiError as exc:
+        if exc.response.status_code == 429 or exc.response.status_code >= 500:
+            raise  # not now: the delivery is retried, and looks again
+        log.warning(
+            "Delivery %s: could not look for an earlier post in %s (%s); posting",
+            job.delivery.id,
+            channel,
+            exc.response.get("error"),
+        )
+    return None
+
+
+def _made_by(message: Mapping[str, Any], job: DeliveryJob, step: str) -> bool:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != EVENT_TYPE:
+        return False
+    payload = metadata.get("event_payload")
+    return (
+        isinstance(payload, Mapping)
+        and payload.get("delivery") == int(job.delivery.id)
+        and payload.get("step") == step
+    )

@@ -6,10 +6,11 @@ import asyncio
 import errno
 import gc
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bot.config import Policy, Settings, load_policy
 from bot.core.ai_policy import AiPolicy
@@ -28,11 +29,14 @@ from integrations.discord.customer_channel import UPLOAD_LIMIT, DiscordCustomerC
 from integrations.discord.runtime import DiscordSide
 from integrations.discord.staff import STAFF_WORKSPACE
 from integrations.http import HealthCheck, HttpServer
-from integrations.platforms import DISCORD
+from integrations.metrics import Metrics
+from integrations.metrics_platforms import count_slack, discord_trace, model_hooks
+from integrations.platforms import DISCORD, SLACK
 from integrations.slack.runtime import SlackSide
 from integrations.wording import download
 from jobs.scheduler import JobScheduler, run_once
 from storage.db import create_engine, describe, dispose, normalise_url
+from storage.metrics_repository import MetricsReader
 from storage.migrate import ensure_current, upgrade
 from storage.repository import SqlStorage
 
@@ -73,9 +77,14 @@ async def migrate(settings: Settings) -> Migration:
 
 @asynccontextmanager
 async def runtime(
-    settings: Settings, *, clock: Clock | None = None, require_schema: bool = True
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    require_schema: bool = True,
+    http_hooks: Mapping[str, list[Callable[[Any], Any]]] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open the database and build the service; refuses a database that is not migrated."""
+    """Open the database and build the service; refuses a database that is not migrated.
+    `http_hooks`: event hooks on the model client's HTTP requests (the running bot's metrics)."""
     policy = load_policy(settings.policy_path())
     missing = settings.missing_for_discord_staff()
     if missing:
@@ -91,7 +100,7 @@ async def runtime(
             await ensure_current(engine)
         storage = SqlStorage(engine)
         ai = policy.ai_policy(settings)
-        assistant = assistant_for(settings, ai) if ai is not None else None
+        assistant = assistant_for(settings, ai, http_hooks) if ai is not None else None
         service = TicketService(
             storage,
             clock or SystemClock(),
@@ -130,6 +139,7 @@ class Bot:
         self.service: TicketService | None = None
         self.sweeps: Sweeps | None = None
         self.jobs: JobScheduler | None = None
+        self.metrics = Metrics(self._clock)  # served at /metrics
 
     async def start(self) -> None:
         try:
@@ -141,17 +151,24 @@ class Bot:
     async def _start(self) -> None:
         self.migration = await migrate(self.settings)
         rt = await self._stack.enter_async_context(
-            runtime(self.settings, clock=self._clock, require_schema=False)
+            runtime(
+                self.settings,
+                clock=self._clock,
+                require_schema=False,
+                http_hooks=model_hooks(self.metrics),
+            )
         )
         self.service = rt.service
         workspaces: dict[str, AgentWorkspace] = {}
         customers: dict[Platform, CustomerChannel] = {}
         if not self.settings.missing_for_slack():
             self.slack = SlackSide(self.settings, rt.policy, rt.service)
+            count_slack(self.slack.client, self.metrics)
             workspaces[MAIN_WORKSPACE] = self.slack.workspace
         if not self.settings.missing_for_discord():
             fetch = agents_files(self.slack) if self.slack or self.settings.discord_staff else None
-            self.discord = DiscordSide(self.settings, rt.policy, rt.service, fetch)
+            trace = discord_trace(self.metrics)
+            self.discord = DiscordSide(self.settings, rt.policy, rt.service, fetch, trace)
             customers[DISCORD] = self.discord.channel
             if self.discord.workspace is not None:
                 workspaces[STAFF_WORKSPACE] = self.discord.workspace
@@ -164,16 +181,17 @@ class Bot:
             routes,
             workspace_names_for(self.settings),
             lease_seconds=rt.policy.delivery.lease.total_seconds(),
+            watcher=self.metrics,
         )
         rt.service.on_enqueued(dispatcher.wake)
+        checks = {
+            "database": _database_check(rt.service),
+            "slack": self.slack.health if self.slack else _off,
+            "discord": self.discord.health if self.discord else _off,
+        }
+        self._watch(rt, routes, checks)
         self.server = HttpServer(
-            self.settings.http_host,
-            self.settings.http_port,
-            {
-                "database": _database_check(rt.service),
-                "slack": self.slack.health if self.slack else _off,
-                "discord": self.discord.health if self.discord else _off,
-            },
+            self.settings.http_host, self.settings.http_port, checks, self.metrics.handle
         )
         if self.slack is not None:
             self.slack.mount(self.server)
@@ -200,6 +218,18 @@ class Bot:
         self.jobs = JobScheduler(self.sweeps, rt.policy.jobs, self._clock)
         self.jobs.start()
         self._stack.push_async_callback(self.jobs.stop)
+
+    def _watch(self, rt: Runtime, routes: Routes, checks: Mapping[str, HealthCheck]) -> None:
+        """What /metrics reads at each scrape: the database, each part's state, and what each
+        platform's catch-up recovered at start."""
+        self.metrics.read_from(MetricsReader(rt.storage.engine).read, routes.outlets)
+        self.metrics.checks(checks)
+        slack, discord = self.slack, self.discord
+        if slack is not None:
+            self.metrics.caught_up(SLACK, "stored", lambda: slack.recovered)
+        if discord is not None:
+            self.metrics.caught_up(DISCORD, "history", lambda: discord.recovery.recorded)
+            self.metrics.caught_up(DISCORD, "resume", lambda: discord.recovery.replayed)
 
     async def run_jobs_once(self) -> dict[str, int]:
         """Every job once, now (the clock's now): what `threadline jobs run-once` does."""
@@ -301,10 +331,16 @@ def _everywhere(sends: list[DigestSender]) -> DigestSender:
     return send
 
 
-def assistant_for(settings: Settings, ai: AiPolicy) -> ModelAssistant:
+def assistant_for(
+    settings: Settings,
+    ai: AiPolicy,
+    http_hooks: Mapping[str, list[Callable[[Any], Any]]] | None = None,
+) -> ModelAssistant:
     """The AI features on the configured model, or on their fallbacks when there is none."""
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
-    return build_assistant(ai, key, settings.openai_base_url, settings.openai_model)
+    return build_assistant(
+        ai, key, settings.openai_base_url, settings.openai_model, http_hooks=http_hooks
+    )
 
 
 def _database_check(service: TicketService) -> HealthCheck:

@@ -9,16 +9,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 from bot.config import Settings, load_settings
+from bot.logs import configure
 
 T = TypeVar("T")
 
 
 def settings() -> Settings:
     found = load_settings()
-    logging.basicConfig(
-        level=found.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure(found.log_level, found.log_format)
     # Alembic narrates every step at INFO, and APScheduler every run of every job (thousands of
     # lines a day); our own log lines say what matters.
     quiet = max(logging.WARNING, logging.getLevelName(found.log_level))

@@ -42,6 +42,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite+aiosqlite:///threadline.db"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, for collectors
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
 
@@ -78,6 +79,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod

@@ -1,4 +1,5 @@
-"""The HTTP listener: `/healthz` always, and Slack's `/slack/events` in HTTP mode."""
+"""The HTTP listener: `/healthz` always, `/metrics` when given, and Slack's `/slack/events` in
+HTTP mode."""
 
 from __future__ import annotations
 
@@ -13,20 +14,27 @@ log = logging.getLogger(__name__)
 # name -> a check that returns a short state ("ok", "connected", "off") or raises
 HealthCheck = Callable[[], Awaitable[str]]
 HEALTHY = frozenset({"ok", "connected", "off"})
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 class HttpServer:
-    def __init__(self, host: str, port: int, checks: Mapping[str, HealthCheck]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        checks: Mapping[str, HealthCheck],
+        metrics: Handler | None = None,
+    ) -> None:
         self._host = host
         self._port = port
         self._checks = dict(checks)
         self._app = web.Application()
         self._app.router.add_get("/healthz", self._health)
+        if metrics is not None:
+            self._app.router.add_get("/metrics", metrics)
         self._runner: web.AppRunner | None = None
 
-    def add_post(
-        self, path: str, handler: Callable[[web.Request], Awaitable[web.Response]]
-    ) -> None:
+    def add_post(self, path: str, handler: Handler) -> None:
         self._app.router.add_post(path, handler)
 
     async def start(self) -> None:
@@ -48,7 +56,7 @@ class HttpServer:
             self._runner = None
 
     async def _health(self, _request: web.Request) -> web.Response:
-        report = {name: await _state(check) for name, check in self._checks.items()}
+        report = {name: await state_of(check) for name, check in self._checks.items()}
         ready = all(state in HEALTHY for state in report.values())
         return web.Response(
             status=200 if ready else 503,
@@ -57,7 +65,8 @@ class HttpServer:
         )
 
 
-async def _state(check: HealthCheck) -> str:
+async def state_of(check: HealthCheck) -> str:
+    """What a check says, or what it raised."""
     try:
         return await check()
     except Exception as exc:

@@ -21,6 +21,7 @@ from bot.core.delivery import (
     wait_or_timeout,
     workspace_names,
 )
+from bot.core.delivery_watch import DeliveryWatcher, Unwatched
 from bot.core.domain import MessageRef
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
@@ -91,6 +92,7 @@ class Dispatcher:
         lease_seconds: float = 20.0,
         idle_poll_seconds: float = 1.0,
         backoff: Backoff | None = None,
+        watcher: DeliveryWatcher | None = None,
     ) -> None:
         self._storage = storage
         self._clock = clock
@@ -100,6 +102,7 @@ class Dispatcher:
         self._lease_seconds = lease_seconds
         self._idle_poll = idle_poll_seconds
         self._backoff = backoff or Backoff()
+        self._watcher: DeliveryWatcher = watcher or Unwatched()
         self._wake = asyncio.Event()
         self._workspaces = workspace_names(workspaces)
         self._in_flight: dict[Outlet, dict[DeliveryId, asyncio.Task[bool]]] = {
@@ -218,11 +221,13 @@ class Dispatcher:
                     self._more[lane, workspace] = len(taken) >= most
                     leased += taken
             jobs = await tx.jobs_for(leased)  # what each needs, in the same trip
-            for delivery, job in zip(leased, jobs, strict=True):
-                if job is None:
-                    await tx.finish_delivery(
-                        delivery.id, DeliveryStatus.FAILED, now, error="ticket is gone"
-                    )
+            gone = [d for d, job in zip(leased, jobs, strict=True) if job is None]
+            for delivery in gone:
+                await tx.finish_delivery(
+                    delivery.id, DeliveryStatus.FAILED, now, error="ticket is gone"
+                )
+        for delivery in gone:
+            self._watcher.failed(delivery.lane, delivery.workspace)
         return [replace(job, progress=self._progress(job)) for job in jobs if job is not None]
 
     def _progress(self, job: DeliveryJob) -> Progress:
@@ -281,6 +286,7 @@ class Dispatcher:
             else:
                 lane, workspace = _outlet(delivery)
                 more = await tx.lane_has_pending(delivery.ticket_id, lane, workspace)
+        self._watcher.done(delivery.lane, delivery.workspace, now - delivery.created_at)
         log.debug("Delivered %s %s as %s", delivery.event.type, delivery.id, external_id)
         return more
 
@@ -288,14 +294,17 @@ class Dispatcher:
         now = self._clock.now()
         attempts = delivery.attempts + 1
         gave_up = now - delivery.created_at >= self._backoff.give_up_after
-        async with self._storage.transaction() as tx:
-            if error.retryable and not gave_up:
-                when = now + self._backoff.delay(attempts, error.retry_after)
+        if error.retryable and not gave_up:
+            when = now + self._backoff.delay(attempts, error.retry_after)
+            async with self._storage.transaction() as tx:
                 await tx.retry_delivery(delivery.id, when, str(error), unsure=error.unsure)
-                log.warning("Delivery %s will be retried at %s: %s", delivery.id, when, error)
-                return
+            self._watcher.retried(delivery.lane, delivery.workspace)
+            log.warning("Delivery %s will be retried at %s: %s", delivery.id, when, error)
+            return
+        async with self._storage.transaction() as tx:
             await tx.finish_delivery(delivery.id, DeliveryStatus.FAILED, now, error=str(error))
             await self._tell_agents(tx, delivery, str(error))
+        self._watcher.failed(delivery.lane, delivery.workspace)
         log.error("Delivery %s (%s) failed: %s", delivery.id, delivery.event.type, error)
 
     async def _tell_agents(self, tx: Transaction, delivery: Delivery, reason: str) -> None:

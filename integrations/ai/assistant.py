@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, SecretStr
 
@@ -257,17 +257,23 @@ def build_assistant(
     model: str,
     *,
     timeout: float | None = None,
+    http_hooks: Mapping[str, list[Callable[[Any], Any]]] | None = None,
 ) -> ModelAssistant:
     """The assistant as configured: a model when there is a key or a server's address (a local
     server may need no key), the knowledge base of `policy.knowledge` (a missing folder is an
-    empty base, with one warning)."""
+    empty base, with one warning). `http_hooks`: event hooks of the model client's HTTP client
+    (`request`, `response`), which see every try (for metrics)."""
     seconds = policy.timeout_seconds if timeout is None else timeout
     client, sdk = None, None
     if api_key is not None or base_url is not None:
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         # The client insists on a key; a local server without one ignores it.
         sdk = AsyncOpenAI(
-            api_key=key or "no-key", base_url=base_url, max_retries=2, timeout=seconds
+            api_key=key or "no-key",
+            base_url=base_url,
+            max_retries=2,
+            timeout=seconds,
+            http_client=DefaultAsyncHttpxClient(event_hooks=http_hooks) if http_hooks else None,
         )
         client = ModelClient(sdk, model, timeout=seconds)
     knowledge = KnowledgeBase(Path(policy.knowledge)) if policy.knowledge else None

@@ -72,7 +72,8 @@ class Recovery:
         self._resumer: SessionResumer | None = None
         self._marks: list[Mark] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.recorded = 0
+        self.recorded = 0  # messages recorded from history since start
+        self.replayed = 0  # dispatches Discord replayed on resuming a session, since start
         checkpoints.on_session = self._session_started
 
     async def before_connecting(self, token: str) -> None:
@@ -90,6 +91,7 @@ class Recovery:
                 )
             else:
                 self._resumer = resumer
+                self.replayed += replayed
                 log.info(
                     "Discord resumed session %s after event %d: %d event(s) replayed",
                     stored.session_id,

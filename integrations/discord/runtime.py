@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 
+import aiohttp
 import discord
 
 from bot.config import Policy, Settings
@@ -71,7 +72,9 @@ class DiscordSide:
         policy: Policy,
         service: TicketService,
         fetch: Fetch | None = None,
+        http_trace: aiohttp.TraceConfig | None = None,
     ) -> None:
+        """`http_trace`: sees each of discord.py's HTTP requests (for metrics)."""
         self._settings = settings
         threads = settings.discord_support_channel
         self.staff = StaffPlace.from_settings(settings)
@@ -84,6 +87,7 @@ class DiscordSide:
             intents=intents(support_threads=threads is not None or self.staff is not None),
             # The raw gateway messages carry the sequence numbers the checkpoint needs.
             enable_debug_events=True,
+            http_trace=http_trace,
         )
         contacts = self.client.contacts
         self.checkpoints = GatewayCheckpoints(service)

@@ -86,6 +86,7 @@ class SlackSide:
         self._socket: AsyncSocketModeHandler | None = None
         self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
         self.retries = Repeating("slack-retries", RETRY_EVERY, self.retry_pass)
+        self.recovered = 0  # stored events processed at start, left over from before it
         assert settings.slack_bot_token is not None
         # Discord's default upload limit is 10 MiB: larger files are linked instead.
         self.files = SlackFiles(
@@ -160,6 +161,7 @@ class SlackSide:
             for event_id, body in leftovers:
                 log.info("Slack: processing event %s left over from before a restart", event_id)
                 await self.desk.process_stored(event_id, body)
+                self.recovered += 1
         except Exception as exc:
             log.warning("Slack: could not process leftover events: %r", exc)
 

@@ -28,12 +28,14 @@ def settings_lines(settings: Settings) -> list[str]:
 
 
 def shown(name: str, value: Any) -> str:
-    if value is None or value == []:
+    if value is None or value in ([], {}):
         return "(not set)"
     if isinstance(value, SecretStr) or _CREDENTIAL.search(name):
         return HIDDEN
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={each}" for key, each in value.items())
     text = str(value)
     return masked_url(text) if "://" in text else text
 

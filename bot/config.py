@@ -25,6 +25,7 @@ DEFAULT_POLICY_FILE = Path("threadline.toml")
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_ROUTE_KEY = re.compile(r"^[\w][\w .&/-]{0,63}$")  # a priority, or a category's name
 _SNOWFLAKE = re.compile(r"^[0-9]{15,21}$")
 _DB_SCHEMES = ("sqlite", "postgresql", "postgres")
 
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     slack_support_channel: str | None = None
+    # More support channels, by priority or category ("urgent=C0URGENT,billing=C0BILLING"): an
+    # open ticket's card and thread are in the channel of the first route that matches it (its
+    # priority, or its triage's category), others in SLACK_SUPPORT_CHANNEL. Each channel has
+    # Slack's posting budget of its own, so a busy desk spreads its load.
+    slack_channel_routes: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     slack_agents: CommaList = Field(default_factory=list)
     slack_leads: CommaList = Field(default_factory=list)
     slack_leads_channel: str | None = None
@@ -125,6 +131,32 @@ class Settings(BaseSettings):
         if value is not None and not _CHANNEL_ID.match(value):
             raise ValueError("expected a Slack channel id like C0123ABCDEF (not a #name)")
         return value
+
+    @field_validator("slack_channel_routes", mode="before")
+    @classmethod
+    def _channel_routes(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        routes: dict[str, str] = {}  # in the order given: the first that matches wins
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            key, equals, channel = (x.strip() for x in part.partition("="))
+            key = key.casefold()
+            if not equals or not _ROUTE_KEY.match(key):
+                raise ValueError(f"{part!r}: expected PRIORITY_OR_CATEGORY=CHANNEL_ID")
+            if not _CHANNEL_ID.match(channel):
+                raise ValueError(f"{part!r}: expected a Slack channel id like C0123ABCDEF")
+            if key in routes:
+                raise ValueError(f"{key} is given two channels")
+            routes[key] = channel
+        return routes
+
+    @property
+    def slack_support_channels(self) -> tuple[str, ...]:
+        """Every channel where tickets' threads live: SLACK_SUPPORT_CHANNEL first."""
+        named = [self.slack_support_channel, *self.slack_channel_routes.values()]
+        return tuple(dict.fromkeys(c for c in named if c is not None))
 
     @field_validator("slack_agents", "slack_leads", mode="before")
     @classmethod

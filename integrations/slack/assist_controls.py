@@ -305,7 +305,9 @@ class AssistControls:
             await ack()
             sent = await sending
             if sent.refused:  # only when it took longer than the budget
-                await self._team.tell(user, sent.refused, thread_ts=editing.thread)
+                await self._team.tell(
+                    user, sent.refused, thread_ts=editing.thread, channel=editing.channel
+                )
                 return
             line = settled_line("sent", f"<@{user}>")
             await self._redraw(editing, line, edited=sent.edited)
@@ -339,7 +341,8 @@ class AssistControls:
         click = parse(PostClick, body)
         thread = _thread_of(click) if click is not None else None
         if not self._team.may_act(user):
-            await self._team.tell(user, NOT_AN_AGENT, thread_ts=thread)
+            where = click.container.channel_id if click is not None else None
+            await self._team.tell(user, NOT_AN_AGENT, thread_ts=thread, channel=where)
             return None
         if click is None or click.container.is_ephemeral:
             await self._team.tell(user, UNREADABLE)
@@ -416,7 +419,7 @@ class AssistControls:
             await self._tell(click, DIALOG_FAILED)
 
     async def _tell(self, click: Click, text: str) -> None:
-        await self._team.tell(click.user, text, thread_ts=click.thread_ts)
+        await self._team.tell(click.user, text, thread_ts=click.thread_ts, channel=click.channel)
 
     async def _redraw(
         self,

@@ -87,7 +87,7 @@ class CardControls:
             try:
                 priority = Priority(action["selected_option"]["value"])
             except (KeyError, TypeError, ValueError):
-                await self._team.tell(_user(body), "That priority is not one Threadline knows.")
+                await self._tell(body, "That priority is not one Threadline knows.")
                 return
             await self._act(body, number, Action.SET_PRIORITY, priority=priority)
 
@@ -100,7 +100,7 @@ class CardControls:
                 return
             chosen = str(action.get("selected_user") or "")
             if not self._team.may_act(chosen):
-                await self._team.tell(_user(body), f"<@{chosen}> is not a support agent.")
+                await self._tell(body, f"<@{chosen}> is not a support agent.")
                 return
             agent = await self._team.agent(chosen)
             await self._act(body, number, Action.ASSIGN, assignee=agent)
@@ -112,14 +112,14 @@ class CardControls:
             user = _user(body)
             number = _number(action.get("value"))
             if not self._team.may_act(user) or number is None:
-                await self._team.tell(user, NOT_AN_AGENT if number else NO_TICKET)
+                await self._tell(body, NOT_AN_AGENT if number else NO_TICKET)
                 return
             agent = await self._team.agent(user)
             await self._act(body, number, Action.ASSIGN, assignee=agent)
 
     async def _on_unknown(self, ack: Ack, body: Json) -> None:
         await ack()
-        await self._team.tell(_user(body), UNKNOWN_CONTROL)
+        await self._tell(body, UNKNOWN_CONTROL)
 
     async def _on_reply_shortcut(self, ack: Ack, body: Json) -> None:
         """The "Reply to customer" message shortcut: send an internal note out after all."""
@@ -127,7 +127,7 @@ class CardControls:
         user = _user(body)
         async with self._work.counted():
             if not self._team.may_act(user):
-                await self._team.tell(user, NOT_AN_AGENT)
+                await self._tell(body, NOT_AN_AGENT)
                 return
             channel = str((body.get("channel") or {}).get("id", ""))
             ts = str((body.get("message") or {}).get("ts", ""))
@@ -136,39 +136,44 @@ class CardControls:
                     ref_of(channel, ts), await self._team.agent(user), self._as_customer_reads
                 )
             except DomainError as refused:
-                await self._team.tell(user, str(refused))
+                await self._tell(body, str(refused))
+
+    async def _tell(self, body: Json, text: str, **kw: Any) -> None:
+        """An ephemeral answer to who clicked, in the channel they clicked in."""
+        where = str((body.get("channel") or {}).get("id", "")) or None
+        await self._team.tell(_user(body), text, channel=where, **kw)
 
     async def _act(self, body: Json, number: TicketNumber, name: Action, **kw: Any) -> None:
         user = _user(body)
         try:
             await self._service.act(number, name, await self._team.actor(user), **kw)
         except AlreadyClaimed as lost:
-            await self._team.tell(
-                user,
+            await self._tell(
+                body,
                 f"<@{lost.holder_id}> already holds #{number}.",
                 blocks=_take_over_blocks(number, lost.holder_id),
             )
         except DomainError as refused:
-            await self._team.tell(user, str(refused))
+            await self._tell(body, str(refused))
 
     async def _checked(self, body: Json, action: Json) -> TicketNumber | None:
         """The ticket a control names, if the clicker may act and the control is genuine."""
         user = _user(body)
         if not self._team.may_act(user):
-            await self._team.tell(user, NOT_AN_AGENT)
+            await self._tell(body, NOT_AN_AGENT)
             return None
         number = _number(action.get("value") or _card_value(body))
         if number is None:
-            await self._team.tell(user, NO_TICKET)
+            await self._tell(body, NO_TICKET)
             return None
         try:
             ticket = await self._service.get_ticket(number)
         except DomainError as unknown:
-            await self._team.tell(user, str(unknown))
+            await self._tell(body, str(unknown))
             return None
         card = _card_of(body)
         if card is not None and ticket.workspace_ref not in (None, card):
-            await self._team.tell(user, f"This control does not belong to ticket #{number}.")
+            await self._tell(body, f"This control does not belong to ticket #{number}.")
             return None
         return number
 
@@ -191,17 +196,17 @@ class CardControls:
             try:
                 view = build(ticket, opened)
             except IndexError:  # no tier left above this one
-                await self._team.tell(_user(body), f"Ticket #{number} is at the highest tier.")
+                await self._tell(body, f"Ticket #{number} is at the highest tier.")
                 return
             trigger = body.get("trigger_id")
             if not isinstance(trigger, str):
-                await self._team.tell(_user(body), DIALOG_FAILED)
+                await self._tell(body, DIALOG_FAILED)
                 return
             try:
                 await self._client.views_open(trigger_id=trigger, view=view)
             except SlackApiError as refused:  # e.g. the trigger expired: a slow moment
                 log.warning("Could not open the dialog of #%s: %s", number, refused)
-                await self._team.tell(_user(body), DIALOG_FAILED)
+                await self._tell(body, DIALOG_FAILED)
 
     async def _submit_escalate(self, ack: Ack, body: Json, view: Json) -> None:
         reason = modals.entered(dict(view), "reason")
@@ -254,7 +259,9 @@ class CardControls:
         if not isinstance(refused, DomainError):
             log.error("Dialog of ticket #%s failed", opened.number, exc_info=refused)
         text = str(refused) if isinstance(refused, DomainError) else DIALOG_FAILED
-        await self._team.tell(user, text, thread_ts=_thread_of(opened.card))
+        await self._team.tell(
+            user, text, thread_ts=_thread_of(opened.card), channel=_channel_of(opened.card)
+        )
 
 
 def _take_over_blocks(number: TicketNumber, holder: str) -> list[dict[str, Any]]:
@@ -288,6 +295,14 @@ def _card_value(body: Json) -> str | None:
             if element.get("type") == "button" and element.get("value"):
                 return str(element["value"])
     return None
+
+
+def _channel_of(card: str | None) -> str | None:
+    """The channel of a card ("CHANNEL:TS")."""
+    try:
+        return split_ref(card)[0] if card else None
+    except ValueError:
+        return None
 
 
 def _thread_of(card: str | None) -> str | None:

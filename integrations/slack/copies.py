@@ -3,7 +3,7 @@ messages in, mrkdwn out, in pieces Slack takes whole."""
 
 from __future__ import annotations
 
-from bot.core.domain import Attachment, Direction, Message
+from bot.core.domain import Attachment, Direction, Message, Ticket
 from bot.core.text import split_message
 from integrations.slack.blocks import date_token, escape
 from integrations.slack.mrkdwn import to_slack
@@ -37,9 +37,9 @@ def agent_copy(message: Message) -> str:
     return shown
 
 
-def history(why: str, reason: str, shown: list[Message]) -> str:
-    """The first message of a re-created thread: why, and what the lost one showed."""
-    lines = [f":recycle: This ticket's thread was re-created: {why} (Slack said `{reason}`)."]
+def history(intro: str, shown: list[Message]) -> str:
+    """The first message of a thread made anew: why (`intro`), and what the old one showed."""
+    lines = [intro]
     if shown:
         recent = shown[-HISTORY:]
         earlier = len(shown) - len(recent)
@@ -47,6 +47,19 @@ def history(why: str, reason: str, shown: list[Message]) -> str:
         lines.append(f"*Recent history* (last {len(recent)} messages{more}):")
         lines += [_history_line(m) for m in recent]
     return "\n".join(lines)
+
+
+def moved_line(old_channel: str, why: str) -> str:
+    """Why a ticket's thread is now here: a route sent it from `old_channel`."""
+    return f":arrow_right: This ticket moved here from <#{old_channel}>: {escape(why)}."
+
+
+def moved_away_line(ticket: Ticket, channel: str, why: str) -> str:
+    """What a moved ticket's old card says instead: where its thread is now."""
+    return (
+        f":arrow_right: Ticket #{ticket.number} moved to <#{channel}> ({escape(why)}): "
+        "its thread goes on there. Nothing written here reaches the customer."
+    )
 
 
 def _history_line(message: Message) -> str:

@@ -22,7 +22,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackClientError
 
 from bot.config import Policy
-from bot.core.domain import Attachment, Direction, MessageRef
+from bot.core.domain import Attachment, Direction, MessageRef, TicketNumber
 from bot.core.errors import DomainError, ThreadlineError
 from bot.core.events import AgentMessage
 from bot.core.inbound import MAX_ATTEMPTS, InboundState
@@ -61,6 +61,10 @@ NOTE_TOO_LONG = (
     "This note is {size:,} characters long; replies to customers are limited to {limit:,} "
     "(max_reply_chars), so it was not sent to the customer."
 )
+MOVED = (
+    "Ticket #{number} moved to <#{channel}>: write in its thread there. Nothing written here "
+    "reaches the customer; your message was not sent."
+)
 EDIT_TOO_LONG = (
     "Your edit makes this reply {size:,} characters long; replies to customers are limited to "
     "{limit:,} (max_reply_chars), so the edit was not sent: the customer still sees the earlier "
@@ -76,7 +80,7 @@ class SlackDesk:
         self._work = work
         self._policy = policy
         self._team = team
-        self._channel = team.channel
+        self._channels = team.channels  # every channel where tickets' threads are
         self._in_order = KeyedLocks()  # per ticket thread, in arrival order
 
     def register(self, app: AsyncApp) -> None:
@@ -93,7 +97,7 @@ class SlackDesk:
             return None
         assert isinstance(event, Mapping)
         event_id = body.get("event_id")
-        if not _usable_id(event_id) or event.get("channel") != self._channel:
+        if not _usable_id(event_id) or not self._ours(event.get("channel")):
             return BoltResponse(status=200, body="")  # not ours: acknowledge and drop
         assert isinstance(event_id, str)
         if _from_a_bot(event):
@@ -185,19 +189,21 @@ class SlackDesk:
             except DomainError as refused:  # e.g. a reply on a closed ticket: tell, don't retry
                 user = event.get("user")
                 if isinstance(user, str):
-                    await self._team.tell(user, str(refused), thread_ts=event.get("thread_ts"))
+                    thread, channel = event.get("thread_ts"), event.get("channel")
+                    await self._team.tell(user, str(refused), thread_ts=thread, channel=channel)
         if isinstance(event_id, str):
             await self._service.mark_processed(SLACK, event_id)
 
     async def _message_event(self, event: Json) -> None:
-        if event.get("channel") != self._channel or event.get("bot_id"):
+        channel = event.get("channel")
+        if not self._ours(channel) or event.get("bot_id"):
             return
         subtype = event.get("subtype")
         if subtype == "message_changed":
             await self._edited(event)
         elif subtype == "message_deleted":
             ts = str(event.get("deleted_ts", ""))
-            await self._service.delete_message(ref_of(self._channel, ts), _instant(event))
+            await self._service.delete_message(ref_of(str(channel), ts), _instant(event))
         elif subtype in RELAYED_SUBTYPES:
             await self._thread_reply(event)
 
@@ -205,17 +211,18 @@ class SlackDesk:
         thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
         if not thread_ts or thread_ts == ts or not isinstance(user, str):
             return  # top-level chatter in the support channel is not for customers
-        ticket = await self._service.ticket_at(f"{self._channel}:{thread_ts}")
+        channel = str(event.get("channel"))
+        ticket = await self._service.ticket_at(f"{channel}:{thread_ts}")
         if ticket is None:
-            log.debug("Reply in a thread that is no ticket (%s)", thread_ts)
+            await self._left_behind(user, channel, str(thread_ts))
             return
         if not self._team.may_act(user):
-            await self._team.tell(user, NOT_AN_AGENT, thread_ts=str(thread_ts))
+            await self._team.tell(user, NOT_AN_AGENT, thread_ts=str(thread_ts), channel=channel)
             return
         text = str(event.get("text", ""))
         files = _files(event)
         outgoing = await self._classify(text, files)
-        if await self._too_long(outgoing, user, REPLY_TOO_LONG, thread_ts):
+        if await self._too_long(outgoing, user, REPLY_TOO_LONG, thread_ts, channel):
             return
         agent = await self._team.agent(user)
         await self._service.add_agent_message(
@@ -226,10 +233,34 @@ class SlackDesk:
                 outgoing.body if outgoing.body or files else text,
                 outgoing.internal,
                 _instant(event),
-                ref_of(self._channel, str(ts)),
+                ref_of(channel, str(ts)),
                 attachments=files,
             ),
         )
+
+    def _ours(self, channel: object) -> bool:
+        """Whether `channel` (anything an event says) is one where tickets' threads are."""
+        return isinstance(channel, str) and channel in self._channels
+
+    async def _left_behind(self, user: str, channel: str, thread_ts: str) -> None:
+        """A reply in a thread that is no ticket's: chatter, or a ticket's old thread, left
+        when the ticket moved to another channel. An agent writing there is told where it went
+        (nothing is sent to the customer from an old thread)."""
+        if not self._team.may_act(user):
+            return
+        number = await self._team.ticket_of_card(channel, thread_ts)
+        if number is None:
+            log.debug("Reply in a thread that is no ticket (%s)", thread_ts)
+            return
+        try:
+            ticket = await self._service.get_ticket(TicketNumber(number))
+        except DomainError:
+            return
+        if ticket.workspace_ref is None or ticket.workspace_ref == f"{channel}:{thread_ts}":
+            return
+        where = ticket.workspace_ref.partition(":")[0]
+        told = MOVED.format(number=ticket.number, channel=where)
+        await self._team.tell(user, told, thread_ts=thread_ts, channel=channel)
 
     async def _edited(self, event: Json) -> None:
         message = event.get("message") or {}
@@ -240,11 +271,13 @@ class SlackDesk:
         if text == (event.get("previous_message") or {}).get("text"):
             return  # the words did not change (an unfurl, say): nothing to relay or refuse
         outgoing = await self._classify(text, _files(message))
-        ref = ref_of(self._channel, str(message.get("ts", "")))
+        channel = str(event.get("channel"))
+        ref = ref_of(channel, str(message.get("ts", "")))
         if outgoing.internal:
             await self._edited_into_note(ref, outgoing.body or text, user, message, event)
             return
-        if await self._too_long(outgoing, user, EDIT_TOO_LONG, message.get("thread_ts")):
+        thread = message.get("thread_ts")
+        if await self._too_long(outgoing, user, EDIT_TOO_LONG, thread, channel):
             return
         await self._service.edit_message(ref, outgoing.body or text, _instant(event))
 
@@ -260,7 +293,8 @@ class SlackDesk:
             await self._service.edit_message(ref, body, _instant(event))
             return
         log.info("Edit of delivered reply %s reads as a note; not relaying it", recorded.id)
-        await self._team.tell(user, EDIT_NOT_SENT, thread_ts=message.get("thread_ts"))
+        thread, channel = message.get("thread_ts"), event.get("channel")
+        await self._team.tell(user, EDIT_NOT_SENT, thread_ts=thread, channel=channel)
 
     async def _classify(self, text: str, files: tuple[Attachment, ...]) -> Outgoing:
         """A note keeps the words as written in Slack; a reply's body becomes what the customer
@@ -291,7 +325,7 @@ class SlackDesk:
         return body
 
     async def _too_long(
-        self, outgoing: Outgoing, user: str, message: str, thread_ts: object
+        self, outgoing: Outgoing, user: str, message: str, thread_ts: object, channel: str
     ) -> bool:
         """A reply past the cap is refused before anything is stored or queued (a 900 KB paste
         would otherwise become hundreds of direct messages); the agent is told why."""
@@ -301,7 +335,8 @@ class SlackDesk:
         size = len(outgoing.body)
         log.info("Refused a reply of %d characters (limit %d)", size, limit)
         told = message.format(size=size, limit=limit)
-        await self._team.tell(user, told, thread_ts=str(thread_ts) if thread_ts else None)
+        thread = str(thread_ts) if thread_ts else None
+        await self._team.tell(user, told, thread_ts=thread, channel=channel)
         return True
 
     # --- helpers -----------------------------------------------------------------------

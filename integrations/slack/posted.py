@@ -33,7 +33,12 @@ def tag(job: DeliveryJob, step: str) -> dict[str, Any]:
     """The metadata of post `step` (which of its posts this is) of `job`'s delivery."""
     return {
         "event_type": EVENT_TYPE,
-        "event_payload": {"delivery": int(job.delivery.id), "step": step},
+        # The ticket too: a card left behind by a move still says whose it was.
+        "event_payload": {
+            "delivery": int(job.delivery.id),
+            "step": step,
+            "ticket": int(job.ticket.number),
+        },
     }
 
 
@@ -80,6 +85,25 @@ async def find_post(
             exc.response.get("error"),
         )
     return None
+
+
+async def ticket_of_card(client: AsyncWebClient, channel: str, ts: str) -> int | None:
+    """The number of the ticket whose card starts the thread at `ts` (from the card's
+    metadata), or None: not a card of Threadline's, or Slack would not say."""
+    try:
+        found = await client.conversations_replies(
+            channel=channel, ts=ts, limit=1, include_all_metadata=True
+        )
+    except SlackApiError as exc:
+        log.info("Could not read the root of thread %s: %s", ts, exc.response.get("error"))
+        return None
+    root = next(iter(found.get("messages") or []), None)
+    metadata = root.get("metadata") if isinstance(root, Mapping) else None
+    if not isinstance(metadata, Mapping) or metadata.get("event_type") != EVENT_TYPE:
+        return None
+    payload = metadata.get("event_payload")
+    number = payload.get("ticket") if isinstance(payload, Mapping) else None
+    return number if isinstance(number, int) and not isinstance(number, bool) else None
 
 
 def _made_by(message: Mapping[str, Any], job: DeliveryJob, step: str) -> bool:

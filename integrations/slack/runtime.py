@@ -28,6 +28,7 @@ from integrations.slack.files import SlackFiles
 from integrations.slack.intake import Intake, shape_problem
 from integrations.slack.lookups import Lookups
 from integrations.slack.payloads import Malformed, request_body
+from integrations.slack.routing import routes_of
 from integrations.slack.team import Team
 from integrations.slack.work import WorkInProgress
 from integrations.slack.workspace import SlackWorkspace
@@ -80,6 +81,7 @@ class SlackSide:
             policy.slack,
             leads=settings.slack_leads,
             leads_channel=settings.slack_leads_channel,
+            routes=routes_of(settings, policy.ai),
             threads=service,
             ai=CardAi(service.ai.team_language, buttons=True) if service.ai else None,
         )

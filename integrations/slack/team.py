@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.core.domain import Actor, Agent, AgentId
 from integrations.slack.errors import platform_error
+from integrations.slack.posted import ticket_of_card
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +26,16 @@ class Team:
     def __init__(self, settings: Settings, client: AsyncWebClient) -> None:
         assert settings.slack_support_channel is not None
         self.channel = settings.slack_support_channel
+        self.channels = frozenset(settings.slack_support_channels)  # where tickets' threads are
         self.escalation_channel = settings.slack_escalation_channel
         self.leads = frozenset(settings.slack_leads)
         self.agents = frozenset(settings.slack_agents) | self.leads
         self._client = client
         self._names: dict[str, str] = {}
+
+    async def ticket_of_card(self, channel: str, ts: str) -> int | None:
+        """The ticket whose card (present or left behind by a move) starts this thread."""
+        return await ticket_of_card(self._client, channel, ts)
 
     def may_act(self, user: str) -> bool:
         return user in self.agents
@@ -61,13 +67,15 @@ class Team:
         *,
         thread_ts: str | None = None,
         blocks: list[dict[str, Any]] | None = None,
+        channel: str | None = None,
     ) -> None:
-        """An ephemeral answer in the support channel: only `user` sees it.
+        """An ephemeral answer in `channel` (the support channel by default; a thread is in
+        the channel of its ticket's card): only `user` sees it.
 
         Best effort: a lost answer is not a lost message, so a Slack error, a rate limit or a
         person Slack cannot address (not in the channel, deactivated) is logged, not raised.
         """
-        args: dict[str, Any] = {"channel": self.channel, "user": user, "text": text}
+        args: dict[str, Any] = {"channel": channel or self.channel, "user": user, "text": text}
         if thread_ts:
             args["thread_ts"] = thread_ts
         if blocks:

@@ -16,7 +16,15 @@ from bot.config import SlackPolicy
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob
 from bot.core.digest import Digest
 from bot.core.dispatcher import joined
-from bot.core.domain import Agent, AgentId, Attachment, Direction, Message, TicketId
+from bot.core.domain import (
+    Agent,
+    AgentId,
+    Attachment,
+    Direction,
+    Message,
+    Status,
+    TicketId,
+)
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     Audience,
@@ -68,10 +76,13 @@ from integrations.slack.copies import (
     file_line,
     history,
     message_pieces,
+    moved_away_line,
+    moved_line,
 )
 from integrations.slack.errors import platform_error
 from integrations.slack.posted import find_post, tag
 from integrations.slack.refs import slack_copy, split_ref
+from integrations.slack.routing import ChannelRoutes
 from integrations.wording import download
 
 log = logging.getLogger(__name__)
@@ -87,6 +98,8 @@ THREAD_GONE: dict[str, str] = {
     "is_archived": "its channel was archived",
 }
 HARMLESS = frozenset({"already_reacted", "no_reaction", *THREAD_GONE})
+# A ticket done with stays where it is: its thread is history, not work to spread.
+DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -133,6 +146,7 @@ class SlackWorkspace:
         *,
         leads: Sequence[str] = (),
         leads_channel: str | None = None,
+        routes: ChannelRoutes | None = None,
         threads: ThreadKeeper | None = None,
         name: str = MAIN_WORKSPACE,
         ai: CardAi | None = None,
@@ -145,6 +159,9 @@ class SlackWorkspace:
         # send after the move go to the new thread (its job still names the old one).
         self._moved: dict[str, str] = {}
         self._channel = channel
+        # Which channel each open ticket's thread is in (each channel has Slack's posting
+        # budget of its own); None: all in `channel`.
+        self._routes = routes or ChannelRoutes(channel)
         self._escalations = escalation_channel
         self._leads = tuple(leads)
         self._leads_channel = leads_channel
@@ -335,6 +352,9 @@ class SlackWorkspace:
         text = card_text(job.ticket, job.customer)
         if job.card:
             channel, ts = split_ref(job.card)
+            target = self._card_channel(job)
+            if channel != target and job.ticket.status not in DONE and self._threads is not None:
+                return await self._move(job, target)
             try:
                 await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
                 return job.card
@@ -342,8 +362,9 @@ class SlackWorkspace:
                 reason = _error_code(exc)
                 if reason not in THREAD_GONE:
                     raise
-            return await self._new_thread(job, reason)
-        reply = await self._post(job, "card", channel=self._channel, text=text, blocks=blocks)
+            return await self._new_thread(job, lost_line(reason))
+        channel = self._card_channel(job)
+        reply = await self._post(job, "card", channel=channel, text=text, blocks=blocks)
         return f"{reply['channel']}:{reply['ts']}"
 
     async def _in_thread(self, job: DeliveryJob, step: str = "post", **args: Any) -> dict[str, str]:
@@ -355,19 +376,43 @@ class SlackWorkspace:
             reason = _error_code(exc)
             if reason not in THREAD_GONE or "thread_ts" not in where or self._threads is None:
                 raise
-        await self._new_thread(job, reason)
+        await self._new_thread(job, lost_line(reason))
         return await self._post(job, step, **self._thread_args(job), **args)
 
-    async def _new_thread(self, job: DeliveryJob, reason: str) -> str:
-        """A new card in the support channel, and in its thread the lost thread's recent
-        history, so agents can go on where they were. Returns the new card's ref."""
+    async def _move(self, job: DeliveryJob, target: str) -> str:
+        """The ticket's thread made anew in `target`, the channel its route names now (its
+        priority or category changed), with its recent history; the old card says where it
+        went. Returns the new card's ref."""
+        assert job.card is not None
+        old_channel, old_ts = split_ref(job.card)
+        why = self._routes.why(job.ticket)
+        log.info("Ticket #%s moves to %s: %s", job.ticket.number, target, why)
+        ref = await self._new_thread(job, moved_line(old_channel, why))
+        line = moved_away_line(job.ticket, target, why)
+        try:
+            await self._client.chat_update(
+                channel=old_channel,
+                ts=old_ts,
+                text=line,
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": line}}],
+                # Still the ticket's, for a reply written there later (see desk.py).
+                metadata=tag(job, "moved"),
+            )
+        except SlackApiError as exc:
+            if _error_code(exc) not in HARMLESS:
+                raise
+        return ref
+
+    async def _new_thread(self, job: DeliveryJob, intro: str) -> str:
+        """A new card in the ticket's channel, and in its thread `intro` and the recent history,
+        so agents can go on where they were (a lost thread, or a move). Returns the new card's
+        ref."""
         ticket = job.ticket
         old = job.card
-        log.warning("Thread of ticket #%s is gone (%s); re-creating it", ticket.number, reason)
         reply = await self._post(
             job,
             "card",
-            channel=self._channel,
+            channel=self._card_channel(job),
             text=card_text(ticket, job.customer),
             blocks=ticket_card(ticket, job.customer, self._ai),
         )
@@ -380,8 +425,7 @@ class SlackWorkspace:
             # the dispatcher records it too, once the delivery is done.)
             await self._threads.move_card(ticket.id, ref, self.name)
         shown = await self._shown(job)
-        why = THREAD_GONE.get(reason, "it could not be reached")
-        pieces = split_message(history(why, reason, shown), TEXT_LIMIT)
+        pieces = split_message(history(intro, shown), TEXT_LIMIT)
         for index, piece in enumerate(pieces):
             where = {"channel": reply["channel"], "thread_ts": reply["ts"]}
             await self._post(job, f"history{index}", **where, text=piece)
@@ -553,12 +597,22 @@ class SlackWorkspace:
             if _error_code(exc) not in HARMLESS:
                 raise
 
+    def _card_channel(self, job: DeliveryJob) -> str:
+        return self._routes.channel_for(job.ticket)
+
     def _thread_args(self, job: DeliveryJob) -> dict[str, Any]:
         if job.card:
             ref = self._moved.get(job.card, job.card)
             channel, ts = split_ref(ref)
             return {"channel": channel, "thread_ts": ts}
         return {"channel": self._channel}  # the card never made it: keep the words anyway
+
+
+def lost_line(reason: str) -> str:
+    """Why a ticket's thread was made anew: the old one is gone."""
+    why = THREAD_GONE.get(reason, "it could not be reached")
+    log.warning("A ticket's thread is gone (%s): %s; re-creating it", reason, why)
+    return f":recycle: This ticket's thread was re-created: {why} (Slack said `{reason}`)."
 
 
 def _written_in(message: Message, here: str) -> str:

@@ -127,8 +127,11 @@ async def test_a_kill_after_each_post_shows_everything_once(bot: Bot) -> None:
     fresh = await bot.service.get_ticket(ticket.number)
     assert fresh.workspace_ref == f"{cards[0].channel}:{cards[0].ts}"
     assert "My printer is on fire" in cards[0].text  # the first message is on the card
-    shown = (await bot.thread(ticket))[1:]  # under the card
-    assert [t for t in shown if not t.startswith("word")] == ["Still burning"]
+    shown = await bot.thread(ticket)
+    assert [t for t in shown if not t.startswith("word")] == [
+        "My printer is on fire",
+        "Still burning",
+    ]
     long_pieces = [t for t in shown if t.startswith("word")]
     assert len(long_pieces) > 1
     assert " ".join(long_pieces).split() == LONG.split(), "a piece of the long message twice"
@@ -145,12 +148,12 @@ async def test_a_post_whose_answer_was_lost_is_not_made_again(bot: Bot) -> None:
     await bot.customer_writes("m2", "Still burning")
     bot.slack.faults.lose_answer(method="chat.postMessage")
     await dispatcher.run_once()  # the message: posted, answered 500, to be retried
-    assert (await bot.thread(ticket))[1:] == ["Still burning"]
+    assert await bot.thread(ticket) == ["My printer is on fire", "Still burning"]
     assert not await bot.deliveries_done(ticket)
     bot.clock.advance(minutes=1)
     while await dispatcher.run_once():
         bot.clock.advance(minutes=1)
-    assert (await bot.thread(ticket))[1:] == ["Still burning"]
+    assert await bot.thread(ticket) == ["My printer is on fire", "Still burning"]
     assert bot.looks() == 1
     assert await bot.deliveries_done(ticket)
 

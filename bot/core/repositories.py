@@ -7,7 +7,7 @@ three of its methods (`JobTicketRepository`), and `JobTransaction` offers no oth
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -301,6 +301,31 @@ class SlaRepository(Protocol):
 
     async def forget_digest(self, day: date) -> None:
         """Give the claim back (the digest could not be sent)."""
+        ...
+
+    # --- a sweep's batch: a fixed number of statements for many clocks ---------------
+
+    async def lock_due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
+        """Up to `limit` clocks with work due by `now`, earliest first, held for this
+        transaction; those another sweep holds are left out."""
+        ...
+
+    async def tickets_by_id(self, ticket_ids: Collection[TicketId]) -> dict[TicketId, Ticket]:
+        """These tickets (those that exist), read at once."""
+        ...
+
+    async def save_steps(self, clocks: Sequence[SlaClock]) -> None:
+        """Write back what a sweep's step changed in these clocks (`sla.STEP_FIELDS`)."""
+        ...
+
+    async def claim_notifications(
+        self, keys: Sequence[NotificationKey], at: datetime
+    ) -> set[NotificationKey]:
+        """Take the right to send each of these notifications; returns those taken here."""
+        ...
+
+    async def add_deliveries(self, news: Sequence[NewDelivery]) -> None:
+        """Queue many deliveries at once, in the order given."""
         ...
 
 

@@ -16,6 +16,7 @@ from bot.core.usecases.jobs import JobUseCases
 from bot.core.usecases.model_uses import ModelUseCases
 from bot.core.usecases.moves import MoveUseCases
 from bot.core.usecases.queries import QueryUseCases, Stats, TicketDetail
+from bot.core.usecases.sla_sweep import SlaSweepUseCases
 from bot.core.usecases.surveys import SurveyUseCases
 
 __all__ = ["SUBJECT_LENGTH", "Stats", "TicketDetail", "TicketService", "shown_due", "subject_of"]
@@ -28,6 +29,7 @@ class TicketService(
     QueryUseCases,
     InboundUseCases,
     JobUseCases,
+    SlaSweepUseCases,
     SurveyUseCases,
     ModelUseCases,
 ):

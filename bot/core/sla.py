@@ -65,6 +65,11 @@ class SlaClock:
     next_action_at: datetime | None = None  # when a sweep must look at this clock again
 
 
+# What `step` may change in a clock; everything else follows the ticket (`reconcile`). A sweep
+# writes back only these.
+STEP_FIELDS = ("breached_at", "breaches", "reminded_version", "escalations", "next_action_at")
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     before_breach: timedelta

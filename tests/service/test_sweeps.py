@@ -20,7 +20,7 @@ from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import Sweeps
 from integrations.platforms import DISCORD, SLACK
-from storage.repository import SqlStorage
+from storage.repository import SqlStorage, SqlTransaction
 from tests.fakes import RecordingChannel, RecordingWorkspace
 from tests.service.test_dispatcher import drain
 from tests.support import FakeClock
@@ -195,22 +195,21 @@ async def test_a_restart_in_the_middle_of_a_sweep_loses_and_repeats_nothing(
     tickets = [await open_ticket(service, clock, who=str(1000 + i)) for i in range(3)]
     now = clock.advance(hours=1, minutes=5)
     crashing = Sweeps(service, POLICY)
-    calls = 0
-    original = service._queue
+    original = SqlTransaction.add_deliveries
 
-    async def crash_on_the_fourth(*args: Any, **kwargs: Any) -> None:
-        nonlocal calls
-        calls += 1
-        if calls == 4:  # the second ticket's breach is half queued: the process dies
-            raise KeyboardInterrupt
-        await original(*args, **kwargs)
+    async def crash(self: SqlTransaction, news: Any) -> None:
+        # The batch has stepped its clocks and claimed its notices: the process dies.
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(service, "_queue", crash_on_the_fourth)
+    monkeypatch.setattr(SqlTransaction, "add_deliveries", crash)
     with pytest.raises(KeyboardInterrupt):
         await crashing.sla(now)
-    monkeypatch.setattr(service, "_queue", original)
+    monkeypatch.setattr(SqlTransaction, "add_deliveries", original)
+    # The batch was all or nothing: every clock is due again, no notice is claimed.
+    assert await service.next_sla_event() == tickets[0].created_at + timedelta(minutes=45)
     restarted = Sweeps(service, POLICY)
-    assert await restarted.sla(now) == 2
+    assert await restarted.sla(now) == 3
+    assert await restarted.sla(now) == 0
     for ticket in tickets:
         assert await told.agents(ticket) == [
             "to leads: breached: first_response due 10:00, 300s late",

@@ -1,5 +1,6 @@
-"""The scheduled jobs' use cases: one SLA clock stepped, one survey sent, one quiet ticket moved
-or nudged, the digest's day claimed. `bot/core/sweeps.py` finds what is due and calls these.
+"""The scheduled jobs' use cases: one SLA clock stepped (an escalating one: the others are stepped
+in batches, `sla_sweep.py`), one survey sent, one quiet ticket moved or nudged, the digest's day
+claimed. `bot/core/sweeps.py` finds what is due and calls these.
 
 Each runs in a transaction of its own and is not retried: on a conflict the next sweep looks
 again. A notification is claimed (its unique key inserted) in the same transaction that queues
@@ -36,11 +37,6 @@ JOBS_ACTOR = Actor.system("Threadline")
 
 class JobUseCases(UseCaseBase):
     # --- what is due ---------------------------------------------------------------------
-
-    async def due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
-        """SLA clocks with a reminder, breach or escalation due by `now`, earliest first."""
-        async with self._storage.reading() as tx:
-            return await tx.due_clocks(now, limit)
 
     async def next_sla_event(self) -> datetime | None:
         """When the next SLA reminder, breach notice or escalation falls due; None if none

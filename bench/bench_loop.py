@@ -6,12 +6,17 @@ Latency (default): `python bench/bench_loop.py [--rate 50] [--tickets 100] [--se
   each at `--rate` messages a second spread over `--tickets` open tickets, p50 and p99.
   Slack's and Discord's limits are off, and so is the bot's pacing: this measures the bot.
 
-Burst: `python bench/bench_loop.py --burst 1000 --tickets 200 [--speedup 20]`
+Burst: `python bench/bench_loop.py --burst 1000 --tickets 200 [--speedup 20] [--channels 4]`
   - `--burst` customer messages at once over `--tickets` open tickets, with Slack's real
-    per-channel limit on (one post a second, bursts of three) and the bot pacing itself to it;
+    per-channel limit on (one post a second, bursts of three) and the bot pacing itself just
+    under it (its default pacing);
     reports how long the backlog takes to drain and checks that none is lost or reordered
     within a ticket. `--speedup N` runs Slack's limit and the bot's pacing N times faster (the
-    real drain time is then N times the measured one, which is printed too).
+    real drain time is then N times the measured one, which is printed too). `--channels 4`
+    spreads the tickets over four support channels (SLACK_CHANNEL_ROUTES by priority: the
+    tickets are given normal, urgent, high and low in turn, and their threads move), each with
+    Slack's limit of its own; the drain is then compared with the floor of one channel (one post
+    per message at its limit), against a goal of 0.3 of it with at most 10 answers of 429.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from figures import percentile  # beside this script
 
 from bot.app import Bot, settle_heap
-from bot.config import load_settings
+from bot.config import SlackPolicy, load_settings
+from bot.core.domain import Action, Actor, Agent, AgentId, Priority
 from integrations.sandbox.discord import DEMO as DISCORD
 from integrations.sandbox.discord import DiscordEmulator, demo_world
 from integrations.sandbox.discord.seed import DiscordSeed, SeedUser
@@ -39,8 +45,18 @@ from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import DEMO as SLACK
 from integrations.sandbox.slack import SlackEmulator, demo_workspace
 from integrations.sandbox.slack.limits import Rate
+from integrations.sandbox.slack.seed import ChannelSeed, WorkspaceSeed
 
 FIRST_CUSTOMER = 3_000_000_000_000_000_000
+# Support channels by priority for `--channels`: the first is SLACK_SUPPORT_CHANNEL (normal).
+SPREAD = (
+    (Priority.NORMAL, SLACK.support),
+    (Priority.URGENT, "CURGENT"),
+    (Priority.HIGH, "CHIGH"),
+    (Priority.LOW, "CLOW"),
+)
+SPREAD_GOAL = 0.3  # of one channel's floor
+SPREAD_MOST_429 = 10
 
 
 def world(customers: int) -> DiscordSeed:
@@ -50,7 +66,15 @@ def world(customers: int) -> DiscordSeed:
     return replace(seed, users=(*seed.users, *users), guilds=(guild,))
 
 
-def configure(folder: str, box: Sandbox, posts_per_second: float) -> None:
+def workspace(channels: int) -> WorkspaceSeed:
+    """The demo workspace, with the extra support channels `--channels` spreads tickets over."""
+    seed = demo_workspace()
+    everyone = (SLACK.agent1, SLACK.agent2, SLACK.lead)
+    extra = tuple(ChannelSeed(c, f"support-{p}", everyone) for p, c in SPREAD[1:channels])
+    return replace(seed, channels=(*seed.channels, *extra))
+
+
+def configure(folder: str, box: Sandbox, posts_per_second: float, channels: int = 1) -> None:
     policy = Path(folder) / "threadline.toml"
     policy.write_text(
         f"[slack]\nposts_per_second = {posts_per_second}\nburst = 3\n"
@@ -64,6 +88,7 @@ def configure(folder: str, box: Sandbox, posts_per_second: float) -> None:
             "THREADLINE_CONFIG": str(policy),
             "SLACK_AGENTS": SLACK.agent1,
             "LOG_LEVEL": "WARNING",
+            "SLACK_CHANNEL_ROUTES": ",".join(f"{p}={c}" for p, c in SPREAD[1:channels]),
         }
     )
 
@@ -167,7 +192,8 @@ async def burst(args: argparse.Namespace, box: Sandbox, bot: Bot) -> bool:
     # Opening takes a card and a first message per ticket at the bot's pacing: let it finish,
     # so that the burst starts from an empty queue.
     opening = 60 + 4 * args.tickets / args.speedup
-    threads = await open_tickets(box, bot, args.tickets, within=opening)
+    opened = await open_tickets(box, bot, args.tickets, within=opening)
+    threads = await spread(bot, box, opened, args.channels)
     box.slack.limits.enabled = True
     limits = box.slack.limits
     limits.set_rate("chat.postMessage", Rate(args.speedup, 1.0, 3))
@@ -182,10 +208,8 @@ async def burst(args: argparse.Namespace, box: Sandbox, bot: Bot) -> bool:
 
     def arrived() -> dict[int, float]:
         seen = {}
-        for i, ts in threads.items():
-            texts = [
-                m.text for m in box.slack.thread(SLACK.support, ts) if m.text.startswith("burst")
-            ]
+        for i, (channel, ts) in threads.items():
+            texts = [m.text for m in box.slack.thread(channel, ts) if m.text.startswith("burst")]
             for n, _ in enumerate(texts):
                 seen[i * per_ticket + n] = 0.0
         return seen
@@ -203,9 +227,9 @@ async def burst(args: argparse.Namespace, box: Sandbox, bot: Bot) -> bool:
     reporting.cancel()
     drained = time.time() - started
     in_order = all(
-        [m.text for m in box.slack.thread(SLACK.support, ts) if m.text.startswith("burst")]
+        [m.text for m in box.slack.thread(channel, ts) if m.text.startswith("burst")]
         == [f"burst {p}" for p in range(per_ticket)]
-        for ts in threads.values()
+        for channel, ts in threads.values()
     )
     refused = sum(1 for c in box.slack.calls_to("chat.postMessage") if c.status == 429)
     others = sum(1 for c in box.slack.api.calls if c.status == 429) - refused
@@ -215,12 +239,65 @@ async def burst(args: argparse.Namespace, box: Sandbox, bot: Bot) -> bool:
         f"limit on (x{args.speedup} speed)"
     )
     real = drained * args.speedup
+    floor = total / args.speedup  # one post per message at one channel's limit
     print(f"  drained in {drained:.1f} s (at Slack's real limit: about {real:.0f} s)")
+    print(f"  one channel's floor (a post per message at its limit): {floor:.1f} s")
     print(
         f"  delivered {got} of {total}, in order within every ticket: {in_order}, "
         f"429s: {refused} on chat.postMessage, {others} on other methods"
     )
-    return got == total and in_order
+    whole = got == total and in_order
+    if args.channels == 1:
+        return whole
+    ratio = drained / floor
+    met = ratio <= SPREAD_GOAL and refused + others <= SPREAD_MOST_429
+    print(
+        f"  over {args.channels} channels: {ratio:.2f} of the floor "
+        f"(goal: at most {SPREAD_GOAL} with at most {SPREAD_MOST_429} answers of 429) "
+        f"{'met' if met else 'MISSED'}"
+    )
+    return whole and met
+
+
+async def spread(
+    bot: Bot, box: Sandbox, opened: dict[int, str], channels: int
+) -> dict[int, tuple[str, str]]:
+    """Each ticket's thread (channel, ts) once its priority has sent it to its channel: the
+    tickets get SPREAD's priorities in turn, and those whose route names another channel move
+    there (the queue is left empty again)."""
+    assert bot.service is not None
+    service = bot.service
+    numbers = {}
+    for i, ts in opened.items():
+        ticket = await service.ticket_at(f"{SLACK.support}:{ts}")
+        assert ticket is not None
+        numbers[i] = ticket.number
+    if channels == 1:
+        return {i: (SLACK.support, ts) for i, ts in opened.items()}
+    alice = Actor.of_agent(Agent(AgentId(SLACK.agent1), "alice"))
+    wanted = {i: SPREAD[i % channels] for i in numbers}
+    for i, (priority, _) in wanted.items():
+        if priority is not Priority.NORMAL:
+            await service.act(numbers[i], Action.SET_PRIORITY, alice, priority=priority)
+
+    async def places() -> dict[int, tuple[str, str]] | None:
+        found = {}
+        for i, (_, channel) in wanted.items():
+            ref = (await service.get_ticket(numbers[i])).workspace_ref or ""
+            where, _, ts = ref.partition(":")
+            moved = where == SLACK.support or box.slack.thread(where, ts)  # its history is in
+            if where != channel or not moved:
+                return None
+            found[i] = (where, ts)
+        return found
+
+    deadline = time.time() + 120
+    while (found := await places()) is None:
+        if time.time() > deadline:
+            raise SystemExit("the tickets did not all move to their channels")
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1)  # the old cards' last edits
+    return found
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -228,11 +305,12 @@ async def run(args: argparse.Namespace) -> int:
     logging.getLogger("integrations.sandbox").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as folder:
         async with (
-            SlackEmulator(demo_workspace()) as slack,
+            SlackEmulator(workspace(args.channels)) as slack,
             DiscordEmulator(world(args.tickets)) as discord,
         ):
             box = Sandbox(slack, discord)
-            configure(folder, box, args.speedup if args.burst else 0)
+            pacing = SlackPolicy().posts_per_second * args.speedup  # the default, sped up
+            configure(folder, box, pacing if args.burst else 0, args.channels)
             bot = Bot(load_settings())
             await bot.start()
             settle_heap()  # as `threadline run` does
@@ -252,6 +330,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=0)
     parser.add_argument("--speedup", type=float, default=20.0)
+    parser.add_argument("--channels", type=int, default=1, choices=range(1, len(SPREAD) + 1))
     sys.exit(asyncio.run(run(parser.parse_args())))
 
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Policy, Settings, load_policy
 from bot.core.ai_policy import AiPolicy
@@ -24,7 +24,6 @@ from bot.core.routes import Routes
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import DigestSender, Sweeps
-from integrations.ai.assistant import ModelAssistant, build_assistant
 from integrations.discord.customer_channel import UPLOAD_LIMIT, DiscordCustomerChannel
 from integrations.discord.runtime import DiscordSide
 from integrations.discord.staff import STAFF_WORKSPACE
@@ -39,6 +38,9 @@ from storage.db import create_engine, describe, dispose, normalise_url
 from storage.metrics_repository import MetricsReader
 from storage.migrate import ensure_current, upgrade
 from storage.repository import SqlStorage
+
+if TYPE_CHECKING:
+    from integrations.ai.assistant import ModelAssistant
 
 log = logging.getLogger(__name__)
 
@@ -338,6 +340,10 @@ def assistant_for(
 ) -> ModelAssistant:
     """The AI features on the configured model, or on their fallbacks when there is none."""
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    # Imported here: the model client and the language and search libraries take about 28 MB,
+    # which a deployment without the AI features never needs.
+    from integrations.ai.assistant import build_assistant  # noqa: PLC0415
+
     return build_assistant(
         ai, key, settings.openai_base_url, settings.openai_model, http_hooks=http_hooks
     )

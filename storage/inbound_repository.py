@@ -94,10 +94,16 @@ class InboundRows:
         )
 
     async def retry_due_inbound(
-        self, platform: Platform, now: datetime, limit: int
+        self, platform: Platform, now: datetime, limit: int, stuck_before: datetime | None = None
     ) -> list[tuple[str, Mapping[str, Any]]]:
-        """Failed events whose retry is due by `now`, oldest first."""
-        return await self._waiting(platform, m.inbound_events.c.next_attempt_at <= now, limit)
+        """Failed events whose retry is due by `now`, oldest first; with `stuck_before`, also
+        those received before it and never tried (their processing failed where even the
+        failure could not be recorded: the database went away)."""
+        e = m.inbound_events
+        due = e.c.next_attempt_at <= now
+        if stuck_before is not None:
+            due = or_(due, and_(e.c.next_attempt_at.is_(None), e.c.received_at < stuck_before))
+        return await self._waiting(platform, due, limit)
 
     async def _waiting(
         self, platform: Platform, due: ColumnElement[bool], limit: int

@@ -18,6 +18,9 @@ InboundId = NewType("InboundId", int)
 
 MAX_ATTEMPTS = 5
 RETRY_EVERY = 2.0  # seconds between the running bot's looks for failed events due again
+# An event stored this long ago and never tried is stuck, not in hand: processing takes
+# milliseconds, so its attempt failed where the failure itself could not be recorded.
+STUCK_AFTER = timedelta(seconds=30)
 FIRST_BACKOFF = timedelta(seconds=2)
 LAST_BACKOFF = timedelta(minutes=5)
 

@@ -391,9 +391,10 @@ class InboundRepository(Protocol):
         ...
 
     async def retry_due_inbound(
-        self, platform: Platform, now: datetime, limit: int
+        self, platform: Platform, now: datetime, limit: int, stuck_before: datetime | None = None
     ) -> list[tuple[str, Mapping[str, Any]]]:
-        """Failed events whose retry is due by `now`, oldest first."""
+        """Failed events whose retry is due by `now`, oldest first; with `stuck_before`, also
+        those received before it and never tried."""
         ...
 
     async def list_inbound(

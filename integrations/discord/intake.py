@@ -32,6 +32,7 @@ from integrations.discord.set_aside import (
     Deferred,
     Payload,
     SetAside,
+    Waiting,
     delete_payload,
     edit_payload,
     message_payload,
@@ -196,6 +197,10 @@ class DiscordIntake:
         """Record one message; a refusal is answered (unless `answered` holds that answer
         already). False when it was not recorded."""
         received = customer_message(message)
+        if self._set_aside.holds(received.customer_id):
+            # An earlier message of theirs is set aside: this one waits in line behind it.
+            await self._keep(message_payload(received), Waiting(), "MESSAGE_CREATE", message.id)
+            return False
         try:
             intake = await _patiently(lambda: self._service.receive_customer_message(received))
         except CustomerRefused as refused:

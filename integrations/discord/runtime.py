@@ -126,6 +126,7 @@ class DiscordSide:
         except discord.LoginFailure:
             raise ConfigError("DISCORD_BOT_TOKEN was refused by Discord (401)") from None
         await self.recovery.before_connecting(token.get_secret_value())
+        await self.set_aside.load()  # before any live message can overtake them
         self._running = asyncio.create_task(self.client.connect(), name="discord")
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait(

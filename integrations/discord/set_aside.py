@@ -94,6 +94,22 @@ class Deferred(Exception):
     """A failed event could not be stored yet either; it is held in memory meanwhile."""
 
 
+class Waiting(Exception):
+    """Not tried: an earlier message of the same customer is set aside, and this one must not
+    overtake it."""
+
+    def __init__(self) -> None:
+        super().__init__("an earlier message from this customer is waiting to be recorded")
+
+
+def _customer_of(payload: Payload) -> str | None:
+    """Whose message a stored event is (None: not a customer's message)."""
+    if payload.get("kind") != "message":
+        return None
+    message = payload.get("message")
+    return str(message.get("customer_id")) if isinstance(message, dict) else None
+
+
 class SetAside:
     """Keeps failed Discord events; `retries` runs `retry_pass` in the background."""
 
@@ -104,6 +120,38 @@ class SetAside:
         # back; `kept` is told once each is stored. A crash loses these, but the gateway
         # checkpoint waits for them, so Discord replays them at the next start.
         self._unsaved: dict[str, tuple[Payload, str, Callable[[], None]]] = {}
+        # Each customer's messages set aside, in the order they wrote them: only the first is
+        # tried, and a new one waits behind them (`holds`), so none overtakes another.
+        self._lines: dict[str, list[str]] = {}
+
+    def holds(self, customer_id: str) -> bool:
+        """Whether a message of this customer is set aside: a new one must wait behind it."""
+        return bool(self._lines.get(customer_id))
+
+    async def load(self) -> None:
+        """The lines of messages set aside before a restart (call before the gateway connects,
+        so that no live message overtakes them)."""
+        waiting = await self._service.inbound_events(dead=False, platform=DISCORD, limit=10_000)
+        for event in waiting:
+            self._join(event.event_id, event.payload)
+
+    def _join(self, event_id: str, payload: Payload) -> None:
+        customer = _customer_of(payload)
+        if customer is not None and event_id not in self._lines.get(customer, ()):
+            self._lines.setdefault(customer, []).append(event_id)
+
+    def _leave(self, event_id: str, payload: Payload) -> None:
+        customer = _customer_of(payload)
+        line = self._lines.get(customer or "")
+        if line is not None and event_id in line:
+            line.remove(event_id)
+            if not line:
+                del self._lines[customer or ""]
+
+    def _first(self, event_id: str, payload: Payload) -> bool:
+        """Whether the event is first in its customer's line (or in none)."""
+        line = self._lines.get(_customer_of(payload) or "")
+        return not line or line[0] == event_id
 
     async def failed(
         self,
@@ -116,6 +164,13 @@ class SetAside:
         the database is away too: it is held here, stored by a later pass, and then `kept` is
         called."""
         reason = f"{type(error).__name__}: {error}"
+        self._join(event_id, payload)
+        customer = _customer_of(payload)
+        waiting = [e for e in self._unsaved if _customer_of(self._unsaved[e][0]) == customer]
+        if customer is not None and waiting and event_id not in self._unsaved:
+            # Stored now, it would come before the earlier ones still held here: it waits too.
+            self._unsaved[event_id] = (payload, reason, kept)
+            return False
         try:
             await self._keep(event_id, payload, reason)
         except StorageError as exc:
@@ -133,11 +188,14 @@ class SetAside:
         await self._service.record_inbound(DISCORD, event_id, payload)
         state = await self._service.inbound_failed(DISCORD, event_id, reason)
         if state is InboundState.DEAD:
+            self._leave(event_id, payload)  # for a person now: the customer's next go on
             log.error(
                 "Discord event %s failed every attempt (%s); set aside: `threadline events list`",
                 event_id,
                 reason,
             )
+        elif reason.startswith(Waiting.__name__):
+            log.info("Discord event %s waits behind the customer's earlier ones", event_id)
         else:
             log.warning("Discord event %s failed (%s); it will be retried", event_id, reason)
 
@@ -151,6 +209,7 @@ class SetAside:
             await self.failed(event_id, payload, exc)
             return
         await self._service.mark_processed(DISCORD, event_id)
+        self._leave(event_id, payload)
 
     async def _apply(self, payload: Payload) -> None:
         kind = payload.get("kind")
@@ -176,6 +235,12 @@ class SetAside:
             del self._unsaved[event_id]
             kept()
         due = await self._service.retry_due(DISCORD)
+        tried = 0
         for event_id, stored in due:
-            await self.process(event_id, dict(stored))
-        return len(due)
+            payload = dict(stored)
+            self._join(event_id, payload)  # stored by another process, say
+            if not self._first(event_id, payload):
+                continue  # behind an earlier message of its customer, not done yet
+            await self.process(event_id, payload)
+            tried += 1
+        return tried

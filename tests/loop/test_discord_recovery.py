@@ -178,8 +178,7 @@ async def test_a_message_that_fails_unexpectedly_is_kept_retried_then_set_aside(
         await alice.send_dm("hello")
         await _thread_of(sandbox, ["hello"])
         await alice.send_dm("poison pill")
-        await alice.send_dm("after it")
-        await _thread_of(sandbox, ["after it"])  # the rest goes on
+        await alice.send_dm("after it")  # waits in line: it must not overtake the first
 
         async def dead() -> list[InboundEvent]:
             clock.advance(minutes=10)
@@ -189,6 +188,8 @@ async def test_a_message_that_fails_unexpectedly_is_kept_retried_then_set_aside(
         [letter] = await eventually(dead, what="the message to be set aside")
         assert (letter.attempts, letter.payload["message"]["body"]) == (5, "poison pill")
         assert "planted bug" in (letter.last_error or "")
+        await set_aside.retry_pass()
+        await _thread_of(sandbox, ["after it"])  # the rest goes on once it is set aside
         broken = False
         await service.retry_dead_letter(letter.id)
         await set_aside.retry_pass()
@@ -251,3 +252,48 @@ async def test_a_message_the_database_cannot_take_holds_the_checkpoint_until_it_
         await set_aside.retry_pass()
         texts = await _thread_of(sandbox, ["while the database is away", "typing…"])
     assert texts == ["hello", "while the database is away", "typing…"]
+
+
+async def test_a_message_written_after_one_the_database_could_not_take_waits_behind_it(
+    sandbox: Sandbox, settings_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database is away for one message only: held in memory, it is stored and taken in
+    later; the customer's next message, arriving with the database back, waits behind it
+    instead of overtaking it."""
+    away = False
+    receive, record = TicketService.receive_customer_message, TicketService.record_inbound
+
+    async def receiving(self: TicketService, message: CustomerMessage) -> Intake:
+        if away:
+            raise StorageError("Cannot reach the database (planted)")
+        return await receive(self, message)
+
+    async def recording(self: TicketService, *args: Any) -> bool:
+        if away:
+            raise StorageError("Cannot reach the database (planted)")
+        return await record(self, *args)
+
+    monkeypatch.setattr(TicketService, "receive_customer_message", receiving)
+    monkeypatch.setattr(TicketService, "record_inbound", recording)
+    clock = FakeClock(datetime.now(UTC))
+    alice = sandbox.discord.user(ALICE)
+    async with running(clock) as bot:
+        assert bot.discord is not None
+        set_aside = bot.discord.set_aside
+        await alice.send_dm("hello")
+        await _thread_of(sandbox, ["hello"])
+        away = True
+        await alice.send_dm("first, while the database is away")
+        await eventually(lambda: _true(bool(set_aside._unsaved)), what="it held", within=10)
+        away = False
+        await alice.send_dm("second, with the database back")
+        await eventually(
+            lambda: _true(len(set_aside._unsaved) == 2), what="the second behind it", within=10
+        )
+        await set_aside.retry_pass()  # both stored, in the order they were written
+        clock.advance(minutes=1)
+        await set_aside.retry_pass()
+        texts = await _thread_of(
+            sandbox, ["first, while the database is away", "second, with the database back"]
+        )
+    assert texts == ["hello", "first, while the database is away", "second, with the database back"]

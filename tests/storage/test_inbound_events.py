@@ -81,3 +81,25 @@ async def test_an_interaction_is_first_only_once_even_when_copies_race(
     assert sorted(firsts) == [False, False, False, False, True]
     assert not await service.first_time(SLACK, "action:U1:123.4", body)
     assert await service.first_time(SLACK, "action:U1:123.5", body)
+
+
+async def test_a_stored_event_never_tried_is_taken_up_once_it_is_stuck(
+    storage: SqlStorage,
+) -> None:
+    """Its processing failed while the database was away, so not even the failure was
+    recorded: no retry time, no attempt. The running bot's retry pass takes it up once it has
+    waited longer than any processing takes, and leaves a fresh one to its live handling."""
+    clock = FakeClock(T0)
+    service = TicketService(storage, clock)
+    async with storage.transaction() as tx:
+        assert await tx.record_inbound_event(SLACK, "Ev1", {"n": 1}, T0)
+        assert await tx.record_inbound_event(SLACK, "Ev2", {"n": 2}, T0 + timedelta(seconds=25))
+    clock.advance(seconds=29)
+    assert await service.retry_due(SLACK) == []  # each may still be in hand
+    clock.advance(seconds=2)
+    assert await service.retry_due(SLACK) == [("Ev1", {"n": 1})]
+    clock.advance(seconds=30)
+    assert await service.retry_due(SLACK) == [("Ev1", {"n": 1}), ("Ev2", {"n": 2})]
+    await service.mark_processed(SLACK, "Ev1")
+    await service.mark_processed(SLACK, "Ev2")
+    assert await service.retry_due(SLACK) == []

@@ -11,6 +11,7 @@ from bot.core.domain import Customer, Platform
 from bot.core.errors import EventNotFound
 from bot.core.inbound import (
     MAX_ATTEMPTS,
+    STUCK_AFTER,
     GatewayCheckpoint,
     InboundEvent,
     InboundId,
@@ -67,9 +68,12 @@ class InboundUseCases(UseCaseBase):
     async def retry_due(
         self, platform: Platform, limit: int = 100
     ) -> list[tuple[str, Mapping[str, Any]]]:
-        """Failed events whose retry is due now, oldest first."""
+        """Failed events whose retry is due now, and stuck ones (stored long ago, never tried:
+        their processing failed while the database was away, so not even the failure was
+        recorded), oldest first."""
+        now = self._clock.now()
         async with self._storage.reading() as tx:
-            return await tx.retry_due_inbound(platform, self._clock.now(), limit)
+            return await tx.retry_due_inbound(platform, now, limit, now - STUCK_AFTER)
 
     async def inbound_events(
         self, *, dead: bool = True, platform: Platform | None = None, limit: int = 100

@@ -29,6 +29,7 @@ from bot.core.inbound import MAX_ATTEMPTS, InboundState
 from bot.core.replies import Outgoing, classify
 from bot.core.service import TicketService
 from integrations.platforms import SLACK
+from integrations.slack.in_doubt import InDoubt
 from integrations.slack.mrkdwn import slack_user_ids, to_discord
 from integrations.slack.ordering import KeyedLocks
 from integrations.slack.payloads import EventEnvelope, problem
@@ -82,6 +83,7 @@ class SlackDesk:
         self._team = team
         self._channels = team.channels  # every channel where tickets' threads are
         self._in_order = KeyedLocks()  # per ticket thread, in arrival order
+        self.doubt = InDoubt()  # after a start or a failure: earlier replies may come late
 
     def register(self, app: AsyncApp) -> None:
         app.middleware(self._store_then_ack)
@@ -105,7 +107,12 @@ class SlackDesk:
             # relayed, so none is stored: on a busy desk that is half of all events.
             return BoltResponse(status=200, body="")
         async with self._work.counted(), self._in_order.hold(_thread_key(event)):
-            if await self._service.record_inbound(SLACK, event_id, body):
+            try:
+                recorded = await self._service.record_inbound(SLACK, event_id, body)
+            except Exception:
+                self.doubt.begin()  # not acknowledged: Slack sends it again, after newer ones
+                raise
+            if recorded:
                 await self._attempt(event_id, body)
             else:
                 log.info("Slack redelivered event %s; dropping it", event_id)
@@ -130,6 +137,7 @@ class SlackDesk:
         try:
             await self.process_event(body)
         except Exception as failed:
+            self.doubt.begin()  # its retry comes after newer events of its thread
             await self._failed(event_id, failed)
 
     async def _failed(self, event_id: str, failed: Exception) -> None:
@@ -207,10 +215,12 @@ class SlackDesk:
         elif subtype in RELAYED_SUBTYPES:
             await self._thread_reply(event)
 
-    async def _thread_reply(self, event: Json) -> None:
+    async def _thread_reply(self, event: Json, *, catching_up: bool = False) -> None:
         thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
         if not thread_ts or thread_ts == ts or not isinstance(user, str):
             return  # top-level chatter in the support channel is not for customers
+        if not catching_up and self.doubt.active:
+            await self._earlier_first(str(event.get("channel")), str(thread_ts), str(ts))
         channel = str(event.get("channel"))
         ticket = await self._service.ticket_at(f"{channel}:{thread_ts}")
         if ticket is None:
@@ -237,6 +247,34 @@ class SlackDesk:
                 attachments=files,
             ),
         )
+
+    async def _earlier_first(self, channel: str, thread_ts: str, ts: str) -> None:
+        """Agents' messages in the thread before `ts` that Slack has not delivered yet (see
+        `in_doubt.py`), relayed now, in order, ahead of it. Best effort: a failed look leaves
+        them to Slack's redelivery."""
+        try:
+            earlier = await self._team.thread_before(channel, thread_ts, ts, self.doubt.oldest)
+        except Exception as exc:
+            log.warning("Could not read thread %s for earlier replies: %s", thread_ts, exc)
+            return
+        for message in earlier:
+            user = message.get("user")
+            relayed = message.get("subtype") in RELAYED_SUBTYPES and not message.get("bot_id")
+            if not relayed or not isinstance(user, str) or not self._team.may_act(user):
+                continue
+            if await self._service.message_at(ref_of(channel, str(message.get("ts")))):
+                continue  # recorded already
+            log.info(
+                "Slack: relaying %s ahead of %s; Slack has not delivered it yet",
+                message.get("ts"),
+                ts,
+            )
+            try:
+                await self._thread_reply(
+                    {**message, "channel": channel, "thread_ts": thread_ts}, catching_up=True
+                )
+            except DomainError as refused:  # told when Slack delivers it
+                log.info("Earlier reply %s refused: %s", message.get("ts"), refused)
 
     def _ours(self, channel: object) -> bool:
         """Whether `channel` (anything an event says) is one where tickets' threads are."""

@@ -145,6 +145,8 @@ class SlackSide:
         # Leftovers first, so that a thread's older events go before its live ones. recover()
         # never raises, so start-up never depends on any one event.
         await self.recover()
+        # Events the last process saw but never stored come again, after newer ones.
+        self.desk.doubt.begin()
         token = self._settings.slack_app_token
         if token is not None:
             self._socket = AsyncSocketModeHandler(self.app, app_token=token.get_secret_value())

@@ -37,6 +37,17 @@ class Team:
         """The ticket whose card (present or left behind by a move) starts this thread."""
         return await ticket_of_card(self._client, channel, ts)
 
+    async def thread_before(
+        self, channel: str, thread_ts: str, ts: str, oldest: str
+    ) -> list[dict[str, Any]]:
+        """The thread's messages after `oldest` and before `ts`, oldest first (its root left
+        out)."""
+        found = await self._client.conversations_replies(
+            channel=channel, ts=thread_ts, oldest=oldest, latest=ts, inclusive=False, limit=200
+        )
+        messages = found.get("messages") or []
+        return [dict(m) for m in messages if m.get("ts") not in (thread_ts, ts)]
+
     def may_act(self, user: str) -> bool:
         return user in self.agents
 

@@ -24,6 +24,7 @@ from bot.core.routes import Routes
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import DigestSender, Sweeps
+from integrations.comebacks import Comebacks
 from integrations.discord.customer_channel import UPLOAD_LIMIT, DiscordCustomerChannel
 from integrations.discord.runtime import DiscordSide
 from integrations.discord.staff import STAFF_WORKSPACE
@@ -215,6 +216,10 @@ class Bot:
         # (and what is still queued then waits for the next start).
         self._delivering = asyncio.create_task(dispatcher.run(self._stop), name="dispatcher")
         self._stack.push_async_callback(self._stop_delivering, dispatcher)
+        platforms = {name: checks[name] for name in ("slack", "discord")}
+        comebacks = Comebacks(platforms, lambda _name: dispatcher.hasten())
+        comebacks.repeating.start()
+        self._stack.push_async_callback(comebacks.repeating.stop)
         # The jobs stop before the dispatcher, so what a last sweep queued is sent or kept.
         self.sweeps = sweeps_for(rt, self.slack, self.discord)
         self.jobs = JobScheduler(self.sweeps, rt.policy.jobs, self._clock)

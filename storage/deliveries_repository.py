@@ -133,6 +133,19 @@ class DeliveryRows(Rows):
             .values(leased_until=until)
         )
 
+    async def hasten_retries(self, now: datetime) -> int:
+        d = m.deliveries
+        result = await self._conn.execute(
+            update(d)
+            .where(
+                (d.c.status == DeliveryStatus.PENDING)
+                & (d.c.attempts > 0)
+                & (d.c.next_attempt_at > now)
+            )
+            .values(next_attempt_at=now)
+        )
+        return int(result.rowcount or 0)
+
     async def jobs_for(self, deliveries: Sequence[Delivery]) -> list[DeliveryJob | None]:
         if not deliveries:
             return []

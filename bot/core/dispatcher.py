@@ -117,6 +117,16 @@ class Dispatcher:
         """Something was enqueued: look now rather than at the next poll."""
         self._wake.set()
 
+    async def hasten(self) -> int:
+        """A platform that was away is back: what waits out a retry's backoff (which grows to
+        minutes over a long outage) is sent now. Returns how many deliveries were hastened."""
+        async with self._storage.transaction() as tx:
+            hastened = await tx.hasten_retries(self._clock.now())
+        if hastened:
+            log.info("%d deliveries waiting to be retried are due now", hastened)
+            self.wake()
+        return hastened
+
     async def run(self, stop: asyncio.Event) -> None:
         """Send until `stop` is set. Sends overlap: a new lane head is taken as soon as it is
         due and a slot is free, not when the whole previous batch is done; what was started is

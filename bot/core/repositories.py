@@ -183,6 +183,11 @@ class DeliveryRepository(Protocol):
         """Keep holding these leased deliveries until `until` (their sends are under way)."""
         ...
 
+    async def hasten_retries(self, now: datetime) -> int:
+        """Every pending delivery waiting out a retry's backoff made due `now` (a platform that
+        was away is back); returns how many."""
+        ...
+
     async def jobs_for(self, deliveries: Sequence[Delivery]) -> list[DeliveryJob | None]:
         """Each delivery with its ticket, customer and message (None if its ticket is gone)."""
         ...

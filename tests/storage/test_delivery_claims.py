@@ -68,3 +68,24 @@ async def test_a_retry_after_no_answer_is_maybe_sent(storage: SqlStorage) -> Non
     async with storage.transaction() as tx:
         await tx.finish_delivery(again.id, DeliveryStatus.DONE, T0 + timedelta(seconds=2))
     assert await claim(storage, T0 + timedelta(minutes=5)) == []
+
+
+async def test_hastening_makes_only_deliveries_waiting_out_a_retry_due(
+    storage: SqlStorage,
+) -> None:
+    await queued(storage)  # a first attempt, not due yet
+    async with storage.transaction() as tx:
+        customer = await tx.upsert_customer(DISCORD, "bob", "Bob", T0)
+        ticket = await tx.create_ticket(NewTicket(customer.id, "Later", Priority.NORMAL, 1, T0))
+        later = T0 + timedelta(hours=1)
+        await tx.add_delivery(
+            NewDelivery(ticket.id, Lane.AGENTS, CardChanged(), later, workspace=MAIN_WORKSPACE)
+        )
+    [first] = await claim(storage, T0)
+    async with storage.transaction() as tx:
+        await tx.retry_delivery(first.id, T0 + timedelta(minutes=5), "Slack is down", unsure=False)
+    assert await claim(storage, T0 + timedelta(seconds=30)) == []
+    async with storage.transaction() as tx:
+        assert await tx.hasten_retries(T0 + timedelta(seconds=30)) == 1
+    [again] = await claim(storage, T0 + timedelta(seconds=30))
+    assert again.id == first.id  # the one queued for later was left alone

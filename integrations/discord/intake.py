@@ -50,17 +50,24 @@ STORE_TRIES = 4
 STORE_PAUSE = 0.5
 
 
+def storable(text: str) -> str:
+    """Text as it can be stored and sent on: without NUL characters, which PostgreSQL's text
+    refuses and a Slack request may not carry (the gateway passes them through)."""
+    return text.replace("\x00", "")
+
+
 def customer_message(message: discord.Message) -> CustomerMessage:
     author = message.author
     return CustomerMessage(
         platform=DISCORD,
         message_id=str(message.id),
         customer_id=str(author.id),
-        customer_name=author.global_name or author.name,
-        body=message.content,
+        customer_name=storable(author.global_name or author.name),
+        body=storable(message.content),
         sent_at=message.created_at.astimezone(UTC),
         attachments=tuple(
-            Attachment(a.filename, a.url, a.size, a.content_type) for a in message.attachments
+            Attachment(storable(a.filename), a.url, a.size, a.content_type)
+            for a in message.attachments
         ),
         customer_avatar_url=author.display_avatar.url,
     )
@@ -258,7 +265,7 @@ class DiscordIntake:
         if not self._followed(channel_id, guild_id, live):
             return
         ref = MessageRef(DISCORD, str(message_id))
-        body = str(fields.get("content", ""))
+        body = storable(str(fields.get("content", "")))
         author_id = int(author["id"]) if str(author.get("id", "")).isdigit() else 0
         async with self._in_turn(author_id, live=live):
             try:

@@ -15,6 +15,7 @@ from bot.core.events import CustomerMessage
 from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
 from integrations.discord.errors import CANNOT_MESSAGE_USER
+from integrations.discord.intake import storable
 from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,8 @@ class SupportForm(discord.ui.Modal, title="Contact support"):
             platform=DISCORD,
             message_id=f"interaction:{interaction.id}",
             customer_id=str(user.id),
-            customer_name=user.global_name or user.name,
-            body=body,
+            customer_name=storable(user.global_name or user.name),
+            body=storable(body),
             sent_at=interaction.created_at,
             customer_avatar_url=user.display_avatar.url,
         )

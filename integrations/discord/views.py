@@ -26,14 +26,20 @@ from integrations.platforms import DISCORD
 log = logging.getLogger(__name__)
 
 CLOSE_TEMPLATE = r"threadline:close:(?P<number>[0-9]{1,12})"
+CUSTOMER_IDS = r"close:[0-9]{1,12}|csat:[0-9]{1,12}:[1-5]|person:[0-9]{1,12}"
+
+
+def _unknown(known: str) -> str:
+    """Every custom id but these (of `threadline:`)."""
+    return rf"(?!threadline:({known})\Z)(?P<custom_id>[\s\S]{{1,100}})"
+
+
 # Everything else: a button from an older version, or one that never was Threadline's.
-UNKNOWN_TEMPLATE = (
-    r"(?!threadline:(close:[0-9]{1,12}|csat:[0-9]{1,12}:[1-5]|person:[0-9]{1,12}|"
-    + STAFF_IDS
-    + r")\Z)"
-    r"(?P<custom_id>[\s\S]{1,100})"
-)
+UNKNOWN_TEMPLATE = _unknown(f"{CUSTOMER_IDS}|{STAFF_IDS}")
+# Without agents in Discord, the staff controls too (on cards from when agents were there).
+UNKNOWN_WITHOUT_STAFF_TEMPLATE = _unknown(CUSTOMER_IDS)
 UNKNOWN_ANSWER = "This button no longer does anything. Write here to reach the team."
+UNKNOWN_COMMAND = "This command no longer does anything. Write here to reach the team."
 
 
 class ThreadlineClient(discord.Client):
@@ -55,10 +61,12 @@ class ThreadlineClient(discord.Client):
         self.contacts = Contacts(self, service, thread_parent)
         self._categories = categories
         self.tree: app_commands.CommandTree[ThreadlineClient] = app_commands.CommandTree(self)
+        self.tree.error(_command_failed)
         self._guild = discord.Object(int(guild_id)) if guild_id else None
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(CloseButton, RatingButton, HandOffButton, UnknownButton)
+        unknown = UnknownButton if self.staff is not None else UnknownWithoutStaff
+        self.add_dynamic_items(CloseButton, RatingButton, HandOffButton, unknown)
         add_support_command(self.tree, self.service, self.contacts, self._categories)
         if self.staff is not None:
             self.add_dynamic_items(*STAFF_ITEMS)
@@ -128,6 +136,25 @@ class UnknownButton(
 
     async def callback(self, interaction: discord.Interaction[discord.Client]) -> None:
         await interaction.response.send_message(UNKNOWN_ANSWER, ephemeral=True)
+
+
+class UnknownWithoutStaff(UnknownButton, template=UNKNOWN_WITHOUT_STAFF_TEMPLATE):
+    """The catch-all when agents do not work in Discord: their controls are unknown too."""
+
+
+async def _command_failed(
+    interaction: discord.Interaction[ThreadlineClient], error: app_commands.AppCommandError
+) -> None:
+    """A command that is not this version's (Discord still offers a command for a while after
+    an update removed it) is answered, not left to fail; anything else is logged as
+    discord.py would, with its traceback."""
+    if isinstance(error, app_commands.CommandNotFound):
+        log.info("Discord: /%s is no command of this version; answered so", error.name)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(UNKNOWN_COMMAND, ephemeral=True)
+        return
+    command = interaction.command.name if interaction.command else "?"
+    log.error("Discord command /%s failed", command, exc_info=error)
 
 
 async def close_for(service: TicketService, number: TicketNumber, user_id: str) -> str:

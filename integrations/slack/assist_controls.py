@@ -496,4 +496,5 @@ def _user(body: Json) -> str:
 
 def _number(value: object) -> TicketNumber | None:
     text = str(value or "").strip()
-    return TicketNumber(int(text)) if text.isdigit() and len(text) < 12 else None
+    # ASCII only: "²" is a digit to `isdigit` but no number to `int`.
+    return TicketNumber(int(text)) if text.isascii() and text.isdigit() and len(text) < 12 else None

@@ -285,7 +285,8 @@ def _user(body: Json) -> str:
 
 def _number(value: object) -> TicketNumber | None:
     text = str(value or "")
-    return TicketNumber(int(text)) if text.isdigit() and len(text) < 12 else None
+    # ASCII only: "²" is a digit to `isdigit` but no number to `int`.
+    return TicketNumber(int(text)) if text.isascii() and text.isdigit() and len(text) < 12 else None
 
 
 def _card_value(body: Json) -> str | None:

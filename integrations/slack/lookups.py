@@ -11,6 +11,7 @@ from typing import Any
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.domain import AgentId, Ticket, TicketNumber
@@ -127,7 +128,7 @@ class Lookups:
 
     async def _show(self, rest: str) -> str:
         text = rest.strip().removeprefix("#")
-        if not text.isdigit():
+        if not _digits(text):
             return "Usage: `/threadline show NUMBER`, for example `/threadline show 1042`."
         detail = await self._service.ticket_detail(TicketNumber(int(text)))
         customer = detail.customer
@@ -143,7 +144,7 @@ class Lookups:
     async def _summary(self, user: str, rest: str) -> str:
         """Ask for a summary of a ticket: it is posted in the ticket's thread, for everyone."""
         text = rest.strip().removeprefix("#")
-        if not text.isdigit() or len(text) > 12:
+        if not _digits(text):
             return "Usage: `/threadline summary NUMBER`, for example `/threadline summary 1042`."
         number = TicketNumber(int(text))
         await self._service.ask_for_summary(number, await self._team.agent(user))
@@ -174,7 +175,7 @@ class Lookups:
             lines += [f"• {_dead_line(event)}" for event in dead]
             return "\n".join(lines)
         number = arg.strip().removeprefix("#")
-        if verb not in ("show", "retry", "drop") or not number.isdigit() or len(number) > 12:
+        if verb not in ("show", "retry", "drop") or not _digits(number):
             return FAILED_USAGE
         return await self._dead_letter(verb, InboundId(int(number)))
 
@@ -195,7 +196,12 @@ class Lookups:
         if event.get("tab", "home") != "home" or not user:
             return
         async with self._work.counted():
-            await self._client.views_publish(user_id=user, view=await self.home(user))
+            try:
+                await self._client.views_publish(user_id=user, view=await self.home(user))
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as refused:
+                # Slack refused it (a user it no longer knows, a limit) or is away: the tab
+                # keeps what it showed, and the next opening tries again.
+                log.warning("Could not show App Home to %s: %s", user, _one_line(refused))
 
     async def home(self, user: str) -> dict[str, Any]:
         if not self._team.may_act(user):
@@ -227,6 +233,16 @@ class Lookups:
                 return None
             self._links[ref] = str(found["permalink"])
         return self._links[ref]
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
+def _digits(text: str) -> bool:
+    """A number as people type one: ASCII digits (`isdigit` alone takes "²", which `int`
+    refuses), and short enough to be an id."""
+    return text.isascii() and text.isdigit() and len(text) <= 12
 
 
 def _dead_line(event: InboundEvent) -> str:

@@ -51,13 +51,15 @@ def install(
     team = Team(settings, client)
     work = WorkInProgress()
     desk = SlackDesk(service, policy, team, work)
-    Intake(service).register(app)  # first: what the desk and the listeners read is checked
+    intake = Intake(service)
+    intake.register(app)  # first: what the desk and the listeners read is checked
     desk.register(app)
     CardControls(service, team, client, work, desk.as_customer_reads).register(app)
     AssistControls(
         service, team, client, work, max_reply_chars=policy.replies.max_reply_chars
     ).register(app)
     Lookups(service, team, client, work).register(app)
+    intake.register_last(app)  # last: what none of the above takes is acknowledged
     return desk, work
 
 
@@ -107,10 +109,13 @@ class SlackSide:
     async def _http(self, request: web.Request) -> web.Response:
         """One request from Slack: 401 unless signed and recent, 400 unless readable, and the
         app's answer otherwise (never a 500 for anything a request carries)."""
-        raw = await request.read()
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _refused(413, f"body larger than {request.client_max_size} bytes")
         try:
             text = raw.decode("utf-8")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError:  # Slack's signature is over text: this one cannot be Slack's
             return _refused(401, "body is not UTF-8")
         if not self._signed(text, request):
             return _refused(401, "bad or missing signature")

@@ -219,6 +219,26 @@ class Person:
         self._emu.notify()
         return modal
 
+    async def forge_interaction(
+        self,
+        kind: InteractionType,
+        data: Mapping[str, Any],
+        *,
+        channel_id: int | None = None,
+        message: Message | None = None,
+    ) -> Interaction:
+        """An interaction with `data` exactly as given (any custom_id, values, options or
+        modal fields), in a channel (their DMs by default) and on a message if given: what a
+        tampered or outdated client sends. Nothing checks it against what they can see; the
+        interaction is real all the same, so the app's answer to it is taken as Discord would."""
+        channel = (
+            self._emu.world.channels[channel_id]
+            if channel_id is not None
+            else self._emu.world.open_dm(self.id)
+        )
+        message_id = None if message is None else message.id
+        return self._start(kind, channel, dict(data), message_id)
+
     def _component(self, message: Message, data: dict[str, Any]) -> Interaction:
         if message.deleted:
             raise InteractionError("that message was deleted")

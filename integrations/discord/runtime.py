@@ -26,6 +26,9 @@ from integrations.discord.views import ThreadlineClient
 log = logging.getLogger(__name__)
 
 READY_SECONDS = 30.0
+RECONNECT_PAUSE = 1.0  # seconds before connecting again after the connection ended on an error
+# What ends the connection for a reason only a person can fix: raised, not retried.
+FATAL = (discord.LoginFailure, discord.PrivilegedIntentsRequired, discord.ConnectionClosed)
 DRAIN_SECONDS = 10.0  # how long shutdown waits for handlers still at work
 # discord.py runs every event handler, view callback and app command in a task of its own and
 # keeps no handle on them; these names (given by discord.py) are how shutdown finds them. A
@@ -127,7 +130,7 @@ class DiscordSide:
             raise ConfigError("DISCORD_BOT_TOKEN was refused by Discord (401)") from None
         await self.recovery.before_connecting(token.get_secret_value())
         await self.set_aside.load()  # before any live message can overtake them
-        self._running = asyncio.create_task(self.client.connect(), name="discord")
+        self._running = asyncio.create_task(self._stay_connected(), name="discord")
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait(
             {self._running, ready}, timeout=READY_SECONDS, return_when=asyncio.FIRST_COMPLETED
@@ -139,6 +142,29 @@ class DiscordSide:
             raise ConfigError("Discord did not become ready in time; is DISCORD_GATEWAY_URL right?")
         self.set_aside.retries.start()
         log.info("Discord: connected as %s", self.client.user)
+
+    async def _stay_connected(self) -> None:
+        """`client.connect()` until the client is closed. discord.py reconnects by itself after
+        network trouble, but a dispatch its parser cannot read (a field missing) ends
+        `connect()` for good, which would leave the bot deaf without a word: that is logged and
+        the connection made again, as a new session (resuming would replay the same dispatch).
+        What a person must fix (a refused token or intents) still ends it."""
+        while not self.client.is_closed():
+            try:
+                await self.client.connect()
+            except FATAL:
+                raise
+            except Exception:
+                self._connected = False
+                if self.client.is_closed():
+                    return
+                log.exception("Discord: the connection ended on an error; connecting again")
+                with contextlib.suppress(Exception):
+                    if self.client.ws is not None:
+                        await self.client.ws.close(code=1000)
+                await asyncio.sleep(RECONNECT_PAUSE)
+            else:
+                return  # connect() returns once the client is closed
 
     async def on_ready(self) -> None:
         self._connected = True
@@ -156,7 +182,9 @@ class DiscordSide:
         self._connected = False
 
     async def health(self) -> str:
+        ended = self._running is not None and self._running.done()
         up = self._connected and self.client.is_ready() and not self.client.is_closed()
+        up = up and not ended
         return "connected" if up else "disconnected"
 
     async def stop(self) -> None:

@@ -297,3 +297,28 @@ async def test_a_message_written_after_one_the_database_could_not_take_waits_beh
             sandbox, ["first, while the database is away", "second, with the database back"]
         )
     assert texts == ["hello", "first, while the database is away", "second, with the database back"]
+
+
+async def test_a_dispatch_discord_py_cannot_read_does_not_leave_the_bot_deaf(
+    sandbox: Sandbox, settings_env: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """discord.py's parser raises on a dispatch missing a field it needs (here a message
+    without its author), which ends its connection for good: the bot says so, reports Discord
+    disconnected meanwhile, connects again and goes on taking messages."""
+    alice = sandbox.discord.user(ALICE)
+    async with running() as bot:
+        assert bot.discord is not None
+        await alice.send_dm("before")
+        await _thread_of(sandbox, ["before"])
+        channel = sandbox.discord.dm_channel_id(ALICE)
+        broken = {"id": "1", "channel_id": str(channel), "content": "no author"}
+        sandbox.discord.gateway.dispatch("MESSAGE_CREATE", broken)
+        await eventually(
+            lambda: _true(any("connecting again" in r.getMessage() for r in caplog.records)),
+            what="the failure logged",
+            within=10,
+        )
+        await alice.send_dm("after")
+        texts = await _thread_of(sandbox, ["before", "after"])
+        assert await bot.discord.health() == "connected"
+    assert texts == ["before", "after"]

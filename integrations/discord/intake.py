@@ -38,6 +38,7 @@ from integrations.discord.set_aside import (
     message_payload,
 )
 from integrations.discord.staff_desk import StaffDesk
+from integrations.discord.storable import storable
 from integrations.ordering import KeyedLocks
 from integrations.platforms import DISCORD
 
@@ -48,12 +49,6 @@ RELAYED_TYPES = frozenset({discord.MessageType.default, discord.MessageType.repl
 # message is left for the next start's replay.
 STORE_TRIES = 4
 STORE_PAUSE = 0.5
-
-
-def storable(text: str) -> str:
-    """Text as it can be stored and sent on: without NUL characters, which PostgreSQL's text
-    refuses and a Slack request may not carry (the gateway passes them through)."""
-    return text.replace("\x00", "")
 
 
 def customer_message(message: discord.Message) -> CustomerMessage:

@@ -19,6 +19,7 @@ from bot.core.replies import Outgoing, classify
 from bot.core.service import TicketService
 from integrations.discord.set_aside import SetAside, agent_payload, delete_payload, edit_payload
 from integrations.discord.staff import STAFF_WORKSPACE, StaffPlace, staff_ref
+from integrations.discord.storable import storable
 from integrations.ordering import KeyedLocks
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,7 @@ class StaffDesk:
         said = AgentMessage(
             Agent(AgentId(str(author.id)), author.display_name),
             # A note of nothing but its prefix keeps the prefix: a note needs some words.
-            outgoing.body if outgoing.body or files else message.content,
+            outgoing.body if outgoing.body or files else storable(message.content),
             outgoing.internal,
             message.created_at.astimezone(UTC),
             staff_ref(message.id),
@@ -169,6 +170,7 @@ class StaffDesk:
             recorded = await self._service.message_at(ref)
             if recorded is None or recorded.deleted_at is not None or recorded.refs[0] != ref:
                 return  # not an agent's message written here
+            content = storable(content)
             outgoing = classify(content, self._policy.replies)
             if outgoing.internal and recorded.direction is not Direction.NOTE:
                 log.info("Edit of delivered reply %s reads as a note; not relaying it", recorded.id)
@@ -208,7 +210,7 @@ class StaffDesk:
     def _classify(self, message: discord.Message, files: tuple[Attachment, ...]) -> Outgoing:
         mentions = bool(message.mentions or message.role_mentions or message.mention_everyone)
         return classify(
-            message.content,
+            storable(message.content),
             self._policy.replies,
             mentions_colleague=mentions,
             with_files=bool(files),

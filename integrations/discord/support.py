@@ -15,7 +15,7 @@ from bot.core.events import CustomerMessage
 from bot.core.service import TicketService
 from integrations.discord.contact import Contacts
 from integrations.discord.errors import CANNOT_MESSAGE_USER
-from integrations.discord.intake import storable
+from integrations.discord.storable import storable
 from integrations.platforms import DISCORD
 
 log = logging.getLogger(__name__)

@@ -171,6 +171,9 @@ async def test_only_the_staff_role_may_act_and_notes_never_reach_the_customer(
             await lee.send(post.id, text)
         await lee.send(post.id, "A reply for you")
         await dm_says(sandbox, "A reply for you")
+        # A NUL, which PostgreSQL would refuse to store, is left out.
+        await lee.send(post.id, "And a second\x00 one")
+        await dm_says(sandbox, "And a second one")
         dms = "\n".join(m.content for m in bot_dms(sandbox))
         assert "internal" not in dms
         assert "Here is your invoice" not in dms

@@ -11,12 +11,8 @@ the order it was sent.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -30,6 +26,7 @@ from integrations.sandbox.launch import HOST, Sandbox
 from integrations.sandbox.openai import OpenAIEmulator
 from integrations.sandbox.slack import DEMO as SLACK
 from integrations.sandbox.slack import SlackEmulator, Timing, demo_workspace
+from tests.loop.bot_process import BotProcess, bot_env
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
@@ -59,67 +56,6 @@ async def _sandbox(customers: int) -> AsyncIterator[tuple[Sandbox, list[int]]]:
         yield Sandbox(slack, discord), ids
 
 
-class BotProcess:
-    """`threadline run` in a child process, killed without warning when told."""
-
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
-        self._env = env
-        self._workdir = workdir
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._starts = 0
-
-    def start(self) -> None:
-        self._starts += 1
-        with (self._workdir / f"bot-{self._starts}.log").open("wb") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", "from bot.cli import main; main()", "run"],
-                env=self._env,
-                cwd=self._workdir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-    def kill(self) -> None:
-        assert self._proc is not None
-        self._proc.send_signal(signal.SIGKILL)
-        self._proc.wait()
-
-    def stop(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGTERM)
-            try:
-                self._proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-
-    def logs(self) -> str:
-        return "\n".join(
-            (self._workdir / f"bot-{n}.log").read_text(errors="replace")
-            for n in range(1, self._starts + 1)
-        )
-
-
-def _bot_env(sandbox: Sandbox, workdir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("SLACK_", "DISCORD_", "OPENAI_", "THREADLINE_", "DATABASE_URL"))
-        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")
-    }
-    env.update(sandbox.settings())
-    # The emulator enforces no rate limit here, so the bot need not pace its posts either.
-    policy = workdir / "threadline.toml"
-    policy.write_text('[slack]\nposts_per_second = 0\n[delivery]\nlease = "3s"\n')
-    env.update(
-        DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/kill.db",
-        HTTP_PORT="0",
-        THREADLINE_CONFIG=str(policy),
-    )
-    return env
-
-
 def _seen_in_slack(sandbox: Sandbox) -> dict[int, list[tuple[str, int]]]:
     """Each customer's message numbers as they appear in Slack, with the thread they are in."""
     seen: dict[int, list[tuple[str, int]]] = {}
@@ -133,7 +69,7 @@ def _seen_in_slack(sandbox: Sandbox) -> dict[int, list[tuple[str, int]]]:
 async def test_kill_nine_loses_nothing_and_keeps_each_tickets_order(tmp_path: Path) -> None:
     rng = random.Random(1009)
     async with _sandbox(CUSTOMERS) as (sandbox, ids):
-        bot = BotProcess(_bot_env(sandbox, tmp_path), tmp_path)
+        bot = BotProcess(bot_env(sandbox, tmp_path), tmp_path)
         sent: dict[int, list[int]] = {i: [] for i in range(CUSTOMERS)}
         gateway = sandbox.discord.gateway
 
@@ -230,7 +166,7 @@ async def test_kill_nine_with_the_assistant_at_work_answers_each_ticket_once(
     async with _sandbox(AI_CUSTOMERS) as (plain, ids), OpenAIEmulator(host=HOST) as model:
         sandbox = replace(plain, openai=model)
         model.faults.delay_next(10_000, seconds=0.4)  # every call slow: kills land mid-thought
-        env = _bot_env(sandbox, tmp_path)
+        env = bot_env(sandbox, tmp_path)
         policy = tmp_path / "threadline.toml"
         policy.write_text(f'[slack]\nposts_per_second = 0\n[ai]\nknowledge = "{KNOWLEDGE}"\n')
         bot = BotProcess(env, tmp_path)

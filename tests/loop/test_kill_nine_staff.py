@@ -27,6 +27,7 @@ from integrations.sandbox.discord import Message as DiscordMessage
 from integrations.sandbox.launch import HOST, Sandbox
 from integrations.sandbox.slack import DEMO as SLACK_DEMO
 from integrations.sandbox.slack import SlackEmulator, Timing, demo_workspace
+from tests.loop.bot_process import BotProcess, bot_env
 from tests.loop.kill_staff_support import (
     Token,
     deliveries,
@@ -38,7 +39,6 @@ from tests.loop.kill_staff_support import (
     tokens,
 )
 from tests.loop.staff_support import FORUM, LEE, SAM, posts, shown, until
-from tests.loop.test_kill_nine import BotProcess, _bot_env
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
@@ -82,7 +82,7 @@ class World:
         self.sandbox = sandbox
         self.discord: DiscordEmulator = sandbox.discord
         self.ids = ids
-        env = _bot_env(sandbox, workdir)
+        env = bot_env(sandbox, workdir)
         # These customers write faster than people do: the flood limit (20 a minute) is
         # tested elsewhere and would refuse them here.
         Path(env["THREADLINE_CONFIG"]).write_text(

@@ -23,6 +23,11 @@ class ChannelRoutes:
     default: str
     routes: tuple[tuple[str, str], ...] = ()  # (a priority or a category, its channel), in order
 
+    @property
+    def channels(self) -> frozenset[str]:
+        """Every support channel the routes name, the default's too."""
+        return frozenset({self.default, *(channel for _, channel in self.routes)})
+
     def channel_for(self, ticket: Ticket) -> str:
         category = ticket.triage.category.casefold() if ticket.triage else None
         for key, channel in self.routes:

@@ -353,7 +353,11 @@ class SlackWorkspace:
         if job.card:
             channel, ts = split_ref(job.card)
             target = self._card_channel(job)
-            if channel != target and job.ticket.status not in DONE and self._threads is not None:
+            # Between the support channels only: a card in a channel the settings no longer
+            # name stays there (until that channel is gone: then the thread is re-created).
+            routed = channel in self._routes.channels
+            movable = job.ticket.status not in DONE and self._threads is not None
+            if channel != target and routed and movable:
                 return await self._move(job, target)
             try:
                 await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)

@@ -155,6 +155,30 @@ async def _true(value: bool) -> bool:
     return value
 
 
+class DatabaseAway:
+    """The database away while `away` (planted in the two calls that would store a customer's
+    message)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.away = False
+        receive, record = TicketService.receive_customer_message, TicketService.record_inbound
+
+        async def receiving(service: TicketService, message: CustomerMessage) -> Intake:
+            self._check()
+            return await receive(service, message)
+
+        async def recording(service: TicketService, *args: Any) -> bool:
+            self._check()
+            return await record(service, *args)
+
+        monkeypatch.setattr(TicketService, "receive_customer_message", receiving)
+        monkeypatch.setattr(TicketService, "record_inbound", recording)
+
+    def _check(self) -> None:
+        if self.away:
+            raise StorageError("Cannot reach the database (planted)")
+
+
 async def test_a_message_that_fails_unexpectedly_is_kept_retried_then_set_aside(
     sandbox: Sandbox, settings_env: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -203,21 +227,7 @@ async def test_a_message_the_database_cannot_take_holds_the_checkpoint_until_it_
     """The database away (planted here in the two calls that would store the message): the
     message is held in memory, the gateway checkpoint stays before it (a crash now would have
     Discord replay it), and once the database is back it is stored and taken in."""
-    away = False
-    receive, record = TicketService.receive_customer_message, TicketService.record_inbound
-
-    async def receiving(self: TicketService, message: CustomerMessage) -> Intake:
-        if away:
-            raise StorageError("Cannot reach the database (planted)")
-        return await receive(self, message)
-
-    async def recording(self: TicketService, *args: Any) -> bool:
-        if away:
-            raise StorageError("Cannot reach the database (planted)")
-        return await record(self, *args)
-
-    monkeypatch.setattr(TicketService, "receive_customer_message", receiving)
-    monkeypatch.setattr(TicketService, "record_inbound", recording)
+    database = DatabaseAway(monkeypatch)
     clock = FakeClock(datetime.now(UTC))
     alice = sandbox.discord.user(ALICE)
     async with running(clock) as bot:
@@ -231,7 +241,7 @@ async def test_a_message_the_database_cannot_take_holds_the_checkpoint_until_it_
             return current.seq if current is not None and current.seq > 2 else None
 
         before = await eventually(settled, what="the checkpoint past the first message")
-        away = True
+        database.away = True
         await alice.send_dm("while the database is away")
 
         async def held() -> bool:
@@ -243,7 +253,7 @@ async def test_a_message_the_database_cannot_take_holds_the_checkpoint_until_it_
         current = checkpoints.current()
         assert current is not None
         assert current.seq == before
-        away = False
+        database.away = False
         await set_aside.retry_pass()  # stored as a failed event: the checkpoint may move on
         current = checkpoints.current()
         assert current is not None
@@ -260,21 +270,7 @@ async def test_a_message_written_after_one_the_database_could_not_take_waits_beh
     """The database is away for one message only: held in memory, it is stored and taken in
     later; the customer's next message, arriving with the database back, waits behind it
     instead of overtaking it."""
-    away = False
-    receive, record = TicketService.receive_customer_message, TicketService.record_inbound
-
-    async def receiving(self: TicketService, message: CustomerMessage) -> Intake:
-        if away:
-            raise StorageError("Cannot reach the database (planted)")
-        return await receive(self, message)
-
-    async def recording(self: TicketService, *args: Any) -> bool:
-        if away:
-            raise StorageError("Cannot reach the database (planted)")
-        return await record(self, *args)
-
-    monkeypatch.setattr(TicketService, "receive_customer_message", receiving)
-    monkeypatch.setattr(TicketService, "record_inbound", recording)
+    database = DatabaseAway(monkeypatch)
     clock = FakeClock(datetime.now(UTC))
     alice = sandbox.discord.user(ALICE)
     async with running(clock) as bot:
@@ -282,10 +278,10 @@ async def test_a_message_written_after_one_the_database_could_not_take_waits_beh
         set_aside = bot.discord.set_aside
         await alice.send_dm("hello")
         await _thread_of(sandbox, ["hello"])
-        away = True
+        database.away = True
         await alice.send_dm("first, while the database is away")
         await eventually(lambda: _true(bool(set_aside._unsaved)), what="it held", within=10)
-        away = False
+        database.away = False
         await alice.send_dm("second, with the database back")
         await eventually(
             lambda: _true(len(set_aside._unsaved) == 2), what="the second behind it", within=10

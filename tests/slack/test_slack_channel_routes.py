@@ -239,8 +239,13 @@ async def test_a_move_whose_new_card_was_made_but_not_heard_of_makes_one_card(
     desk.slack.faults.lose_answer(method="chat.postMessage")
     await desk.set_priority(ticket, Priority.URGENT)
     await eventually(lambda: _async(desk.slack.messages(URGENT)), what="the new card made")
-    desk.clock.advance(minutes=1)  # the retry's backoff, passed
-    channel, ts = await desk.card_in(ticket, URGENT)
+
+    async def moved() -> tuple[str, str] | None:
+        desk.clock.advance(seconds=30)  # past the retry's backoff, whenever it was recorded
+        ref = (await desk.service.get_ticket(ticket.number)).workspace_ref or ""
+        return split_ref(ref) if ref.startswith(f"{URGENT}:") else None
+
+    channel, ts = await eventually(moved, what="the move finished by its retry")
     assert [m.ts for m in desk.slack.messages(URGENT)] == [ts]
     [shown] = await eventually(lambda: _async(desk.thread(channel, ts)), what="the history")
     assert "moved here from" in shown

@@ -98,21 +98,19 @@ async def ticket_of_card(client: AsyncWebClient, channel: str, ts: str) -> int |
         log.info("Could not read the root of thread %s: %s", ts, exc.response.get("error"))
         return None
     root = next(iter(found.get("messages") or []), None)
-    metadata = root.get("metadata") if isinstance(root, Mapping) else None
-    if not isinstance(metadata, Mapping) or metadata.get("event_type") != EVENT_TYPE:
-        return None
-    payload = metadata.get("event_payload")
-    number = payload.get("ticket") if isinstance(payload, Mapping) else None
+    number = _tag_of(root).get("ticket")
     return number if isinstance(number, int) and not isinstance(number, bool) else None
 
 
 def _made_by(message: Mapping[str, Any], job: DeliveryJob, step: str) -> bool:
-    metadata = message.get("metadata")
+    payload = _tag_of(message)
+    return payload.get("delivery") == int(job.delivery.id) and payload.get("step") == step
+
+
+def _tag_of(message: object) -> Mapping[str, Any]:
+    """What Threadline's tag on a Slack message says (empty: no tag of Threadline's)."""
+    metadata = message.get("metadata") if isinstance(message, Mapping) else None
     if not isinstance(metadata, Mapping) or metadata.get("event_type") != EVENT_TYPE:
-        return False
+        return {}
     payload = metadata.get("event_payload")
-    return (
-        isinstance(payload, Mapping)
-        and payload.get("delivery") == int(job.delivery.id)
-        and payload.get("step") == step
-    )
+    return payload if isinstance(payload, Mapping) else {}

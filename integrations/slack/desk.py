@@ -33,7 +33,7 @@ from integrations.slack.in_doubt import InDoubt
 from integrations.slack.mrkdwn import slack_user_ids, to_discord
 from integrations.slack.ordering import KeyedLocks
 from integrations.slack.payloads import EventEnvelope, problem
-from integrations.slack.refs import ref_of
+from integrations.slack.refs import ref_of, split_ref
 from integrations.slack.team import NOT_AN_AGENT, Team
 from integrations.slack.work import WorkInProgress
 
@@ -296,7 +296,7 @@ class SlackDesk:
             return
         if ticket.workspace_ref is None or ticket.workspace_ref == f"{channel}:{thread_ts}":
             return
-        where = ticket.workspace_ref.partition(":")[0]
+        where, _ = split_ref(ticket.workspace_ref)
         told = MOVED.format(number=ticket.number, channel=where)
         await self._team.tell(user, told, thread_ts=thread_ts, channel=channel)
 

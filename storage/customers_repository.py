@@ -10,12 +10,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.domain import Customer, CustomerId, Platform
 from storage import models as m
 from storage.rows import Rows, customer_row
+
+# Built once: every message looks its customer up (see storage/messages_repository.py for why).
+_C = m.customers
+_BY_KEY = select(_C).where(
+    (_C.c.platform == bindparam("platform")) & (_C.c.external_id == bindparam("external_id"))
+)
+_BY_ID = select(_C).where(_C.c.id == bindparam("id"))
 
 
 class CustomerRows(Rows):
@@ -28,7 +35,8 @@ class CustomerRows(Rows):
         avatar_url: str | None = None,
     ) -> Customer:
         key = (m.customers.c.platform == platform) & (m.customers.c.external_id == external_id)
-        row = (await self._conn.execute(select(m.customers).where(key))).first()
+        params = {"platform": platform, "external_id": external_id}
+        row = (await self._conn.execute(_BY_KEY, params)).first()
         if row is None:
             try:
                 async with self._conn.begin_nested():
@@ -79,11 +87,10 @@ class CustomerRows(Rows):
         return int((await self._conn.execute(q)).scalar_one())
 
     async def find_customer(self, platform: Platform, external_id: str) -> Customer | None:
-        key = (m.customers.c.platform == platform) & (m.customers.c.external_id == external_id)
-        row = (await self._conn.execute(select(m.customers).where(key))).first()
+        params = {"platform": platform, "external_id": external_id}
+        row = (await self._conn.execute(_BY_KEY, params)).first()
         return customer_row(row) if row else None
 
     async def get_customer(self, customer_id: CustomerId) -> Customer | None:
-        q = select(m.customers).where(m.customers.c.id == customer_id)
-        row = (await self._conn.execute(q)).first()
+        row = (await self._conn.execute(_BY_ID, {"id": customer_id})).first()
         return customer_row(row) if row else None

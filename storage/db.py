@@ -72,8 +72,8 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take transaction control away from the driver so that BEGIN is ours (below).
-        dbapi_connection.isolation_level = None
+        # The driver never begins a transaction by itself (`inline_creator` connects with
+        # isolation_level None): BEGIN is ours (below).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")

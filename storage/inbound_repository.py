@@ -10,7 +10,18 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,6 +31,15 @@ from storage import models as m
 from storage.rows import customer_row
 
 ERROR_LIMIT = 2000
+# Built once: each event is stored and marked done (see storage/messages_repository.py for why).
+_E = m.inbound_events
+_RECORD = insert(_E)
+_PROCESSED = (
+    update(_E)
+    # (not named as the columns are: an UPDATE keeps those names for its SET clause)
+    .where((_E.c.platform == bindparam("of_platform")) & (_E.c.event_id == bindparam("of_event")))
+    .values(processed_at=bindparam("at"), next_attempt_at=None)
+)
 
 
 class InboundRows:
@@ -30,14 +50,13 @@ class InboundRows:
     ) -> bool:
         try:
             async with self._conn.begin_nested():
-                await self._conn.execute(
-                    insert(m.inbound_events).values(
-                        platform=platform,
-                        event_id=event_id,
-                        payload=dict(payload),
-                        received_at=received_at,
-                    )
-                )
+                values = {
+                    "platform": platform,
+                    "event_id": event_id,
+                    "payload": dict(payload),
+                    "received_at": received_at,
+                }
+                await self._conn.execute(_RECORD, values)
         except IntegrityError:
             # Seen before: it needs processing only if that never finished and nobody set it
             # aside (a dead letter waits for a person, whoever redelivers it).
@@ -50,12 +69,8 @@ class InboundRows:
         return True
 
     async def mark_inbound_processed(self, platform: Platform, event_id: str, at: datetime) -> None:
-        e = m.inbound_events
-        await self._conn.execute(
-            update(e)
-            .where((e.c.platform == platform) & (e.c.event_id == event_id))
-            .values(processed_at=at, next_attempt_at=None)
-        )
+        key = {"of_platform": platform, "of_event": event_id, "at": at}
+        await self._conn.execute(_PROCESSED, key)
 
     async def inbound_failed(
         self,

@@ -33,13 +33,15 @@ from bot.core.sla import STEP_FIELDS, ClockState, Metric, NotificationKey, SlaCl
 from storage import models as m
 from storage.rows import Rows, ticket_row
 
+# Built once: every message reads its ticket's clocks (see storage/messages_repository.py).
+_CLOCKS_OF = select(m.sla_clocks).where(m.sla_clocks.c.ticket_id == bindparam("ticket_id"))
+
 
 class SlaRows(Rows):
     # --- SLA clocks ------------------------------------------------------------------
 
     async def get_clocks(self, ticket_id: TicketId) -> list[SlaClock]:
-        c = m.sla_clocks
-        rows = await self._conn.execute(select(c).where(c.c.ticket_id == ticket_id))
+        rows = await self._conn.execute(_CLOCKS_OF, {"ticket_id": ticket_id})
         return [_clock(row) for row in rows]
 
     async def save_clocks(self, clocks: Sequence[SlaClock]) -> None:

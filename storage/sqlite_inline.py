@@ -11,54 +11,147 @@ The one thing that could block the event loop for long is waiting for another pr
 lock, so the connection never waits inside SQLite (busy_timeout 0): `storage.db.begin` retries a
 locked BEGIN IMMEDIATE with asyncio sleeps instead.
 
-This keeps aiosqlite's API (SQLAlchemy's aiosqlite dialect drives it) and replaces only its hand-off
-queue. That queue is aiosqlite's own (`Connection._tx`, also used by SQLAlchemy's adapter), so
-pyproject pins aiosqlite below its next minor release and `tests/storage/test_sqlite_inline.py`
-fails if the calls stop running inline.
+How: SQLAlchemy's aiosqlite dialect drives whatever connection the engine's `async_creator`
+returns through aiosqlite's documented interface (awaitable `cursor()`, `execute`, `fetchall`,
+`commit`, ...). `InlineConnection` and `InlineCursor` offer that interface over a plain sqlite3
+connection, each call run at once. They borrow nothing from aiosqlite (whose classes, and the
+worker thread, are not used at all), so no aiosqlite release can change them. The dialect itself
+reads one attribute beyond that interface, `_connection` (whether the connection is open, before a
+commit or a rollback): it is kept here under that name for that reason.
+`tests/storage/test_sqlite_inline.py` fails if the calls stop running inline.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
-import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL
 
-Job = tuple["asyncio.Future[Any] | None", Callable[[], Any]]
 
+class InlineCursor:
+    """aiosqlite's cursor interface over a sqlite3 cursor, each call run at once."""
 
-class _RunNow:
-    """Stands in for aiosqlite's queue to its worker thread: runs each call as it is queued."""
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
 
-    def put_nowait(self, job: Job) -> None:
-        future, function = job
-        try:
-            result = function()
-        except BaseException as error:  # handed back to the awaiting caller, as aiosqlite does
-            if future is not None and not future.done():
-                future.set_exception(error)
+    async def __aenter__(self) -> InlineCursor:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._cursor.close()
+
+    async def execute(self, sql: str, parameters: Any = None) -> InlineCursor:
+        if parameters is None:
+            self._cursor.execute(sql)
         else:
-            if future is not None and not future.done():
-                future.set_result(result)
+            self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Any]) -> InlineCursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        if size is None:
+            return self._cursor.fetchmany()
+        return self._cursor.fetchmany(size)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    async def setinputsizes(self, *_: object) -> None:
+        return None  # as sqlite3's: nothing to set
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._rows()
+
+    async def _rows(self) -> AsyncIterator[Any]:
+        for row in self._cursor:
+            yield row
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
 
 
-class InlineConnection(aiosqlite.Connection):
-    """An aiosqlite connection without the worker thread (awaiting a finished future returns at
-    once, so a statement never leaves the event loop's thread)."""
+class InlineConnection:
+    """aiosqlite's connection interface over a sqlite3 connection, each call run at once."""
 
-    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
-        super().__init__(connector, iter_chunk_size=64)
-        self._tx = _RunNow()  # type: ignore[assignment]
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        # Named as aiosqlite names it: SQLAlchemy's dialect reads it (see the module's docstring).
+        self._connection: sqlite3.Connection | None = connection
 
-    def __await__(self) -> Generator[Any, None, aiosqlite.Connection]:
-        return self._connect().__await__()  # no thread to start
+    @property
+    def _open(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise ValueError("no active connection")  # what the dialect expects of a closed one
+        return self._connection
+
+    def cursor(self) -> InlineCursor:
+        return InlineCursor(self._open.cursor())
+
+    async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> InlineCursor:
+        return await self.cursor().execute(sql, parameters)
+
+    async def commit(self) -> None:
+        self._open.commit()
+
+    async def rollback(self) -> None:
+        self._open.rollback()
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def stop(self) -> None:
+        """Close at once (SQLAlchemy's terminate): nothing runs elsewhere to wait for."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._open.create_function(*args, **kwargs)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._open.isolation_level
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._open.in_transaction
+
+    @property
+    def total_changes(self) -> int:
+        return self._open.total_changes
 
 
-def inline_creator(url: URL) -> Callable[[], InlineConnection]:
+def inline_creator(url: URL) -> Callable[[], Awaitable[InlineConnection]]:
     """An `async_creator` for SQLAlchemy: the URL's own connect arguments (file, `uri`, ...),
     with no busy wait and no driver-side transactions (BEGIN is issued by `storage.db`)."""
     args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)
@@ -67,11 +160,12 @@ def inline_creator(url: URL) -> Callable[[], InlineConnection]:
         **kwargs,
         "timeout": 0.0,
         "isolation_level": None,
+        # Connections wait in SQLAlchemy's pool between uses; they are used on the event loop's
+        # thread, but a pool may be disposed of from another (the test suites' teardown).
         "check_same_thread": False,
     }
 
-    def connect() -> sqlite3.Connection:
-        connection: sqlite3.Connection = sqlite3.connect(database, **options)
-        return connection
+    async def connect() -> InlineConnection:
+        return InlineConnection(sqlite3.connect(database, **options))
 
-    return lambda: InlineConnection(connect)
+    return connect

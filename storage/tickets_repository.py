@@ -5,7 +5,8 @@ A mixin of `SqlTransaction` (storage/repository.py). Public ticket numbers come 
 `save_ticket` is version-checked (a stale write raises `ConcurrentUpdate`); the setters at the
 end (`set_workspace_ref`, `set_ticket_due`, `set_ticket_rating`) are not: they record
 bookkeeping derived from elsewhere (a delivery, the SLA clocks, a survey), not decisions about
-the ticket. A text search in `query_tickets` matches message bodies as well as subjects.
+the ticket. A text search in `query_tickets` matches message bodies as well as subjects. The
+lookups every message makes are built once (see storage/messages_repository.py for why).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, case, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.delivery import MAIN_WORKSPACE
@@ -38,6 +39,13 @@ from storage import models as m
 from storage.rows import Rows, ticket_row
 
 TICKET_COUNTER = "ticket_number"
+_T = m.tickets
+_BY_NUMBER = select(_T).where(_T.c.number == bindparam("number"))
+_BY_ID = select(_T).where(_T.c.id == bindparam("id"))
+_OPEN_OF = select(_T).where(
+    (_T.c.customer_id == bindparam("customer_id")) & (_T.c.status != Status.CLOSED)
+)
+_BY_CARD = select(_T).where(_T.c.workspace_ref == bindparam("ref"))
 
 
 class TicketRows(Rows):
@@ -77,22 +85,24 @@ class TicketRows(Rows):
         return TicketNumber(result.scalar_one())
 
     async def get_ticket(self, number: TicketNumber) -> Ticket | None:
-        return await self._one_ticket(m.tickets.c.number == number)
+        return await self._prebuilt(_BY_NUMBER, {"number": number})
 
     async def get_ticket_by_id(self, ticket_id: TicketId) -> Ticket | None:
-        return await self._one_ticket(m.tickets.c.id == ticket_id)
+        return await self._prebuilt(_BY_ID, {"id": ticket_id})
 
     async def find_open_ticket(self, customer_id: CustomerId) -> Ticket | None:
-        return await self._one_ticket(
-            (m.tickets.c.customer_id == customer_id) & (m.tickets.c.status != Status.CLOSED)
-        )
+        return await self._prebuilt(_OPEN_OF, {"customer_id": customer_id})
 
     async def find_ticket_by_card(self, workspace: str, ref: str) -> Ticket | None:
         if workspace == MAIN_WORKSPACE:
-            return await self._one_ticket(m.tickets.c.workspace_ref == ref)
+            return await self._prebuilt(_BY_CARD, {"ref": ref})
         w = m.workspace_cards
         card = select(w.c.ticket_id).where((w.c.workspace == workspace) & (w.c.ref == ref))
         return await self._one_ticket(m.tickets.c.id.in_(card.scalar_subquery()))
+
+    async def _prebuilt(self, query: Select[Any], key: dict[str, Any]) -> Ticket | None:
+        row = (await self._conn.execute(query, key)).first()
+        return ticket_row(row) if row else None
 
     async def _one_ticket(self, where: Any) -> Ticket | None:
         row = (await self._conn.execute(select(m.tickets).where(where))).first()

@@ -219,10 +219,12 @@ class SlackDesk:
         thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
         if not thread_ts or thread_ts == ts or not isinstance(user, str):
             return  # top-level chatter in the support channel is not for customers
-        if not catching_up and self.doubt.active:
-            await self._earlier_first(str(event.get("channel")), str(thread_ts), str(ts))
         channel = str(event.get("channel"))
-        ticket = await self._service.ticket_at(f"{channel}:{thread_ts}")
+        thread = f"{channel}:{thread_ts}"
+        looks = not catching_up and self.doubt.needs_look(thread, str(ts))
+        if looks and await self._earlier_first(channel, str(thread_ts), str(ts)):
+            self.doubt.looked(thread, str(ts))
+        ticket = await self._service.ticket_at(thread)
         if ticket is None:
             await self._left_behind(user, channel, str(thread_ts))
             return
@@ -248,15 +250,15 @@ class SlackDesk:
             ),
         )
 
-    async def _earlier_first(self, channel: str, thread_ts: str, ts: str) -> None:
+    async def _earlier_first(self, channel: str, thread_ts: str, ts: str) -> bool:
         """Agents' messages in the thread before `ts` that Slack has not delivered yet (see
-        `in_doubt.py`), relayed now, in order, ahead of it. Best effort: a failed look leaves
-        them to Slack's redelivery."""
+        `in_doubt.py`), relayed now, in order, ahead of it; False if the thread could not be
+        read. Best effort: a failed look leaves them to Slack's redelivery."""
         try:
             earlier = await self._team.thread_before(channel, thread_ts, ts, self.doubt.oldest)
         except Exception as exc:
             log.warning("Could not read thread %s for earlier replies: %s", thread_ts, exc)
-            return
+            return False
         for message in earlier:
             user = message.get("user")
             relayed = message.get("subtype") in RELAYED_SUBTYPES and not message.get("bot_id")
@@ -275,6 +277,7 @@ class SlackDesk:
                 )
             except DomainError as refused:  # told when Slack delivers it
                 log.info("Earlier reply %s refused: %s", message.get("ts"), refused)
+        return True
 
     def _ours(self, channel: object) -> bool:
         """Whether `channel` (anything an event says) is one where tickets' threads are."""

@@ -5,8 +5,12 @@ acknowledged, or that could not be stored while the database was away, comes aga
 newer events of the same thread, which the bot relays at once. A customer would read the replies
 out of order. So for a while after either (`InDoubt`), before relaying an agent's message the
 desk reads the thread's earlier messages and relays first those not recorded yet; when Slack
-delivers them again, they are known and dropped. The look costs a conversations.replies call a
-message, and only while in doubt.
+delivers them again, they are known and dropped.
+
+A message that may be missing was written before the start or failure that began the doubt, so
+a thread needs looking at only until one look has covered that moment: after it, every earlier
+message of the thread is recorded, and later ones arrive live. That is a conversations.replies
+call per thread active around a start (a Tier 3 method), not one per message for two minutes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,9 @@ from collections.abc import Callable
 
 DOUBT_SECONDS = 120.0  # Slack's first redelivery comes about a minute later
 LOOK_BACK_SECONDS = 300.0  # how far before the doubt began a missing message may be
+# Slack's clock against ours (both kept by NTP): a message Slack stamped this much after our
+# moment of doubt may still have been written before it.
+CLOCK_MARGIN_SECONDS = 2.0
 
 
 class InDoubt:
@@ -25,13 +32,29 @@ class InDoubt:
         self._now = now
         self._since = 0.0
         self._until = 0.0
+        self._latest = 0.0  # when something last may have gone missing
+        self._covered: dict[str, float] = {}  # thread -> the ts its looks have reached
 
     def begin(self) -> None:
         """Something may have gone missing just now (a start, a failure)."""
         now = self._now()
         if not self.active:
             self._since = now
+            self._covered.clear()
         self._until = now + DOUBT_SECONDS
+        self._latest = now
+
+    def needs_look(self, thread: str, ts: str) -> bool:
+        """Whether the messages of `thread` before `ts` may hold one not delivered yet."""
+        if not self.active:
+            self._covered.clear()
+            return False
+        may_be_missing_before = min(_instant(ts), self._latest + CLOCK_MARGIN_SECONDS)
+        return self._covered.get(thread, 0.0) < may_be_missing_before
+
+    def looked(self, thread: str, ts: str) -> None:
+        """The thread's messages before `ts` were read and the unrecorded ones relayed."""
+        self._covered[thread] = max(self._covered.get(thread, 0.0), _instant(ts))
 
     @property
     def active(self) -> bool:
@@ -41,3 +64,10 @@ class InDoubt:
     def oldest(self) -> str:
         """The earliest Slack ts a missing message may have."""
         return f"{self._since - LOOK_BACK_SECONDS:.6f}"
+
+
+def _instant(ts: str) -> float:
+    try:
+        return float(ts)
+    except ValueError:
+        return float("inf")  # not a Slack ts: look (the look itself decides what is earlier)

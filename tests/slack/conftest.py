@@ -45,6 +45,7 @@ from integrations.sandbox.slack import (
     payloads,
 )
 from integrations.slack.client import web_client
+from integrations.slack.desk import SlackDesk
 from integrations.slack.refs import split_ref
 from integrations.slack.runtime import install
 from integrations.slack.workspace import SlackWorkspace
@@ -160,6 +161,7 @@ class Desk:
     dispatcher: Dispatcher
     inbox: CustomerInbox
     clock: FakeClock
+    slack_desk: SlackDesk
 
     async def customer_writes(self, message_id: str, body: str, customer: str = "42") -> Ticket:
         intake = await self.service.receive_customer_message(
@@ -284,12 +286,12 @@ async def desk(
         )
         service = TicketService(storage, clock, on_enqueued=dispatcher.wake)
         app = AsyncApp(client=client, signing_secret=slack.signing_secret)
-        _, work = install(app, service, settings, policy, client)
+        slack_desk, work = install(app, service, settings, policy, client)
         stop = asyncio.Event()
         running = asyncio.create_task(dispatcher.run(stop))
         try:
             async with connected(app, slack, request.param):
-                yield Desk(slack, service, dispatcher, inbox, clock)
+                yield Desk(slack, service, dispatcher, inbox, clock, slack_desk)
                 stop.set()
                 dispatcher.wake()
             await work.drain()

@@ -178,12 +178,12 @@ async def desk(
         dispatcher = Dispatcher(desk_storage, clock, routes, idle_poll_seconds=0.05)
         service.on_enqueued(dispatcher.wake)
         app = AsyncApp(client=client, signing_secret=slack.signing_secret)
-        _, work = install(app, service, settings, policy, client)
+        slack_desk, work = install(app, service, settings, policy, client)
         stop = asyncio.Event()
         running = asyncio.create_task(dispatcher.run(stop))
         try:
             async with connected(app, slack, "socket"):
-                yield AiDesk(slack, service, dispatcher, inbox, clock, desk_storage)
+                yield AiDesk(slack, service, dispatcher, inbox, clock, slack_desk, desk_storage)
                 stop.set()
                 dispatcher.wake()
             await work.drain()

@@ -7,6 +7,9 @@ something goes wrong in the middle. Scenarios (`--only` takes their keys, comma-
   discord   Discord down (gateway and REST), then back
   storm     429 storms: both emulators' rate limits far below the traffic, then lifted
   postgres  PostgreSQL restarted under the bot (`--pg`: see bench/chaos_postgres.py)
+  replicas  two, then three `threadline run` on one PostgreSQL database, one on Discord's
+            gateway by a lease; kill -9 at random moments, the gateway's holder every other
+            time (run only when named: `--only replicas`, or `replicas-2` / `replicas-3`)
 
 After the traffic stops and the bot drains (bounded), each scenario checks: nothing lost,
 nothing twice (every customer message in its ticket's Slack thread once, every agent's reply in
@@ -143,12 +146,12 @@ async def run(scenario: Scenario, size: Size, args: argparse.Namespace, index: i
     result.database = database.label
     here: World | None = None
     try:
-        async with world(workdir, database, size) as here:
+        async with world(workdir, database, size, scenario.replicas) as here:
             await exercise(here, scenario, args.seed + index, result)
     except Exception:
         result.error = traceback.format_exc(limit=3).strip().splitlines()[-1]
         if here is not None:
-            print(here.bot.logs()[-6000:])
+            print(here.logs()[-6000:])
     finally:
         await database.close()
     result.seconds = time.monotonic() - started
@@ -164,7 +167,10 @@ async def exercise(here: World, scenario: Scenario, seed: int, result: Result) -
     result.floor = await here.floor()
     result.quiet, result.resolved = len(here.quiet), len(here.resolved)
     result.inbound_customers = here.size.customers
-    await here.start()
+    if scenario.replicas > 1:
+        await here.start_replicas()
+    else:
+        await here.start()
     await here.open_tickets()
     rng = random.Random(seed)
     traffic = asyncio.create_task(here.traffic(rng))
@@ -178,7 +184,7 @@ async def exercise(here: World, scenario: Scenario, seed: int, result: Result) -
     result.notes += here.notes
     outbox = await here.database.outbox() or {}
     result.failed = outbox.get("failed", 0)
-    here.bot.stop()
+    here.stop()
     threads, dms = here.homes()
     result.inbound = judge(here.ledger, "m", shown.slack, threads)
     result.outbound = judge(here.ledger, "r", shown.dms, dms)
@@ -190,7 +196,7 @@ async def exercise(here: World, scenario: Scenario, seed: int, result: Result) -
         sum(1 for c in here.slack.calls if c.status == 429),
         sum(1 for c in here.discord.calls if c.status == 429),
     )
-    tracebacks = here.bot.logs().count("Traceback")
+    tracebacks = here.logs().count("Traceback")
     if tracebacks:  # discord.py logs each failed reconnect with one: a note, not a failure
         result.notes.append(f"{tracebacks} tracebacks in the bot's log")
 
@@ -200,8 +206,10 @@ def disruption(result: Result) -> str:
     if not episodes:
         return "none"
     lengths = [e.length for e in episodes]
-    if episodes[0].kind == "kill -9":
-        return f"{len(episodes)} kills, down {min(lengths):.1f} to {max(lengths):.1f} s each"
+    if episodes[0].kind.startswith("kill -9"):
+        holders = sum(e.kind == "kill -9 (holder)" for e in episodes)
+        which = f" ({holders} of the gateway's holder)" if holders else ""
+        return f"{len(episodes)} kills{which}, down {min(lengths):.1f} to {max(lengths):.1f} s each"
     return f"{episodes[0].kind} for {sum(lengths):.1f} s"
 
 
@@ -241,9 +249,9 @@ async def main_async(args: argparse.Namespace) -> int:
     # The emulators' server, when a killed or stopped bot's socket goes: expected here.
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     size = SHORT if args.short else FULL
-    wanted = args.only.split(",") if args.only else [s.key for s in SCENARIOS]
-    chosen = [s for s in SCENARIOS if s.key in wanted]
-    unknown = set(wanted) - {s.key for s in chosen}
+    wanted = args.only.split(",") if args.only else [s.key for s in SCENARIOS if not s.named_only]
+    chosen = [s for s in SCENARIOS if s.key in wanted or s.group in wanted]
+    unknown = set(wanted) - {s.key for s in chosen} - {s.group for s in chosen}
     if unknown:
         print(f"unknown scenarios: {sorted(unknown)}; known: {[s.key for s in SCENARIOS]}")
         return 2

@@ -2,8 +2,9 @@
 
 Each scenario is a `Scenario`: a key, what it does in words, the database it runs on, and
 `disturb`, a coroutine run beside the traffic that does the damage and returns each disruption
-as an `Episode` (when it began, when it was over). A new one (two or three bots on one
-PostgreSQL database, say) is a function and an entry in SCENARIOS.
+as an `Episode` (when it began, when it was over). A new one is a function and an entry in
+SCENARIOS. The replicas ones run several bots on one PostgreSQL database, and only when
+`--only` names them (`--only replicas` names both).
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ class Scenario:
     title: str
     database: str  # "sqlite" or "postgres"
     disturb: Disturb
+    replicas: int = 1  # bots on the one database
+    named_only: bool = False  # run only when `--only` names it (or its group)
+
+    @property
+    def group(self) -> str:
+        """`--only` takes this too: "replicas" for "replicas-2" and "replicas-3"."""
+        return self.key.split("-")[0]
 
 
 async def kills(here: World, rng: random.Random) -> list[Episode]:
@@ -100,10 +108,66 @@ async def database_restart(here: World, rng: random.Random) -> list[Episode]:
     return [Episode("database restart", down, time.time())]
 
 
+async def replica_kills(here: World, rng: random.Random) -> list[Episode]:
+    """kill -9 among the replicas at random moments of the traffic: the gateway's holder at
+    least every other time, another replica otherwise, each started again after a random pause
+    (it comes back on standby, or holding the gateway if the lease was free). An episode lasts
+    until one replica holds the gateway again and all are back; each takeover's time (from the
+    holder's kill to another replica on the gateway) is noted."""
+    size = here.size
+    slot = size.traffic_seconds / size.kills
+    began = time.time()
+    episodes = []
+    takeovers = []
+    for n in range(size.kills):
+        due = began + (n + rng.uniform(0.1, 0.9)) * slot
+        await asyncio.sleep(max(rng.uniform(0.2, 1.0), due - time.time()))
+        holder = await here.holder()
+        others = [i for i in range(len(here.bots)) if i != holder]
+        victim = holder if holder is not None and (n % 2 == 0 or rng.random() < 0.5) else None
+        if victim is None:
+            victim = rng.choice(others)
+        identified = here.discord.gateway.count("identify")
+        down = time.time()
+        here.bots[victim].kill()
+        await asyncio.sleep(rng.uniform(0.2, 1.5))
+        here.bots[victim].start()
+        if victim == holder:
+            deadline = time.monotonic() + 60
+            while here.discord.gateway.count("identify") <= identified:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no replica took the gateway over within 60 s")
+                await asyncio.sleep(0.05)
+            takeovers.append(time.time() - down)
+        await here.replicas_up()
+        what = "kill -9 (holder)" if victim == holder else "kill -9 (standby)"
+        episodes.append(Episode(what, down, time.time()))
+    if takeovers:
+        spans = ", ".join(f"{t:.1f}" for t in takeovers)
+        here.notes.append(f"gateway taken over in {spans} s after the holder's kill")
+    return episodes
+
+
 SCENARIOS = (
     Scenario("kill", "kill -9 at random moments", "sqlite", kills),
     Scenario("slack", "Slack down, then back", "sqlite", slack_down),
     Scenario("discord", "Discord down (gateway and REST), then back", "sqlite", discord_down),
     Scenario("storm", "429 storms on both platforms", "sqlite", storms),
     Scenario("postgres", "PostgreSQL restarted mid-run", "postgres", database_restart),
+    Scenario(
+        "replicas-2",
+        "two replicas on one PostgreSQL database, kill -9 at random (the gateway's holder too)",
+        "postgres",
+        replica_kills,
+        replicas=2,
+        named_only=True,
+    ),
+    Scenario(
+        "replicas-3",
+        "three replicas on one PostgreSQL database, kill -9 at random (the gateway's holder too)",
+        "postgres",
+        replica_kills,
+        replicas=3,
+        named_only=True,
+    ),
 )

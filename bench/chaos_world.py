@@ -2,6 +2,10 @@
 child, customers writing DMs on Discord and agents answering in the tickets' Slack threads at
 a steady rate, and what each side shows read back as copies of the people's tokens.
 
+With `replicas` above one, that many `threadline run` share one PostgreSQL database: each has
+its own Socket Mode connection and sends deliveries, one holds Discord's gateway (by a lease)
+and the others stand by to take it over.
+
 Besides the traffic, a few probe tickets carry the scheduled work: quiet ones nobody answers
 (each must get its SLA reminder at most once and its breach notice exactly once) and resolved
 ones (each must get its satisfaction survey exactly once). Their SLA and survey times are
@@ -11,9 +15,11 @@ seconds, so they fall due while the disruption is under way.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import re
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -123,8 +129,14 @@ class Shown:
 class World:
     """The sandbox, the bot in its child process, and the people acting in it."""
 
-    def __init__(
-        self, sandbox: Sandbox, ids: list[int], workdir: Path, database: Database, size: Size
+    def __init__(  # noqa: PLR0917
+        self,
+        sandbox: Sandbox,
+        ids: list[int],
+        workdir: Path,
+        database: Database,
+        size: Size,
+        replicas: int = 1,
     ) -> None:
         self.sandbox = sandbox
         self.slack: SlackEmulator = sandbox.slack
@@ -135,6 +147,15 @@ class World:
         self.env = bot_env(sandbox, workdir)
         self.env.update(DATABASE_URL=database.url, LOG_LEVEL="WARNING")
         self.bot = BotProcess(self.env, workdir)
+        self.bots = [self.bot]
+        self.ports: list[int] = []  # each replica's /healthz port (replicas only)
+        if replicas > 1:
+            self.ports = [free_port() for _ in range(replicas)]
+            self.bots = [
+                BotProcess({**self.env, "HTTP_PORT": str(port)}, workdir, f"bot{n}")
+                for n, port in enumerate(self.ports)
+            ]
+            self.bot = self.bots[0]
         self.ledger = Ledger()
         self.home: dict[int, str] = {}  # customer (and probe) -> their ticket's Slack thread
         self.notes: list[str] = []  # what a scenario did, in words, for the report
@@ -164,6 +185,43 @@ class World:
         at = time.time()
         self.bot.kill()
         return at
+
+    def stop(self) -> None:
+        for bot in self.bots:
+            bot.stop()
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {bot.name} ---\n{bot.logs()}" for bot in self.bots)
+
+    # --- replicas -----------------------------------------------------------------------
+
+    async def start_replicas(self) -> None:
+        """Start every replica; return once one holds the gateway and all are on Socket Mode
+        and answer /healthz."""
+        for bot in self.bots:
+            bot.start()
+        await self.replicas_up()
+
+    async def replicas_up(self, within: float = 60) -> None:
+        deadline = time.monotonic() + within
+        while True:
+            states = await self.discord_states()
+            running = sum(bot.running for bot in self.bots)
+            one = len(self.discord.gateway.connections) == 1 and states.count("connected") == 1
+            if one and None not in states and self.slack.connections >= running:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out waiting for the replicas: {states}")
+            await asyncio.sleep(0.1)
+
+    async def discord_states(self) -> list[str | None]:
+        """What each replica's /healthz says of Discord (None: not answering)."""
+        return list(await asyncio.gather(*(health(port) for port in self.ports)))
+
+    async def holder(self) -> int | None:
+        """The replica on Discord's gateway, if one is."""
+        states = await self.discord_states()
+        return states.index("connected") if "connected" in states else None
 
     # --- people -------------------------------------------------------------------------
 
@@ -328,6 +386,24 @@ class World:
             return await timed(slack), await timed(discord)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+async def health(port: int) -> str | None:
+    """Discord's state in a bot's /healthz, or None when it does not answer."""
+    try:
+        async with aiohttp.ClientSession() as session:
+            url = f"http://{HOST}:{port}/healthz"
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as response:
+                found = json.loads(await response.text())
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+    return str(found.get("discord"))
+
+
 def mark(token: Token) -> str:
     customer, kind, number = token
     return f"c{customer}-{kind}{number}"
@@ -352,7 +428,9 @@ async def until(check: Callable[[], bool], what: str, within: float) -> None:
 
 
 @asynccontextmanager
-async def world(workdir: Path, database: Database, size: Size) -> AsyncIterator[World]:
+async def world(
+    workdir: Path, database: Database, size: Size, replicas: int = 1
+) -> AsyncIterator[World]:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
         os.environ.pop(name, None)  # slack_sdk would send loopback calls through a proxy
     # Slack's own ack timeout, its retries sooner than Slack's (a minute, then five) so that a
@@ -361,8 +439,8 @@ async def world(workdir: Path, database: Database, size: Size) -> AsyncIterator[
     slack = SlackEmulator(demo_workspace(), host=HOST, timing=timing)
     discord, ids = seed(size.customers + size.quiet + size.resolved)
     async with slack, discord:
-        here = World(Sandbox(slack, discord), ids, workdir, database, size)
+        here = World(Sandbox(slack, discord), ids, workdir, database, size, replicas)
         try:
             yield here
         finally:
-            here.bot.stop()
+            here.stop()

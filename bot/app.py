@@ -26,6 +26,7 @@ from bot.core.sla_keeper import SlaKeeper
 from bot.core.sweeps import DigestSender, Sweeps
 from integrations.comebacks import Comebacks
 from integrations.discord.customer_channel import UPLOAD_LIMIT, DiscordCustomerChannel
+from integrations.discord.gateway_lease import GatewayLease
 from integrations.discord.runtime import DiscordSide
 from integrations.discord.staff import STAFF_WORKSPACE
 from integrations.http import HealthCheck, HttpServer
@@ -138,6 +139,8 @@ class Bot:
         self.migration: Migration | None = None
         self.slack: SlackSide | None = None
         self.discord: DiscordSide | None = None
+        # Replicas on one PostgreSQL database: which one holds Discord's gateway.
+        self.gateway: GatewayLease | None = None
         self.server: HttpServer | None = None
         self.service: TicketService | None = None
         self.sweeps: Sweeps | None = None
@@ -209,9 +212,13 @@ class Bot:
         except OSError as exc:
             raise ConfigError(listen_failure(self.settings, exc)) from None
         if self.slack is not None:
+            if rt.storage.engine.dialect.name != "sqlite":
+                # Other replicas may be given some of a thread's events: replies are relayed
+                # after the thread's earlier ones (integrations/slack/in_doubt.py).
+                self.slack.desk.doubt.always()
             await self.slack.start()
         if self.discord is not None:
-            await self.discord.start()
+            await self._start_discord(rt.storage)
         # Started last so that it stops first: nothing is sent through a closed connection
         # (and what is still queued then waits for the next start).
         self._delivering = asyncio.create_task(dispatcher.run(self._stop), name="dispatcher")
@@ -225,6 +232,19 @@ class Bot:
         self.jobs = JobScheduler(self.sweeps, rt.policy.jobs, self._clock)
         self.jobs.start()
         self._stack.push_async_callback(self.jobs.stop)
+
+    async def _start_discord(self, storage: SqlStorage) -> None:
+        """On SQLite (one process) the gateway is simply connected. On PostgreSQL several
+        replicas may share the database: each logs in (it sends Discord deliveries through
+        REST) and the one holding the gateway lease connects the gateway."""
+        assert self.discord is not None
+        if storage.engine.dialect.name == "sqlite":
+            await self.discord.start()
+            return
+        await self.discord.open()
+        self.gateway = GatewayLease(storage, self.discord)
+        self._stack.push_async_callback(self.gateway.stop)  # before the client closes
+        await self.gateway.start()
 
     def _watch(self, rt: Runtime, routes: Routes, checks: Mapping[str, HealthCheck]) -> None:
         """What /metrics reads at each scrape: the database, each part's state, and what each

@@ -11,9 +11,10 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-# name -> a check that returns a short state ("ok", "connected", "off") or raises
+# name -> a check that returns a short state ("ok", "connected", "off") or raises. "standby":
+# another replica holds the connection (Discord's gateway), which is as it should be.
 HealthCheck = Callable[[], Awaitable[str]]
-HEALTHY = frozenset({"ok", "connected", "off"})
+HEALTHY = frozenset({"ok", "connected", "off", "standby"})
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,6 +19,7 @@ from storage.db import begin, describe
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = 0x7468726C  # PostgreSQL advisory lock key held while migrating ("thrl")
 
 
 def alembic_config() -> Config:
@@ -47,6 +49,10 @@ async def upgrade(engine: AsyncEngine, target: str = "head") -> tuple[str | None
         command.upgrade(cfg, target)
 
     async with begin(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            # Replicas started together each migrate at start: one at a time, so the later
+            # ones find the schema current instead of racing to create the same tables.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         await conn.run_sync(run)
     after = await current_revision(engine)
     if before != after:

@@ -404,3 +404,14 @@ draft_posts = Table(
     Column("workspace", String(32), primary_key=True),
     Column("ref", String(128), nullable=False),
 )
+
+# Leases: which process holds something only one may do at a time (the Discord gateway, when
+# several replicas share one database). A holder renews before `expires_at`; after it anyone may
+# take it (storage/leases_repository.py).
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

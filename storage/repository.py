@@ -2,7 +2,7 @@
 
 `SqlStorage` opens transactions; `SqlTransaction` is the `Transaction` port, put together from
 one mixin per aggregate (customers, tickets, messages, deliveries, SLA, surveys, inbound events,
-model uses, the AI features' triage and drafts),
+model uses, the AI features' triage and drafts, leases),
 each in a `*_repository.py` module beside this one and all running on the one connection of
 the transaction. On SQLite, `SqlStorage` queues this process's writers itself (see `__init__`).
 """
@@ -22,6 +22,7 @@ from storage.customers_repository import CustomerRows
 from storage.db import begin
 from storage.deliveries_repository import DeliveryRows
 from storage.inbound_repository import InboundRows
+from storage.leases_repository import LeaseRows
 from storage.messages_repository import MessageRows
 from storage.model_uses_repository import ModelUseRows
 from storage.sla_repository import SlaRows
@@ -72,6 +73,7 @@ class SqlTransaction(
     InboundRows,
     ModelUseRows,
     AssistRows,
+    LeaseRows,
 ):
     """The `Transaction` port: every method runs inside the caller's transaction."""
 

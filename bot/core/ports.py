@@ -92,6 +92,24 @@ class Transaction(
     Everything done through one Transaction commits together or not at all.
     """
 
+    # Leases: one holder at a time for what only one replica may do (the Discord gateway).
+    async def take_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Take `name` until `until` if it is free, ran out by `now`, or is `holder`'s
+        already (then it is renewed), in one atomic step. True if `holder` holds it now."""
+        ...
+
+    async def renew_lease(self, name: str, holder: str, now: datetime, until: datetime) -> bool:
+        """Extend `holder`'s lease; False if it is not theirs or ran out by `now`."""
+        ...
+
+    async def release_lease(self, name: str, holder: str) -> bool:
+        """Give the lease up at once (a clean stop); False if it was not `holder`'s."""
+        ...
+
+    async def lease_holder(self, name: str, now: datetime) -> str | None:
+        """Who holds `name` at `now`, if anyone."""
+        ...
+
 
 class AgentWorkspace(Protocol):
     """Where agents work tickets: each ticket has a card and a thread there.

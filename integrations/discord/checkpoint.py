@@ -34,6 +34,7 @@ SAVE_EVERY = 0.25  # seconds: the checkpoint trails what is stored by at most th
 ABANDON_AFTER = 120.0
 # Dispatches whose message the intake stores; everything else is handled when it arrives.
 TRACKED = frozenset({"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE"})
+HAND_OVER_SECONDS = 2.0  # a last save on a hand-over waits no longer for the database
 
 Key = tuple[str, int]  # (dispatch type, message id)
 
@@ -178,15 +179,35 @@ class GatewayCheckpoints:
                 log.warning("Could not store Discord's gateway checkpoint: %s", exc)
             await asyncio.sleep(SAVE_EVERY)
 
-    async def close(self) -> None:
-        """Stop saving. Called as discord.py closes its connection with code 1000, which ends
-        the session for good (Discord's rule), so the stored checkpoint is cleared too: the
-        next start goes straight to catching up from history instead of a refused RESUME."""
+    async def hand_over(self, *, save: bool) -> None:
+        """Stop saving but leave the stored checkpoint, for the replica that takes the gateway
+        over (the connection is closed with a code that keeps its session resumable). With
+        `save`, the latest checkpoint is stored first (a clean hand-over, the lease still
+        ours; never after losing it, when the new holder's checkpoint may be there already).
+        A later session in this process is a first one again."""
+        await self._stop_saving()
+        if save and self._enabled:
+            try:
+                async with asyncio.timeout(HAND_OVER_SECONDS):
+                    await self.save()
+            except Exception as exc:
+                log.warning("Could not store Discord's gateway checkpoint: %s", exc)
+        self._enabled = False
+        self._stream = self._saved = None
+        self.sessions = 0
+
+    async def _stop_saving(self) -> None:
         if self._saver is not None:
             self._saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._saver
             self._saver = None
+
+    async def close(self) -> None:
+        """Stop saving. Called as discord.py closes its connection with code 1000, which ends
+        the session for good (Discord's rule), so the stored checkpoint is cleared too: the
+        next start goes straight to catching up from history instead of a refused RESUME."""
+        await self._stop_saving()
         if self._enabled:
             try:
                 await self._service.clear_gateway_checkpoint(NAME)

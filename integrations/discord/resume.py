@@ -89,7 +89,7 @@ class SessionResumer:
         except (aiohttp.ClientError, OSError, TimeoutError, KeyError, TypeError, ValueError) as exc:
             await self.close()
             raise ResumeRefused(f"{type(exc).__name__}: {exc}") from exc
-        except ResumeRefused:
+        except (ResumeRefused, asyncio.CancelledError):  # cancelled: a replica letting go
             await self.close()
             raise
         return self.replayed

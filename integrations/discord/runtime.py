@@ -26,6 +26,8 @@ from integrations.discord.views import ThreadlineClient
 log = logging.getLogger(__name__)
 
 READY_SECONDS = 30.0
+# Closing the gateway with this code leaves its session resumable (1000 and 1001 end it).
+HAND_OVER_CLOSE = 4000
 RECONNECT_PAUSE = 1.0  # seconds before connecting again after the connection ended on an error
 # What ends the connection for a reason only a person can fix: raised, not retried.
 FATAL = (discord.LoginFailure, discord.PrivilegedIntentsRequired, discord.ConnectionClosed)
@@ -115,12 +117,23 @@ class DiscordSide:
         self.client.event(self.on_disconnect)
         self.client.event(self.on_resumed)
         self._connected = False
+        self._ready = asyncio.Event()  # discord.py's own stays set after the gateway is dropped
+        # Another replica holds the gateway: this one sends through REST only.
+        self.standby = False
         replies = policy.replies
         team = replies.team_name if replies.anonymous_replies else None
         self.channel = DiscordCustomerChannel(contacts, team, fetch)
         self._running: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Log in and connect the gateway: what one process does, or the replica that holds
+        the gateway lease (integrations/discord/gateway_lease.py)."""
+        await self.open()
+        await self.connect_gateway()
+
+    async def open(self) -> None:
+        """Log in: REST calls work from here on (every replica sends its share of the Discord
+        deliveries this way), but no gateway events arrive until `connect_gateway`."""
         token = self._settings.discord_bot_token
         assert token is not None
         point_at_settings(self._settings)
@@ -128,20 +141,49 @@ class DiscordSide:
             await self.client.login(token.get_secret_value())
         except discord.LoginFailure:
             raise ConfigError("DISCORD_BOT_TOKEN was refused by Discord (401)") from None
+        self.standby = True  # until the gateway is connected
+
+    async def connect_gateway(self) -> None:
+        """Resume the session stored by whoever held the gateway last (Discord replays what it
+        missed), then connect discord.py's own; returns once it is ready."""
+        token = self._settings.discord_bot_token
+        assert token is not None
+        self.standby = False
+        self._ready.clear()
         await self.recovery.before_connecting(token.get_secret_value())
         await self.set_aside.load()  # before any live message can overtake them
         self._running = asyncio.create_task(self._stay_connected(), name="discord")
-        ready = asyncio.create_task(self.client.wait_until_ready())
+        ready = asyncio.create_task(self._ready.wait())
         done, _ = await asyncio.wait(
             {self._running, ready}, timeout=READY_SECONDS, return_when=asyncio.FIRST_COMPLETED
         )
         ready.cancel()
         if self._running in done:
             self._running.result()  # raises what stopped it (a bad token, refused intents)
-        if not self.client.is_ready():
+        if not self._ready.is_set():
             raise ConfigError("Discord did not become ready in time; is DISCORD_GATEWAY_URL right?")
         self.set_aside.retries.start()
         log.info("Discord: connected as %s", self.client.user)
+
+    async def drop_gateway(self, *, hand_over: bool) -> None:
+        """Close the gateway connection but keep its session resumable (close code 4000, not
+        1000, which would end it), so the replica that takes the gateway over resumes it and
+        Discord replays what this one did not store. REST stays logged in. `hand_over`: a
+        clean stop with the lease still held, so the latest checkpoint is stored first."""
+        self.standby = True
+        self._connected = False
+        await self.set_aside.retries.stop()
+        await self.checkpoints.hand_over(save=hand_over)
+        await self.recovery.close()
+        running, self._running = self._running, None
+        if running is not None:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+        ws = self.client.ws
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                await ws.close(code=HAND_OVER_CLOSE)
+        log.info("Discord: gateway connection closed; another replica may take it over")
 
     async def _stay_connected(self) -> None:
         """`client.connect()` until the client is closed. discord.py reconnects by itself after
@@ -168,6 +210,7 @@ class DiscordSide:
 
     async def on_ready(self) -> None:
         self._connected = True
+        self._ready.set()
         await self.recovery.after_ready()
 
     async def on_connect(self) -> None:
@@ -182,6 +225,8 @@ class DiscordSide:
         self._connected = False
 
     async def health(self) -> str:
+        if self.standby:
+            return "standby"
         ended = self._running is not None and self._running.done()
         up = self._connected and self.client.is_ready() and not self.client.is_closed()
         up = up and not ended

@@ -11,6 +11,13 @@ A message that may be missing was written before the start or failure that began
 a thread needs looking at only until one look has covered that moment: after it, every earlier
 message of the thread is recorded, and later ones arrive live. That is a conversations.replies
 call per thread active around a start (a Tier 3 method), not one per message for two minutes.
+
+Replicas (several processes on one database, each with its own Socket Mode connection) are in
+doubt all the time (`always()`): Slack spreads a thread's events over the connections, so an
+agent's earlier message may still be on its way through another replica when a later one
+arrives here. Reading the thread first relays the earlier one ahead of it; if the other replica
+records it meanwhile, one of the two is refused by the message's unique platform id and retried,
+and the retry finds it recorded.
 """
 
 from __future__ import annotations
@@ -32,8 +39,13 @@ class InDoubt:
         self._now = now
         self._since = 0.0
         self._until = 0.0
+        self._always = False
         self._latest = 0.0  # when something last may have gone missing
         self._covered: dict[str, float] = {}  # thread -> the ts its looks have reached
+
+    def always(self) -> None:
+        """In doubt from now on (replicas: see the module's docstring)."""
+        self._always = True
 
     def begin(self) -> None:
         """Something may have gone missing just now (a start, a failure)."""
@@ -46,6 +58,8 @@ class InDoubt:
 
     def needs_look(self, thread: str, ts: str) -> bool:
         """Whether the messages of `thread` before `ts` may hold one not delivered yet."""
+        if self._always:
+            return True
         if not self.active:
             self._covered.clear()
             return False
@@ -58,12 +72,14 @@ class InDoubt:
 
     @property
     def active(self) -> bool:
-        return self._now() < self._until
+        return self._always or self._now() < self._until
 
     @property
     def oldest(self) -> str:
         """The earliest Slack ts a missing message may have."""
-        return f"{self._since - LOOK_BACK_SECONDS:.6f}"
+        now = self._now()
+        since = self._since if now < self._until else now
+        return f"{since - LOOK_BACK_SECONDS:.6f}"
 
 
 def _instant(ts: str) -> float:

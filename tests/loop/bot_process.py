@@ -15,15 +15,17 @@ from integrations.sandbox.launch import Sandbox
 class BotProcess:
     """`threadline run` in a child process, killed without warning when told."""
 
-    def __init__(self, env: dict[str, str], workdir: Path) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, name: str = "bot") -> None:
+        """`name`: its logs are `<name>-<start>.log` in `workdir` (replicas share one)."""
         self._env = env
         self._workdir = workdir
+        self.name = name
         self._proc: subprocess.Popen[bytes] | None = None
         self._starts = 0
 
     def start(self) -> None:
         self._starts += 1
-        with (self._workdir / f"bot-{self._starts}.log").open("wb") as log:
+        with (self._workdir / f"{self.name}-{self._starts}.log").open("wb") as log:
             self._proc = subprocess.Popen(
                 [sys.executable, "-c", "from bot.cli import main; main()", "run"],
                 env=self._env,
@@ -32,6 +34,14 @@ class BotProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def kill(self) -> None:
         assert self._proc is not None
@@ -49,7 +59,7 @@ class BotProcess:
 
     def logs(self) -> str:
         return "\n".join(
-            (self._workdir / f"bot-{n}.log").read_text(errors="replace")
+            (self._workdir / f"{self.name}-{n}.log").read_text(errors="replace")
             for n in range(1, self._starts + 1)
         )
 

@@ -3,8 +3,10 @@
 A mixin of `SqlTransaction` (storage/repository.py). A dispatcher takes deliveries by leasing
 them (`leased_until`), so several replicas can share the queue; a lane is sent in order, so only
 its oldest pending delivery (its head) can be claimed. The claim is one UPDATE … RETURNING,
-built once at import (`_CLAIM`). `jobs_for` reads tickets, customers and messages: a job
-carries everything its sender needs, loaded in one query per table rather than per delivery.
+built once at import (`_CLAIM`). What waits behind a head (`waiting_behind`) may be leased with
+it (`lease_deliveries`) to be sent with it in one post. `jobs_for` reads tickets, customers
+and messages: a job carries everything its sender needs, loaded in one query per table rather
+than per delivery.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Row, Update, bindparam, insert, select, update
+from sqlalchemy import Integer, Row, Update, bindparam, func, insert, select, update
 
 from bot.core.delivery import (
     MAIN_WORKSPACE,
@@ -113,6 +115,51 @@ class DeliveryRows(Rows):
             "until": now + timedelta(seconds=lease_seconds),
         }
         result = await self._conn.execute(_CLAIM, params)
+        return sorted((_delivery(row) for row in result), key=lambda x: x.id)
+
+    async def waiting_behind(
+        self, heads: Sequence[Delivery], most: int
+    ) -> dict[DeliveryId, list[Delivery]]:
+        if not heads or most <= 0:
+            return {}
+        d = m.deliveries
+        behind: dict[DeliveryId, list[Delivery]] = {head.id: [] for head in heads}
+        head_of = {(h.ticket_id, h.lane, h.workspace): h.id for h in heads}
+        for (lane, workspace), ticket_ids in _lanes_of(heads).items():
+            # The first `most` + 1 pending rows of each lane: its head, then what waits for it.
+            place = (
+                func.row_number().over(partition_by=d.c.ticket_id, order_by=d.c.id).label("place")
+            )
+            pending = (
+                select(d, place)
+                .where(
+                    (d.c.status == DeliveryStatus.PENDING)
+                    & (d.c.lane == lane)
+                    & (d.c.workspace == workspace)
+                    & d.c.ticket_id.in_(ticket_ids)
+                )
+                .subquery()
+            )
+            query = select(pending).where(pending.c.place <= most + 1).order_by(pending.c.id)
+            for row in await self._conn.execute(query):
+                head = head_of[TicketId(row.ticket_id), lane, workspace]
+                if row.id > head:
+                    behind[head].append(_delivery(row))
+        return behind
+
+    async def lease_deliveries(
+        self, delivery_ids: Sequence[DeliveryId], now: datetime, until: datetime
+    ) -> list[Delivery]:
+        if not delivery_ids:
+            return []
+        d = m.deliveries
+        free = d.c.leased_until.is_(None) | (d.c.leased_until < now)
+        result = await self._conn.execute(
+            update(d)
+            .where(d.c.id.in_(delivery_ids) & (d.c.status == DeliveryStatus.PENDING) & free)
+            .values(leased_until=until, claims=d.c.claims + 1)
+            .returning(d)
+        )
         return sorted((_delivery(row) for row in result), key=lambda x: x.id)
 
     async def lane_has_pending(self, ticket_id: TicketId, lane: Lane, workspace: str) -> bool:
@@ -239,6 +286,13 @@ class DeliveryRows(Rows):
     async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
         q = select(m.deliveries).where(m.deliveries.c.ticket_id == ticket_id)
         return [_delivery(row) for row in await self._conn.execute(q.order_by(m.deliveries.c.id))]
+
+
+def _lanes_of(heads: Sequence[Delivery]) -> dict[tuple[Lane, str], list[TicketId]]:
+    lanes: dict[tuple[Lane, str], list[TicketId]] = {}
+    for head in heads:
+        lanes.setdefault((head.lane, head.workspace), []).append(head.ticket_id)
+    return lanes
 
 
 def _delivery(row: Row[Any]) -> Delivery:

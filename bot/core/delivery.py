@@ -128,6 +128,9 @@ def for_agents(
 
 Progress = Callable[[list[str]], Awaitable[None]]
 
+# At most this many waiting customer's messages are sent together (a workspace may take fewer).
+GROUP_MOST = 10
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryJob:
@@ -139,10 +142,18 @@ class DeliveryJob:
     message: Message | None
     progress: Progress | None = None
     card: str | None = None  # the ticket's card in the delivery's workspace, once it has one
+    # The deliveries after this one in its lane sent with it as one platform message (several
+    # customer's messages that waited behind a channel's pacing), leased with it.
+    riders: tuple[DeliveryJob, ...] = ()
 
     @property
     def event(self) -> OutboundEvent:
         return self.delivery.event
+
+    @property
+    def group(self) -> tuple[DeliveryJob, ...]:
+        """This job and those riding with it, in lane order."""
+        return (self, *self.riders)
 
     @property
     def steps_done(self) -> list[str]:

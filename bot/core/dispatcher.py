@@ -6,9 +6,10 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core.delivery import (
+    GROUP_MOST,
     MAIN_WORKSPACE,
     Backoff,
     Delivery,
@@ -22,7 +23,7 @@ from bot.core.delivery import (
     workspace_names,
 )
 from bot.core.delivery_watch import DeliveryWatcher, Unwatched
-from bot.core.domain import MessageRef
+from bot.core.domain import MessageRef, Platform
 from bot.core.errors import PlatformError
 from bot.core.outbound import (
     AgentReplied,
@@ -108,6 +109,9 @@ class Dispatcher:
         self._in_flight: dict[Outlet, dict[DeliveryId, asyncio.Task[bool]]] = {
             outlet: {} for outlet in routes.outlets
         }
+        # The deliveries riding with a delivery in flight (sent with it as one post), by its id:
+        # their leases are renewed with it.
+        self._riders: dict[DeliveryId, list[DeliveryId]] = {}
         # Lanes whose last claim took all it was allowed to: more may be due there. Other lanes
         # need no claim until something is enqueued or a send leaves its successor due, which
         # keeps empty claims (write transactions that find nothing) off a busy database.
@@ -193,9 +197,12 @@ class Dispatcher:
 
         task = asyncio.create_task(attempt())
         lane[delivery.id] = task
+        if job.riders:
+            self._riders[delivery.id] = [rider.delivery.id for rider in job.riders]
 
         def finished(done: asyncio.Task[bool]) -> None:
             lane.pop(delivery.id, None)
+            self._riders.pop(delivery.id, None)
             # Look again if the lane's next delivery may be due now, or if deliveries were
             # waiting for the slot this one frees (a send that failed unexpectedly: look anyway).
             failed = done.cancelled() or done.exception() is not None
@@ -210,6 +217,7 @@ class Dispatcher:
         while not stop.is_set():
             await asyncio.sleep(self._lease_seconds / 3)
             held = [d for tasks in self._in_flight.values() for d in tasks]
+            held += [rider for riders in list(self._riders.values()) for rider in riders]
             if not held:
                 continue
             until = self._clock.now() + timedelta(seconds=self._lease_seconds)
@@ -236,9 +244,65 @@ class Dispatcher:
                 await tx.finish_delivery(
                     delivery.id, DeliveryStatus.FAILED, now, error="ticket is gone"
                 )
+            ready = [job for job in jobs if job is not None]
+            ready = await self._with_riders(tx, ready)
         for delivery in gone:
             self._watcher.failed(delivery.lane, delivery.workspace)
-        return [replace(job, progress=self._progress(job)) for job in jobs if job is not None]
+        return [replace(job, progress=self._progress(job)) for job in ready]
+
+    async def _with_riders(self, tx: Transaction, jobs: list[DeliveryJob]) -> list[DeliveryJob]:
+        """Customers' messages that wait behind a lane head that is one too, in a workspace
+        that shows such messages together: leased with the head, to ride with it in one post.
+        Only consecutive ones, due and free (nothing of the lane is sent out of order), and
+        only as many as the workspace takes (`Routes.coalescing`)."""
+        heads = [
+            job
+            for job in jobs
+            if isinstance(job.event, CustomerWrote)
+            and self._routes.coalescing(_outlet(job.delivery)) is not None
+            # One this process is still sending (its lease ran out under it) is not started
+            # again: nothing may ride with it, or they would be held for nothing.
+            and job.delivery.id not in self._in_flight[_outlet(job.delivery)]
+        ]
+        if not heads:
+            return jobs
+        now = self._clock.now()
+        behind = await tx.waiting_behind([job.delivery for job in heads], GROUP_MOST - 1)
+        candidates: dict[DeliveryId, list[Delivery]] = {}
+        for job in heads:
+            waiting: list[Delivery] = []
+            for delivery in behind.get(job.delivery.id, []):
+                free = delivery.next_attempt_at <= now
+                if not isinstance(delivery.event, CustomerWrote) or not free:
+                    break  # a rider may not overtake what is before it in the lane
+                waiting.append(delivery)
+            if waiting:
+                candidates[job.delivery.id] = waiting
+        if not candidates:
+            return jobs
+        loaded = await tx.jobs_for([d for waiting in candidates.values() for d in waiting])
+        rider_jobs = {job.delivery.id: job for job in loaded if job is not None}
+        until = now + timedelta(seconds=self._lease_seconds)
+        grouped: dict[DeliveryId, DeliveryJob] = {}
+        for job in heads:
+            waiting = candidates.get(job.delivery.id, [])
+            riders: list[DeliveryJob] = []
+            for delivery in waiting:
+                if delivery.id not in rider_jobs:
+                    break
+                riders.append(rider_jobs[delivery.id])
+            workspace = self._routes.coalescing(_outlet(job.delivery))
+            size = workspace.group_size([job, *riders]) if workspace is not None else 1
+            wanted = [rider.delivery.id for rider in riders[: size - 1]]
+            leased = {d.id: d for d in await tx.lease_deliveries(wanted, now, until)}
+            taken: list[DeliveryJob] = []
+            for rider in riders[: size - 1]:
+                if rider.delivery.id not in leased:
+                    break  # another holder has it: the rest wait for the next post
+                taken.append(replace(rider, delivery=leased[rider.delivery.id]))
+            if taken:
+                grouped[job.delivery.id] = replace(job, riders=tuple(taken))
+        return [grouped.get(job.delivery.id, job) for job in jobs]
 
     def _progress(self, job: DeliveryJob) -> Progress:
         async def record(steps: list[str]) -> None:
@@ -251,6 +315,8 @@ class Dispatcher:
         """Send one delivery and record the outcome; True if there may be more to send now."""
         delivery = job.delivery
         event = delivery.event
+        if job.riders:
+            return await self._attempt_group(job)
         try:
             if isinstance(event, UnreadableEvent):
                 # Queued by a build that knows more event types, or damaged: loud, never lost.
@@ -267,6 +333,48 @@ class Dispatcher:
         else:
             return await self._done(job, external_id)
         return True  # a failure may have queued a notice, or let the lane's next one go first
+
+    async def _attempt_group(self, job: DeliveryJob) -> bool:
+        """Send a delivery and those riding with it as one post; each is recorded as its own
+        (done with its own copy's ref), or all are retried or failed together."""
+        group = [member.delivery for member in job.group]
+        try:
+            refs = await self._routes.carry_group(job)
+        except Exception as exc:
+            if isinstance(exc, PlatformError):
+                error = exc
+            else:
+                log.exception("Deliveries %s (sent together) crashed", [d.id for d in group])
+                error = PlatformError(f"internal error: {exc!r}", retryable=False)
+            for delivery in group:
+                await self._failed(delivery, error)
+            return True
+        now = self._clock.now()
+        platform = self._routes.platform_of(job)
+        async with self._storage.transaction() as tx:
+            for member, ref in zip(job.group, refs, strict=True):
+                await self._record(tx, member, ref, platform, now)
+            lane, workspace = _outlet(job.delivery)
+            more = await tx.lane_has_pending(job.delivery.ticket_id, lane, workspace)
+        for delivery in group:
+            self._watcher.done(delivery.lane, delivery.workspace, now - delivery.created_at)
+        log.debug("Delivered %d messages together as %s", len(group), refs)
+        return more
+
+    async def _record(
+        self,
+        tx: Transaction,
+        job: DeliveryJob,
+        ref: str,
+        platform: Platform | None,
+        now: datetime,
+    ) -> None:
+        """One delivery of a group done, its message's copy recorded."""
+        delivery = job.delivery
+        await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=ref)
+        if delivery.message_id is not None and platform is not None:
+            ref_of = MessageRef(platform, ref, delivery.workspace)
+            await tx.add_message_ref(delivery.message_id, ref_of)
 
     async def _done(self, job: DeliveryJob, external_id: str | None) -> bool:
         delivery = job.delivery

@@ -175,6 +175,20 @@ class DeliveryRepository(Protocol):
         customer's) in one step; returns those this caller now holds."""
         ...
 
+    async def waiting_behind(
+        self, heads: Sequence[Delivery], most: int
+    ) -> dict[DeliveryId, list[Delivery]]:
+        """The pending deliveries after each of these lane heads in its lane, oldest first, at
+        most `most` of each, leased or not (`lease_deliveries` takes only those free)."""
+        ...
+
+    async def lease_deliveries(
+        self, delivery_ids: Sequence[DeliveryId], now: datetime, until: datetime
+    ) -> list[Delivery]:
+        """Lease these pending deliveries (those not leased by another holder) until `until`,
+        as a claim does; returns those this caller now holds."""
+        ...
+
     async def lane_has_pending(self, ticket_id: TicketId, lane: Lane, workspace: str) -> bool:
         """Whether this ticket's lane (in that workspace) still has a delivery to send."""
         ...

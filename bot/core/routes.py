@@ -4,7 +4,8 @@ good (a bug, not a platform hiccup): the dispatcher fails it where people see it
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryJob, Lane
 from bot.core.domain import Platform
@@ -50,6 +51,27 @@ Outlet = tuple[Lane, str]
 AssistantDesk = Callable[[DeliveryJob], Awaitable[str | None]]
 
 
+@runtime_checkable
+class Coalescing(Protocol):
+    """An agent workspace that can show several waiting messages of one customer as one post
+    (each still its own copy: its own ref, edited and deleted on its own). Optional: a
+    workspace without it is given each message on its own."""
+
+    @property
+    def coalesces(self) -> bool:
+        """Whether it wants messages that wait behind its pacing posted together."""
+        ...
+
+    def group_size(self, jobs: Sequence[DeliveryJob]) -> int:
+        """How many of these consecutive `CustomerWrote` deliveries of one ticket's lane, from
+        the first, it would show in one post (1: the first alone)."""
+        ...
+
+    async def show_customer_messages(self, jobs: Sequence[DeliveryJob]) -> list[str]:
+        """Show these messages together; the ref of each one's copy, in order."""
+        ...
+
+
 class Routes:
     """The registered adapters: agent workspaces by name, a channel per customers' platform.
 
@@ -68,6 +90,12 @@ class Routes:
         elif not isinstance(workspaces, Mapping):
             workspaces = {MAIN_WORKSPACE: workspaces}  # the usual deployment: one workspace
         self.workspaces = dict(workspaces)
+        # Looked up once: a Protocol's isinstance reads every member, and claims ask often.
+        self._coalescing = {
+            name: workspace
+            for name, workspace in self.workspaces.items()
+            if isinstance(workspace, Coalescing)
+        }
         self.customers = dict(customers)
         self.assistant = assistant
 
@@ -86,6 +114,21 @@ class Routes:
             return None
         workspace = self.workspaces.get(job.delivery.workspace)
         return workspace.platform if workspace is not None else None
+
+    def coalescing(self, outlet: Outlet) -> Coalescing | None:
+        """The workspace of `outlet` if it shows waiting customers' messages together."""
+        lane, name = outlet
+        workspace = self._coalescing.get(name) if lane is Lane.AGENTS else None
+        return workspace if workspace is not None and workspace.coalesces else None
+
+    async def carry_group(self, job: DeliveryJob) -> list[str]:
+        """`job`'s message and those of the deliveries riding with it, in one post: the ref
+        of each one's copy, in order."""
+        workspace = self.coalescing(_outlet_of(job))
+        if workspace is None:
+            # Not sent: taken again, each alone, as the workspace now wants them.
+            raise PlatformError("no agent workspace shows messages together", retryable=True)
+        return await workspace.show_customer_messages(job.group)
 
     async def carry(self, job: DeliveryJob) -> str | None:
         if job.delivery.lane is Lane.ASSISTANT:
@@ -193,3 +236,7 @@ async def to_customer(  # noqa: PLR0911, PLR0912
         case HandedOff() as event:
             return await channel.handed_off(job, event)
     raise PlatformError(f"the customer's side cannot carry {job.event.type}", retryable=False)
+
+
+def _outlet_of(job: DeliveryJob) -> Outlet:
+    return job.delivery.lane, job.delivery.workspace

@@ -54,6 +54,7 @@ from integrations.slack.assist_modals import decided, settled_line
 from integrations.slack.assist_posts import (
     Post,
     auto_answer_post,
+    context,
     draft_post,
     edited_text,
     handed_off_line,
@@ -61,8 +62,10 @@ from integrations.slack.assist_posts import (
     shown_copy,
     summary_post,
     translated_copy,
+    translation_line,
 )
 from integrations.slack.blocks import (
+    Block,
     CardAi,
     card_text,
     escape,
@@ -80,7 +83,16 @@ from integrations.slack.copies import (
     moved_line,
 )
 from integrations.slack.errors import platform_error
-from integrations.slack.posted import find_post, tag
+from integrations.slack.grouped import (
+    group_post,
+    group_size,
+    part,
+    part_ref,
+    replaced,
+    split_part,
+    text_of,
+)
+from integrations.slack.posted import find_parts, find_post, tag
 from integrations.slack.refs import slack_copy, split_ref
 from integrations.slack.routing import ChannelRoutes
 from integrations.wording import download
@@ -170,17 +182,26 @@ class SlackWorkspace:
         self._limiters: dict[str, AsyncLimiter] = {}
 
     async def _post(
-        self, job: DeliveryJob | None = None, step: str = "post", **args: Any
+        self,
+        job: DeliveryJob | None = None,
+        step: str = "post",
+        *,
+        parts: Sequence[DeliveryJob] = (),
+        **args: Any,
     ) -> dict[str, str]:
         """chat.postMessage, paced per channel to stay within Slack's limit; the post's
         `channel` and `ts`. A delivery's post (`job`; `step`: which of its posts) is tagged
-        with it, and is not made again when an interrupted attempt already made it (`posted`)."""
+        with it, and is not made again when an interrupted attempt already made it (`posted`).
+        A post of several messages (`parts`: their deliveries) is tagged with them all; its
+        caller has looked for them already."""
         if job is not None:
-            if job.delivery.maybe_sent and (
-                found := await find_post(self._client, job, step, args)
+            if (
+                job.delivery.maybe_sent
+                and not parts
+                and (found := await find_post(self._client, job, step, args))
             ):
                 return found
-            args["metadata"] = tag(job, step)
+            args["metadata"] = tag(job, step, parts)
         rate = self._pacing.posts_per_second
         if rate > 0:
             channel = str(args["channel"])
@@ -202,6 +223,34 @@ class SlackWorkspace:
     @_slack_errors
     async def show_customer_message(self, job: DeliveryJob) -> str | None:
         return await self._customer_message(job)
+
+    # Several waiting messages of one customer as one post (grouped.py), when posts are paced.
+
+    @property
+    def coalesces(self) -> bool:
+        """Whether messages waiting behind the pacing are posted together."""
+        return self._pacing.posts_per_second > 0
+
+    def group_size(self, jobs: Sequence[DeliveryJob]) -> int:
+        """How many of these waiting messages go in one post: none together while the
+        channel's pacing would post them one by one at once (a restart's catch-up, say), as
+        many as fit when they would wait for it."""
+        if not self.coalesces or not jobs:
+            return 1
+        size = group_size([job.message for job in jobs])
+        channel = str(self._thread_args(jobs[0])["channel"])
+        return 1 if size > 1 and self._room_for(channel, size) else size
+
+    def _room_for(self, channel: str, posts: int) -> bool:
+        """Whether `posts` posts into `channel` would go now, without waiting for the pacing."""
+        limiter = self._limiters.get(channel)
+        if limiter is None:
+            return posts <= self._pacing.burst
+        return limiter.has_capacity(posts)
+
+    @_slack_errors
+    async def show_customer_messages(self, jobs: Sequence[DeliveryJob]) -> list[str]:
+        return await self._customer_messages(jobs)
 
     @_slack_errors
     async def show_follow_up(self, job: DeliveryJob, event: FollowsUp) -> str | None:
@@ -371,17 +420,24 @@ class SlackWorkspace:
         reply = await self._post(job, "card", channel=channel, text=text, blocks=blocks)
         return f"{reply['channel']}:{reply['ts']}"
 
-    async def _in_thread(self, job: DeliveryJob, step: str = "post", **args: Any) -> dict[str, str]:
+    async def _in_thread(
+        self,
+        job: DeliveryJob,
+        step: str = "post",
+        *,
+        parts: Sequence[DeliveryJob] = (),
+        **args: Any,
+    ) -> dict[str, str]:
         """Post in the ticket's thread; one that is gone for good is re-created first."""
         where = self._thread_args(job)
         try:
-            return await self._post(job, step, **where, **args)
+            return await self._post(job, step, parts=parts, **where, **args)
         except SlackApiError as exc:
             reason = _error_code(exc)
             if reason not in THREAD_GONE or "thread_ts" not in where or self._threads is None:
                 raise
         await self._new_thread(job, lost_line(reason))
-        return await self._post(job, step, **self._thread_args(job), **args)
+        return await self._post(job, step, parts=parts, **self._thread_args(job), **args)
 
     async def _move(self, job: DeliveryJob, target: str) -> str:
         """The ticket's thread made anew in `target`, the channel its route names now (its
@@ -431,7 +487,7 @@ class SlackWorkspace:
         shown = await self._shown(job)
         pieces = split_message(history(intro, shown), TEXT_LIMIT)
         for index, piece in enumerate(pieces):
-            where = {"channel": reply["channel"], "thread_ts": reply["ts"]}
+            where: dict[str, Any] = {"channel": reply["channel"], "thread_ts": reply["ts"]}
             await self._post(job, f"history{index}", **where, text=piece)
         return ref
 
@@ -458,11 +514,42 @@ class SlackWorkspace:
                 icon_url=job.customer.avatar_url,
                 unfurl_links=False,
             )
+            if "part" in reply:  # an interrupted attempt posted it with others (grouped.py)
+                return reply["part"]
             steps.append(f"{reply['channel']}:{reply['ts']}")
             await job.step_done(steps, len(pieces))  # a retry must not post this piece again
         for index, attachment in enumerate(uploadable):
             await self._upload(job, attachment, f"file{index}")
         return joined(steps)  # every piece is a copy: a translation line goes under the last
+
+    async def _customer_messages(self, jobs: Sequence[DeliveryJob]) -> list[str]:
+        """Consecutive messages of one ticket (see `group_size`) in one post, a section each;
+        each message's ref is its part of the post. Those an interrupted attempt already
+        posted (alone, or with others) are not posted again."""
+        first = jobs[0]
+        found: dict[int, str] = {}
+        if any(job.delivery.maybe_sent for job in jobs):
+            found = await find_parts(self._client, jobs, self._thread_args(first))
+        rest = [job for job in jobs if int(job.delivery.id) not in found]
+        if len(rest) == 1:
+            found[int(rest[0].delivery.id)] = await self._customer_message(rest[0]) or ""
+        elif rest:
+            text, blocks = group_post([_required(job) for job in rest])
+            reply = await self._in_thread(
+                rest[0],
+                "group",
+                parts=rest,
+                text=text,
+                blocks=blocks,
+                username=f"{first.customer.display_name} ({first.customer.platform.title()})",
+                icon_url=first.customer.avatar_url,
+                unfurl_links=False,
+            )
+            for job in rest:
+                found[int(job.delivery.id)] = part_ref(
+                    reply["channel"], reply["ts"], _required(job).id
+                )
+        return [found[int(job.delivery.id)] for job in jobs]
 
     async def _upload(self, job: DeliveryJob, attachment: Attachment, step: str) -> None:
         """Re-upload a customer's file into the thread; link it if that cannot be done (the
@@ -500,10 +587,14 @@ class SlackWorkspace:
         if shown is None:
             return None
         ref, text = shown
-        channel, ts = split_ref(ref)
-        blocks = translated_copy(text, event)
+        channel, ts, held = split_part(ref)
         try:
-            await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+            if held is not None:  # one part of a post of several: its section, the line beneath
+                beneath = [context(translation_line(event))]
+                await self._rewrite_part(ref, part(held, text, beneath))
+            else:
+                blocks = translated_copy(text, event)
+                await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
         except SlackApiError as exc:
             if _error_code(exc) not in HARMLESS:
                 raise
@@ -556,10 +647,10 @@ class SlackWorkspace:
         return f"{reply['channel']}:{reply['ts']}"
 
     async def _mark(self, message: Message | None, name: str) -> None:
-        where = slack_copy(message, self.name) if message else None
-        if where is None:
+        copies = message.copies(SLACK, self.name) if message else []
+        if not copies:
             return
-        channel, ts = where
+        channel, ts, _ = split_part(copies[0])  # a part of a post of several: the post
         try:
             await self._client.reactions_add(channel=channel, timestamp=ts, name=name)
         except SlackApiError as exc:
@@ -577,6 +668,10 @@ class SlackWorkspace:
             text = edited_text(message)
             if message.direction is not Direction.FROM_CUSTOMER:  # an agent's, mirrored here
                 text = f"{split_message(agent_copy(message), TEXT_LIMIT)[0]}\n_(edited)_"
+            ref = message.copies(SLACK, self.name)[0]
+            if split_part(ref)[2] is not None:  # one part of a post of several: its section
+                await self._rewrite_part(ref, part(message.id, text))
+                return
             await self._client.chat_update(channel=channel, ts=ts, text=text, blocks=[])
         except SlackApiError as exc:
             if _error_code(exc) not in THREAD_GONE:
@@ -594,12 +689,32 @@ class SlackWorkspace:
         struck = "\n".join(f"~{line}~" for line in escape(message.body).splitlines() if line)
         try:
             by = "the customer" if message.direction is Direction.FROM_CUSTOMER else "its author"
+            ref = message.copies(SLACK, self.name)[0]
+            if split_part(ref)[2] is not None:  # one part of a post of several: its section
+                shown = part(message.id, f"{struck}\n_(deleted by {by})_")
+                await self._rewrite_part(ref, shown)
+                return
             await self._client.chat_update(
                 channel=channel, ts=ts, text=f"{struck}\n_(deleted by {by})_", blocks=[]
             )
         except SlackApiError as exc:
             if _error_code(exc) not in HARMLESS:
                 raise
+
+    async def _rewrite_part(self, ref: str, blocks: list[Block]) -> None:
+        """One message's section(s) of a post of several rewritten (`blocks`), the others
+        left as the post shows them now: read from Slack, so nothing is kept in memory."""
+        channel, ts, held = split_part(ref)
+        assert held is not None
+        found = await self._client.conversations_replies(
+            channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2
+        )
+        shown = next((m for m in found.get("messages") or [] if m.get("ts") == ts), None)
+        if shown is None:
+            log.info("The post holding message %s is gone; not rewritten", held)
+            return
+        now = replaced(list(shown.get("blocks") or []), held, blocks)
+        await self._client.chat_update(channel=channel, ts=ts, text=text_of(now), blocks=now)
 
     def _card_channel(self, job: DeliveryJob) -> str:
         return self._routes.channel_for(job.ticket)

@@ -80,28 +80,54 @@ def _claim_statement() -> Update:
 
 
 _CLAIM = _claim_statement()
+# The other statements every delivery runs, built once too.
+_D = m.deliveries
+_ADD = insert(_D).returning(_D)
+_LANE_HAS_PENDING = (
+    select(_D.c.id)
+    .where(
+        (_D.c.status == DeliveryStatus.PENDING)
+        & (_D.c.ticket_id == bindparam("ticket_id"))
+        & (_D.c.lane == bindparam("lane"))
+        & (_D.c.workspace == bindparam("workspace"))
+    )
+    .limit(1)
+)
+# (not named as the columns are: an UPDATE keeps those names for its SET clause)
+_FINISH = (
+    update(_D)
+    .where(_D.c.id == bindparam("of_id"))
+    .values(
+        status=bindparam("new_status", type_=_D.c.status.type),
+        attempts=_D.c.attempts + 1,
+        leased_until=None,
+        delivered_at=bindparam("done_at", type_=_D.c.delivered_at.type),
+        external_id=bindparam("sent_as", type_=_D.c.external_id.type),
+        last_error=bindparam("error", type_=_D.c.last_error.type),
+    )
+)
+_TICKETS_IN = select(m.tickets).where(m.tickets.c.id.in_(bindparam("ids", expanding=True)))
+_CUSTOMERS_IN = select(m.customers).where(m.customers.c.id.in_(bindparam("ids", expanding=True)))
+_MESSAGES_IN = select(m.messages).where(m.messages.c.id.in_(bindparam("ids", expanding=True)))
 
 
 class DeliveryRows(Rows):
     async def add_delivery(self, new: NewDelivery) -> Delivery:
         kind, version, fields = encode(new.event)
-        result = await self._conn.execute(
-            insert(m.deliveries)
-            .values(
-                ticket_id=new.ticket_id,
-                lane=new.lane,
-                workspace=new.workspace,
-                kind=kind,
-                schema_version=version,
-                message_id=new.message_id,
-                payload=fields,
-                status=DeliveryStatus.PENDING,
-                attempts=0,
-                created_at=new.created_at,
-                next_attempt_at=new.created_at,
-            )
-            .returning(m.deliveries)
-        )
+        row = {
+            "ticket_id": new.ticket_id,
+            "lane": new.lane,
+            "workspace": new.workspace,
+            "kind": kind,
+            "schema_version": version,
+            "message_id": new.message_id,
+            "payload": fields,
+            "status": DeliveryStatus.PENDING,
+            "attempts": 0,
+            "created_at": new.created_at,
+            "next_attempt_at": new.created_at,
+        }
+        result = await self._conn.execute(_ADD, row)
         return _delivery(result.one())
 
     async def claim_due_deliveries(
@@ -163,14 +189,8 @@ class DeliveryRows(Rows):
         return sorted((_delivery(row) for row in result), key=lambda x: x.id)
 
     async def lane_has_pending(self, ticket_id: TicketId, lane: Lane, workspace: str) -> bool:
-        d = m.deliveries
-        query = select(d.c.id).where(
-            (d.c.status == DeliveryStatus.PENDING)
-            & (d.c.ticket_id == ticket_id)
-            & (d.c.lane == lane)
-            & (d.c.workspace == workspace)
-        )
-        return (await self._conn.execute(query.limit(1))).first() is not None
+        key = {"ticket_id": ticket_id, "lane": lane, "workspace": workspace}
+        return (await self._conn.execute(_LANE_HAS_PENDING, key)).first() is not None
 
     async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:
         d = m.deliveries
@@ -196,21 +216,20 @@ class DeliveryRows(Rows):
     async def jobs_for(self, deliveries: Sequence[Delivery]) -> list[DeliveryJob | None]:
         if not deliveries:
             return []
-        t, c, msg = m.tickets, m.customers, m.messages
-        ticket_ids = {d.ticket_id for d in deliveries}
+        ticket_ids = list({d.ticket_id for d in deliveries})
         tickets = {
             row.id: ticket_row(row)
-            for row in await self._conn.execute(select(t).where(t.c.id.in_(ticket_ids)))
+            for row in await self._conn.execute(_TICKETS_IN, {"ids": ticket_ids})
         }
-        customer_ids = {ticket.customer_id for ticket in tickets.values()}
+        customer_ids = list({ticket.customer_id for ticket in tickets.values()})
         customers = {
             row.id: customer_row(row)
-            for row in await self._conn.execute(select(c).where(c.c.id.in_(customer_ids)))
+            for row in await self._conn.execute(_CUSTOMERS_IN, {"ids": customer_ids})
         }
         message_ids = [d.message_id for d in deliveries if d.message_id is not None]
         messages: dict[int, Message] = {}
         if message_ids:
-            rows = list(await self._conn.execute(select(msg).where(msg.c.id.in_(message_ids))))
+            rows = list(await self._conn.execute(_MESSAGES_IN, {"ids": message_ids}))
             refs = await refs_of(self._conn, [MessageId(row.id) for row in rows])
             messages = {row.id: message_row(row, refs.get(row.id, ())) for row in rows}
         cards = await self._cards(deliveries)
@@ -269,19 +288,14 @@ class DeliveryRows(Rows):
         external_id: str | None = None,
         error: str | None = None,
     ) -> None:
-        d = m.deliveries
-        await self._conn.execute(
-            update(d)
-            .where(d.c.id == delivery_id)
-            .values(
-                status=status,
-                attempts=d.c.attempts + 1,
-                leased_until=None,
-                delivered_at=at if status is DeliveryStatus.DONE else None,
-                external_id=external_id,
-                last_error=error[:2000] if error else None,
-            )
-        )
+        values = {
+            "of_id": delivery_id,
+            "new_status": status,
+            "done_at": at if status is DeliveryStatus.DONE else None,
+            "sent_as": external_id,
+            "error": error[:2000] if error else None,
+        }
+        await self._conn.execute(_FINISH, values)
 
     async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
         q = select(m.deliveries).where(m.deliveries.c.ticket_id == ticket_id)

@@ -33,6 +33,7 @@ from integrations.http import HealthCheck, HttpServer
 from integrations.metrics import Metrics
 from integrations.metrics_platforms import count_slack, discord_trace, model_hooks
 from integrations.platforms import DISCORD, SLACK
+from integrations.replicas import Replicas
 from integrations.slack.runtime import SlackSide
 from integrations.wording import download
 from jobs.scheduler import JobScheduler, run_once
@@ -141,6 +142,7 @@ class Bot:
         self.discord: DiscordSide | None = None
         # Replicas on one PostgreSQL database: which one holds Discord's gateway.
         self.gateway: GatewayLease | None = None
+        self.replicas: Replicas | None = None
         self.server: HttpServer | None = None
         self.service: TicketService | None = None
         self.sweeps: Sweeps | None = None
@@ -211,11 +213,8 @@ class Bot:
             await self.server.start()
         except OSError as exc:
             raise ConfigError(listen_failure(self.settings, exc)) from None
+        await self._join_replicas(rt.storage)
         if self.slack is not None:
-            if rt.storage.engine.dialect.name != "sqlite":
-                # Other replicas may be given some of a thread's events: replies are relayed
-                # after the thread's earlier ones (integrations/slack/in_doubt.py).
-                self.slack.desk.doubt.always()
             await self.slack.start()
         if self.discord is not None:
             await self._start_discord(rt.storage)
@@ -233,6 +232,25 @@ class Bot:
         self.jobs.start()
         self._stack.push_async_callback(self.jobs.stop)
 
+    async def _join_replicas(self, storage: SqlStorage) -> None:
+        """On PostgreSQL replicas may share the database: they are counted (and this one is
+        made known to them) before any event is taken."""
+        if storage.engine.dialect.name == "sqlite":
+            return
+        self.replicas = Replicas(storage, self._replicas_changed)
+        self._stack.push_async_callback(self.replicas.stop)
+        self._replicas_changed(0, await self.replicas.start())
+
+    def _replicas_changed(self, before: int, now: int) -> None:
+        """Other replicas may be given some of a thread's events: while they run, each reply
+        is relayed after the thread's earlier ones (integrations/slack/in_doubt.py). One that
+        vanished may have left events unacknowledged, as a killed process does."""
+        if self.slack is None:
+            return
+        self.slack.desk.doubt.shared(now > 0)
+        if now < before:
+            self.slack.desk.doubt.begin()
+
     async def _start_discord(self, storage: SqlStorage) -> None:
         """On SQLite (one process) the gateway is simply connected. On PostgreSQL several
         replicas may share the database: each logs in (it sends Discord deliveries through
@@ -242,7 +260,8 @@ class Bot:
             await self.discord.start()
             return
         await self.discord.open()
-        self.gateway = GatewayLease(storage, self.discord)
+        holder = self.replicas.holder if self.replicas is not None else None
+        self.gateway = GatewayLease(storage, self.discord, holder=holder)
         self._stack.push_async_callback(self.gateway.stop)  # before the client closes
         await self.gateway.start()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
 from storage import models as m
 from storage.rows import Rows
@@ -54,3 +54,13 @@ class LeaseRows(Rows):
         q = lease.select().where((lease.c.name == name) & (lease.c.expires_at > now))
         row = (await self._conn.execute(q)).first()
         return str(row.holder) if row is not None else None
+
+    async def count_leases(self, prefix: str, now: datetime, besides: str) -> int:
+        """How many leases named `prefix`… are held at `now`, `besides` left out."""
+        lease = m.leases
+        q = select(func.count()).where(
+            lease.c.name.startswith(prefix, autoescape=True)
+            & (lease.c.name != besides)
+            & (lease.c.expires_at > now)
+        )
+        return int((await self._conn.execute(q)).scalar_one())

@@ -110,6 +110,10 @@ class Transaction(
         """Who holds `name` at `now`, if anyone."""
         ...
 
+    async def count_leases(self, prefix: str, now: datetime, besides: str) -> int:
+        """How many leases whose names start with `prefix` are held at `now`, but `besides`."""
+        ...
+
 
 class AgentWorkspace(Protocol):
     """Where agents work tickets: each ticket has a card and a thread there.

@@ -25,14 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 import time
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.core.ports import Clock, Storage, SystemClock
+from integrations.replicas import holder_id
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +44,6 @@ TRY_EVERY = 1.5
 # A holder that could not renew lets go this long before its lease would run out, so that it is
 # off the gateway before another replica may take it (their clocks may differ by a little).
 MARGIN = 2.0
-
-
-def holder_id() -> str:
-    """This process among the replicas: host, process id and a random part (a restarted
-    process with the same pid is someone else)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class Gateway(Protocol):

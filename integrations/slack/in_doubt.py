@@ -13,11 +13,12 @@ message of the thread is recorded, and later ones arrive live. That is a convers
 call per thread active around a start (a Tier 3 method), not one per message for two minutes.
 
 Replicas (several processes on one database, each with its own Socket Mode connection) are in
-doubt all the time (`always()`): Slack spreads a thread's events over the connections, so an
-agent's earlier message may still be on its way through another replica when a later one
-arrives here. Reading the thread first relays the earlier one ahead of it; if the other replica
-records it meanwhile, one of the two is refused by the message's unique platform id and retried,
-and the retry finds it recorded.
+doubt all the time while others run (`shared`, told by integrations/replicas.py): Slack spreads
+a thread's events over the connections, so an agent's earlier message may still be on its way
+through another replica when a later one arrives here. Reading the thread first relays the
+earlier one ahead of it; if the other replica records it meanwhile, one of the two is refused by
+the message's unique platform id and retried, and the retry finds it recorded. A replica that
+vanished may have left events unacknowledged: that begins a doubt, as a restart does.
 """
 
 from __future__ import annotations
@@ -43,9 +44,10 @@ class InDoubt:
         self._latest = 0.0  # when something last may have gone missing
         self._covered: dict[str, float] = {}  # thread -> the ts its looks have reached
 
-    def always(self) -> None:
-        """In doubt from now on (replicas: see the module's docstring)."""
-        self._always = True
+    def shared(self, others: bool) -> None:
+        """Whether other replicas take some of the events now (see the module's docstring):
+        in doubt all the while they do."""
+        self._always = others
 
     def begin(self) -> None:
         """Something may have gone missing just now (a start, a failure)."""

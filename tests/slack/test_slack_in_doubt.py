@@ -57,6 +57,17 @@ def test_a_new_failure_makes_every_thread_need_a_look_again() -> None:
     assert doubt.needs_look(thread, "1031.000000")
 
 
+def test_while_other_replicas_run_every_message_is_looked_at() -> None:
+    moments = Moments(1000.0)
+    doubt = InDoubt(moments)
+    doubt.shared(True)
+    thread = "C1:900.000000"
+    doubt.looked(thread, "1010.000000")
+    assert doubt.needs_look(thread, "1011.000000")  # another replica may hold an earlier one
+    doubt.shared(False)
+    assert not doubt.needs_look(thread, "1012.000000")
+
+
 def test_covered_threads_are_forgotten_once_the_doubt_is_over() -> None:
     moments = Moments(1000.0)
     doubt = InDoubt(moments)

@@ -74,3 +74,13 @@ async def test_of_many_racing_for_a_lease_run_out_exactly_one_wins(storage: SqlS
     later = T0 + TTL + timedelta(seconds=1)
     won = await asyncio.gather(*(take(storage, f"r{n}", later) for n in range(8)))
     assert sum(won) == 1
+
+
+async def test_the_live_leases_of_a_kind_are_counted_but_ones_own(storage: SqlStorage) -> None:
+    async with storage.transaction() as tx:
+        for name in ("replica:a", "replica:b", "replica_c", "discord-gateway"):
+            assert await tx.take_lease(name, name, T0, T0 + TTL)
+        # An underscore in the prefix is a character, not a LIKE wildcard.
+        assert await tx.count_leases("replica:", T0, besides="replica:a") == 1
+        assert await tx.count_leases("replica:", T0, besides="nobody") == 2
+        assert await tx.count_leases("replica:", T0 + TTL, besides="nobody") == 0  # run out

@@ -113,20 +113,7 @@ _MESSAGES_IN = select(m.messages).where(m.messages.c.id.in_(bindparam("ids", exp
 
 class DeliveryRows(Rows):
     async def add_delivery(self, new: NewDelivery) -> Delivery:
-        kind, version, fields = encode(new.event)
-        row = {
-            "ticket_id": new.ticket_id,
-            "lane": new.lane,
-            "workspace": new.workspace,
-            "kind": kind,
-            "schema_version": version,
-            "message_id": new.message_id,
-            "payload": fields,
-            "status": DeliveryStatus.PENDING,
-            "attempts": 0,
-            "created_at": new.created_at,
-            "next_attempt_at": new.created_at,
-        }
+        row = delivery_values(new)
         result = await self._conn.execute(_ADD, row)
         return _delivery(result.one())
 
@@ -327,3 +314,21 @@ def _delivery(row: Row[Any]) -> Delivery:
         delivered_at=row.delivered_at,
         external_id=row.external_id,
     )
+
+
+def delivery_values(new: NewDelivery) -> dict[str, Any]:
+    """A new delivery's row, as `add_delivery` and the SLA sweeps' batches insert it."""
+    kind, version, fields = encode(new.event)
+    return {
+        "ticket_id": new.ticket_id,
+        "lane": new.lane,
+        "workspace": new.workspace,
+        "kind": kind,
+        "schema_version": version,
+        "message_id": new.message_id,
+        "payload": fields,
+        "status": DeliveryStatus.PENDING,
+        "attempts": 0,
+        "created_at": new.created_at,
+        "next_attempt_at": new.created_at,
+    }

@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import Row, Table, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from bot.core.delivery import DeliveryStatus, NewDelivery
+from bot.core.delivery import NewDelivery
 from bot.core.domain import Ticket, TicketId
-from bot.core.outbound import encode
 from bot.core.sla import STEP_FIELDS, ClockState, Metric, NotificationKey, SlaClock
 from storage import models as m
+from storage.deliveries_repository import delivery_values
 from storage.rows import Rows, ticket_row
 
 # Built once: every message reads its ticket's clocks (see storage/messages_repository.py).
@@ -175,7 +175,7 @@ class SlaRows(Rows):
         in within each lane): `add_delivery`'s rows, without reading them back."""
         if not news:
             return
-        rows = [_delivery_values(new) for new in news]
+        rows = [delivery_values(new) for new in news]
         if self._conn.dialect.name == "postgresql":
             await self._conn.execute(_PG_ADD_DELIVERIES, _columns(rows))
             return
@@ -299,23 +299,6 @@ _PG_ADD_DELIVERIES = _pg_add_deliveries()
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """Rows as one list per column, named as `_unnested` names their parameters."""
     return {f"all_{name}": [row[name] for row in rows] for name in rows[0]}
-
-
-def _delivery_values(new: NewDelivery) -> dict[str, Any]:
-    kind, version, fields = encode(new.event)
-    return {
-        "ticket_id": new.ticket_id,
-        "lane": new.lane,
-        "workspace": new.workspace,
-        "kind": kind,
-        "schema_version": version,
-        "message_id": new.message_id,
-        "payload": fields,
-        "status": DeliveryStatus.PENDING,
-        "attempts": 0,
-        "created_at": new.created_at,
-        "next_attempt_at": new.created_at,
-    }
 
 
 def _clock(row: Row[Any]) -> SlaClock:

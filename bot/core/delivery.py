@@ -128,7 +128,8 @@ def for_agents(
 
 Progress = Callable[[list[str]], Awaitable[None]]
 
-# At most this many waiting customer's messages are sent together (a workspace may take fewer).
+# At most this many of a customer's waiting messages are sent together (a workspace may take
+# fewer).
 GROUP_MOST = 10
 
 

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.delivery import GROUP_MOST
 from bot.core.domain import Message, MessageId
 from integrations.slack.assist_posts import sections
 from integrations.slack.blocks import SECTION_LIMIT, Block
 from integrations.slack.copies import TEXT_LIMIT, message_pieces
 from integrations.slack.refs import split_ref
 
-GROUP_MOST = 10  # messages in one post
-PART_BLOCKS = (
-    4  # sections one message may grow to by an edit (and a line beneath: 5 blocks, 10 parts)
-)
+# Sections one message may grow to by an edit; with a line beneath, 5 blocks a message and 50
+# (Slack's most) for a post of GROUP_MOST.
+PART_BLOCKS = 4
 PART = "#"  # between a post's ref and the message it holds, in a part's ref
 BLOCK = "msg"  # a part's block ids: "msg<id>", then "msg<id>.1", "msg<id>.2", …
 

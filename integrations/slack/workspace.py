@@ -510,9 +510,7 @@ class SlackWorkspace:
                 job,
                 f"piece{index}",
                 text=pieces[index],
-                username=f"{job.customer.display_name} ({job.customer.platform.title()})",
-                icon_url=job.customer.avatar_url,
-                unfurl_links=False,
+                **_as_customer(job),
             )
             if "part" in reply:  # an interrupted attempt posted it with others (grouped.py)
                 return reply["part"]
@@ -541,9 +539,7 @@ class SlackWorkspace:
                 parts=rest,
                 text=text,
                 blocks=blocks,
-                username=f"{first.customer.display_name} ({first.customer.platform.title()})",
-                icon_url=first.customer.avatar_url,
-                unfurl_links=False,
+                **_as_customer(first),
             )
             for job in rest:
                 found[int(job.delivery.id)] = part_ref(
@@ -752,3 +748,13 @@ def _required(job: DeliveryJob) -> Message:
     if job.message is None:
         raise PlatformError(f"{job.event.type} without a message", retryable=False)
     return job.message
+
+
+def _as_customer(job: DeliveryJob) -> dict[str, Any]:
+    """How a customer's words are posted: under their name and platform, with their avatar."""
+    customer = job.customer
+    return {
+        "username": f"{customer.display_name} ({customer.platform.title()})",
+        "icon_url": customer.avatar_url,
+        "unfurl_links": False,
+    }

@@ -23,6 +23,23 @@ _BY_KEY = select(_C).where(
     (_C.c.platform == bindparam("platform")) & (_C.c.external_id == bindparam("external_id"))
 )
 _BY_ID = select(_C).where(_C.c.id == bindparam("id"))
+# A new or changed customer (a first message, a new name or avatar): built once as well. The
+# INSERT takes its columns from each call's parameters. The UPDATE's key parameters are named
+# apart from the columns: a SET column and a WHERE parameter cannot share a name.
+_INSERT = insert(_C)
+_RENAME = (
+    update(_C)
+    .where(
+        (_C.c.platform == bindparam("key_platform"))
+        & (_C.c.external_id == bindparam("key_external_id"))
+    )
+    .values(display_name=bindparam("display_name"), avatar_url=bindparam("avatar_url"))
+)
+# Run by every message that would open a ticket (the hourly limit on new tickets).
+_TICKETS_OPENED_SINCE = select(func.count()).where(
+    (m.tickets.c.customer_id == bindparam("customer_id"))
+    & (m.tickets.c.created_at >= bindparam("since"))
+)
 
 
 class CustomerRows(Rows):
@@ -34,32 +51,35 @@ class CustomerRows(Rows):
         seen_at: datetime,
         avatar_url: str | None = None,
     ) -> Customer:
-        key = (m.customers.c.platform == platform) & (m.customers.c.external_id == external_id)
         params = {"platform": platform, "external_id": external_id}
         row = (await self._conn.execute(_BY_KEY, params)).first()
         if row is None:
             try:
                 async with self._conn.begin_nested():
                     await self._conn.execute(
-                        insert(m.customers).values(
-                            platform=platform,
-                            external_id=external_id,
-                            display_name=display_name,
-                            avatar_url=avatar_url,
-                            created_at=seen_at,
-                        )
+                        _INSERT,
+                        {
+                            **params,
+                            "display_name": display_name,
+                            "avatar_url": avatar_url,
+                            "created_at": seen_at,
+                        },
                     )
             except IntegrityError:
                 pass  # the same customer was created concurrently; read theirs
         elif (row.display_name, row.avatar_url) != (display_name, avatar_url or row.avatar_url):
             await self._conn.execute(
-                update(m.customers)
-                .where(key)
-                .values(display_name=display_name, avatar_url=avatar_url or row.avatar_url)
+                _RENAME,
+                {
+                    "key_platform": platform,
+                    "key_external_id": external_id,
+                    "display_name": display_name,
+                    "avatar_url": avatar_url or row.avatar_url,
+                },
             )
         else:
             return customer_row(row)  # the common case: known and unchanged, one query
-        row = (await self._conn.execute(select(m.customers).where(key))).one()
+        row = (await self._conn.execute(_BY_KEY, params)).one()
         return customer_row(row)
 
     async def set_customer_blocked(
@@ -82,9 +102,8 @@ class CustomerRows(Rows):
         return found
 
     async def count_tickets_opened(self, customer_id: CustomerId, since: datetime) -> int:
-        t = m.tickets
-        q = select(func.count()).where((t.c.customer_id == customer_id) & (t.c.created_at >= since))
-        return int((await self._conn.execute(q)).scalar_one())
+        key = {"customer_id": customer_id, "since": since}
+        return int((await self._conn.execute(_TICKETS_OPENED_SINCE, key)).scalar_one())
 
     async def find_customer(self, platform: Platform, external_id: str) -> Customer | None:
         params = {"platform": platform, "external_id": external_id}

@@ -162,8 +162,9 @@ async def refs_of(conn: AsyncConnection, ids: list[MessageId]) -> dict[int, tupl
         return {}
     found: dict[int, list[MessageRef]] = {}
     for row in await conn.execute(_REFS_OF, {"ids": ids}):
-        found.setdefault(row.message_id, []).append(
-            MessageRef(Platform(row.platform), row.external_id, row.workspace)
+        r = row._mapping  # read by name off one mapping: see storage/rows.py
+        found.setdefault(r["message_id"], []).append(
+            MessageRef(Platform(r["platform"]), r["external_id"], r["workspace"])
         )
     return {k: tuple(v) for k, v in found.items()}
 

@@ -50,45 +50,51 @@ class Rows:
         return sqlite_insert if self._conn.dialect.name == "sqlite" else postgresql_insert
 
 
+# The conversions read a row's values through `row._mapping`, one mapping per row: a value read
+# off it by name costs about a fifth of reading the row's attribute of that name (a miss of the
+# class's own attributes first), and these run for every row read, several per message.
+
+
 def customer_row(row: Row[Any]) -> Customer:
+    r = row._mapping
     return Customer(
-        id=CustomerId(row.id),
-        platform=Platform(row.platform),
-        external_id=row.external_id,
-        display_name=row.display_name,
-        avatar_url=row.avatar_url,
-        blocked=row.blocked_at is not None,
-        contact_channel=row.contact_channel_id,
+        id=CustomerId(r["id"]),
+        platform=Platform(r["platform"]),
+        external_id=r["external_id"],
+        display_name=r["display_name"],
+        avatar_url=r["avatar_url"],
+        blocked=r["blocked_at"] is not None,
+        contact_channel=r["contact_channel_id"],
     )
 
 
 def ticket_row(row: Row[Any]) -> Ticket:
+    r = row._mapping
+    ticket_id, assignee_id = r["id"], r["assignee_id"]
     assignee = (
-        Agent(AgentId(row.assignee_id), row.assignee_name or row.assignee_id)
-        if row.assignee_id
-        else None
+        Agent(AgentId(assignee_id), r["assignee_name"] or assignee_id) if assignee_id else None
     )
     return Ticket(
-        id=TicketId(row.id),
-        number=TicketNumber(row.number),
-        customer_id=CustomerId(row.customer_id),
-        subject=row.subject,
-        status=Status(row.status),
-        priority=Priority(row.priority),
-        tier=row.tier,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+        id=TicketId(ticket_id),
+        number=TicketNumber(r["number"]),
+        customer_id=CustomerId(r["customer_id"]),
+        subject=r["subject"],
+        status=Status(r["status"]),
+        priority=Priority(r["priority"]),
+        tier=r["tier"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
         assignee=assignee,
-        version=row.version,
-        first_response_at=row.first_response_at,
-        resolved_at=row.resolved_at,
-        closed_at=row.closed_at,
-        due_at=row.due_at,
-        workspace_ref=row.workspace_ref,
-        csat_rating=row.csat_rating,
-        triage=_triage(row.id, row.triage),
-        translate_replies=bool(row.translate_replies),
-        auto_answer_stopped=bool(row.auto_answer_stopped),
+        version=r["version"],
+        first_response_at=r["first_response_at"],
+        resolved_at=r["resolved_at"],
+        closed_at=r["closed_at"],
+        due_at=r["due_at"],
+        workspace_ref=r["workspace_ref"],
+        csat_rating=r["csat_rating"],
+        triage=_triage(ticket_id, r["triage"]),
+        translate_replies=bool(r["translate_replies"]),
+        auto_answer_stopped=bool(r["auto_answer_stopped"]),
     )
 
 
@@ -127,17 +133,18 @@ def _checked(triage: Triage) -> Triage:
 
 
 def message_row(row: Row[Any], refs: tuple[MessageRef, ...]) -> Message:
+    r = row._mapping
     return Message(
-        id=MessageId(row.id),
-        ticket_id=TicketId(row.ticket_id),
-        direction=Direction(row.direction),
-        author=Actor(ActorKind(row.author_kind), row.author_id, row.author_name),
-        body=row.body,
-        created_at=row.created_at,
-        attachments=tuple(_attachment(a) for a in row.attachments),
+        id=MessageId(r["id"]),
+        ticket_id=TicketId(r["ticket_id"]),
+        direction=Direction(r["direction"]),
+        author=Actor(ActorKind(r["author_kind"]), r["author_id"], r["author_name"]),
+        body=r["body"],
+        created_at=r["created_at"],
+        attachments=tuple(_attachment(a) for a in r["attachments"]),
         refs=refs,
-        edited_at=row.edited_at,
-        deleted_at=row.deleted_at,
+        edited_at=r["edited_at"],
+        deleted_at=r["deleted_at"],
     )
 
 

@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import Row, Table, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.core.delivery import NewDelivery
 from bot.core.domain import Ticket, TicketId
@@ -45,15 +47,12 @@ class SlaRows(Rows):
         return [_clock(row) for row in rows]
 
     async def save_clocks(self, clocks: Sequence[SlaClock]) -> None:
-        for clock in clocks:
-            values = _clock_values(clock)
-            stmt = self._insert()(m.sla_clocks).values(**values)
-            await self._conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["ticket_id", "metric"],
-                    set_={k: v for k, v in values.items() if k not in ("ticket_id", "metric")},
-                )
-            )
+        if not clocks:
+            return
+        # One execution with a set of parameters per clock: run as one statement per clock, in
+        # order (SQLite's executemany, asyncpg's prepared executemany), as a loop would.
+        rows = [_clock_values(clock) for clock in clocks]
+        await self._conn.execute(_SAVE_CLOCK[self._conn.dialect.name], rows)
 
     async def due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
         """Clocks a sweep has work for, earliest first, read without taking them (a sweep
@@ -228,6 +227,37 @@ def _clock_values(clock: SlaClock) -> dict[str, Any]:
 
 KEYS = ("ticket_id", "metric")
 STEP_COLUMNS = (*KEYS, *STEP_FIELDS)
+# What `_clock_values` writes: the whole clock.
+CLOCK_COLUMNS = (
+    *KEYS,
+    "state",
+    "started_at",
+    "target_seconds",
+    "banked_seconds",
+    "running_since",
+    "due_at",
+    "due_version",
+    "met_at",
+    "breached_at",
+    "breaches",
+    "reminded_version",
+    "escalations",
+    "next_action_at",
+)
+
+
+def _save_clock(dialect_insert: Any) -> Any:
+    """INSERT of one clock (`_clock_values`) that replaces the stored one of its key: built once
+    per dialect (every message that changes a clock runs it), so the new values are taken from
+    the row offered (`excluded`) rather than written into the statement."""
+    stmt = dialect_insert(m.sla_clocks)
+    return stmt.on_conflict_do_update(
+        index_elements=list(KEYS),
+        set_={name: stmt.excluded[name] for name in CLOCK_COLUMNS if name not in KEYS},
+    )
+
+
+_SAVE_CLOCK = {"sqlite": _save_clock(sqlite_insert), "postgresql": _save_clock(postgresql_insert)}
 
 
 def _save_step() -> Any:
@@ -302,20 +332,21 @@ def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
 
 
 def _clock(row: Row[Any]) -> SlaClock:
+    r = row._mapping  # read by name off one mapping: see storage/rows.py
     return SlaClock(
-        ticket_id=TicketId(row.ticket_id),
-        metric=Metric(row.metric),
-        state=ClockState(row.state),
-        started_at=row.started_at,
-        target=timedelta(seconds=row.target_seconds),
-        running_since=row.running_since,
-        due_at=row.due_at,
-        banked=timedelta(seconds=row.banked_seconds),
-        due_version=row.due_version,
-        met_at=row.met_at,
-        breached_at=row.breached_at,
-        breaches=row.breaches,
-        reminded_version=row.reminded_version,
-        escalations=row.escalations,
-        next_action_at=row.next_action_at,
+        ticket_id=TicketId(r["ticket_id"]),
+        metric=Metric(r["metric"]),
+        state=ClockState(r["state"]),
+        started_at=r["started_at"],
+        target=timedelta(seconds=r["target_seconds"]),
+        running_since=r["running_since"],
+        due_at=r["due_at"],
+        banked=timedelta(seconds=r["banked_seconds"]),
+        due_version=r["due_version"],
+        met_at=r["met_at"],
+        breached_at=r["breached_at"],
+        breaches=r["breaches"],
+        reminded_version=r["reminded_version"],
+        escalations=r["escalations"],
+        next_action_at=r["next_action_at"],
     )

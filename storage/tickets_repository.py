@@ -46,6 +46,38 @@ _OPEN_OF = select(_T).where(
     (_T.c.customer_id == bindparam("customer_id")) & (_T.c.status != Status.CLOSED)
 )
 _BY_CARD = select(_T).where(_T.c.workspace_ref == bindparam("ref"))
+# The writes a message may make are built once too (an opened ticket, a move, a new due time),
+# their values bound per call. In an UPDATE the key's parameters are named apart from the
+# columns (`key_*`): a SET column and a WHERE parameter cannot share a name.
+_INSERT_TICKET = insert(_T).returning(_T)
+_NEXT_NUMBER = (
+    update(m.counters)
+    .where(m.counters.c.name == TICKET_COUNTER)
+    .values(value=m.counters.c.value + 1)
+    .returning(m.counters.c.value)
+)
+_SAVED_FIELDS = (
+    "subject",
+    "status",
+    "priority",
+    "tier",
+    "assignee_id",
+    "assignee_name",
+    "version",
+    "updated_at",
+    "first_response_at",
+    "resolved_at",
+    "closed_at",
+    "due_at",
+)
+_SAVE_TICKET = (
+    update(_T)
+    .where((_T.c.id == bindparam("key_id")) & (_T.c.version == bindparam("key_version")))
+    .values({name: bindparam(name) for name in _SAVED_FIELDS})
+    .returning(_T)
+)
+_SET_DUE = update(_T).where(_T.c.id == bindparam("key_id")).values(due_at=bindparam("due_at"))
+_INSERT_EVENT = insert(m.ticket_events)
 
 
 class TicketRows(Rows):
@@ -55,19 +87,18 @@ class TicketRows(Rows):
             async with self._conn.begin_nested():
                 number = await self._next_number()
                 result = await self._conn.execute(
-                    insert(m.tickets)
-                    .values(
-                        number=number,
-                        customer_id=new.customer_id,
-                        subject=new.subject[:200],
-                        status=new.status,
-                        priority=new.priority,
-                        tier=new.tier,
-                        version=1,
-                        created_at=new.created_at,
-                        updated_at=new.created_at,
-                    )
-                    .returning(m.tickets)
+                    _INSERT_TICKET,
+                    {
+                        "number": number,
+                        "customer_id": new.customer_id,
+                        "subject": new.subject[:200],
+                        "status": new.status,
+                        "priority": new.priority,
+                        "tier": new.tier,
+                        "version": 1,
+                        "created_at": new.created_at,
+                        "updated_at": new.created_at,
+                    },
                 )
                 return ticket_row(result.one())
         except IntegrityError as exc:
@@ -76,12 +107,7 @@ class TicketRows(Rows):
             ) from exc
 
     async def _next_number(self) -> TicketNumber:
-        result = await self._conn.execute(
-            update(m.counters)
-            .where(m.counters.c.name == TICKET_COUNTER)
-            .values(value=m.counters.c.value + 1)
-            .returning(m.counters.c.value)
-        )
+        result = await self._conn.execute(_NEXT_NUMBER)
         return TicketNumber(result.scalar_one())
 
     async def get_ticket(self, number: TicketNumber) -> Ticket | None:
@@ -109,24 +135,25 @@ class TicketRows(Rows):
         return ticket_row(row) if row else None
 
     async def save_ticket(self, ticket: Ticket) -> Ticket:
+        assignee = ticket.assignee
         result = await self._conn.execute(
-            update(m.tickets)
-            .where((m.tickets.c.id == ticket.id) & (m.tickets.c.version == ticket.version))
-            .values(
-                subject=ticket.subject,
-                status=ticket.status,
-                priority=ticket.priority,
-                tier=ticket.tier,
-                assignee_id=ticket.assignee.id if ticket.assignee else None,
-                assignee_name=ticket.assignee.name if ticket.assignee else None,
-                version=ticket.version + 1,
-                updated_at=ticket.updated_at,
-                first_response_at=ticket.first_response_at,
-                resolved_at=ticket.resolved_at,
-                closed_at=ticket.closed_at,
-                due_at=ticket.due_at,
-            )
-            .returning(m.tickets)
+            _SAVE_TICKET,
+            {
+                "key_id": ticket.id,
+                "key_version": ticket.version,
+                "subject": ticket.subject,
+                "status": ticket.status,
+                "priority": ticket.priority,
+                "tier": ticket.tier,
+                "assignee_id": assignee.id if assignee else None,
+                "assignee_name": assignee.name if assignee else None,
+                "version": ticket.version + 1,
+                "updated_at": ticket.updated_at,
+                "first_response_at": ticket.first_response_at,
+                "resolved_at": ticket.resolved_at,
+                "closed_at": ticket.closed_at,
+                "due_at": ticket.due_at,
+            },
         )
         row = result.first()
         if row is None:
@@ -171,19 +198,21 @@ class TicketRows(Rows):
     # --- events ----------------------------------------------------------------------
 
     async def add_event(self, event: TicketEvent) -> None:
+        actor = event.actor
         await self._conn.execute(
-            insert(m.ticket_events).values(
-                ticket_id=event.ticket_id,
-                actor_kind=event.actor.kind,
-                actor_id=event.actor.id,
-                actor_name=event.actor.name,
-                action=event.action,
-                from_status=event.from_status,
-                to_status=event.to_status,
-                reason=event.reason,
-                detail=event.detail,
-                at=event.at,
-            )
+            _INSERT_EVENT,
+            {
+                "ticket_id": event.ticket_id,
+                "actor_kind": actor.kind,
+                "actor_id": actor.id,
+                "actor_name": actor.name,
+                "action": event.action,
+                "from_status": event.from_status,
+                "to_status": event.to_status,
+                "reason": event.reason,
+                "detail": event.detail,
+                "at": event.at,
+            },
         )
 
     async def list_events(self, ticket_id: TicketId) -> list[TicketEvent]:
@@ -213,8 +242,7 @@ class TicketRows(Rows):
     async def set_ticket_due(self, ticket_id: TicketId, due_at: datetime | None) -> None:
         """The ticket's earliest running deadline: derived from its clocks, so not a decision
         about the ticket and not version-checked."""
-        t = m.tickets
-        await self._conn.execute(update(t).where(t.c.id == ticket_id).values(due_at=due_at))
+        await self._conn.execute(_SET_DUE, {"key_id": ticket_id, "due_at": due_at})
 
     async def set_ticket_rating(self, ticket_id: TicketId, rating: int) -> None:
         """The customer's rating, kept on the ticket for its card (not version-checked)."""

@@ -18,6 +18,7 @@ from bot.core.sla import Metric, NotificationKey, SlaClock, started
 from bot.core.sla_policy import SlaPolicy
 from integrations.platforms import DISCORD
 from storage.repository import SqlStorage, SqlTransaction
+from storage.sla_repository import CLOCK_COLUMNS, _clock_values
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOW = T0 + timedelta(hours=2)
@@ -247,3 +248,16 @@ async def test_deliveries_queued_at_once_are_add_deliverys_rows_in_order(
     ]
     assert strip[: len(news)] == strip[len(news) :]
     assert [d.id for d in queued] == sorted(d.id for d in queued)
+
+
+async def test_saving_a_clock_again_replaces_every_value_it_has(storage: SqlStorage) -> None:
+    """`save_clocks`' statement, built once, names the columns it replaces: all of them."""
+    [clock] = await seed(storage, 1)
+    assert set(CLOCK_COLUMNS) == set(_clock_values(clock))
+    changed = dataclasses.replace(
+        stepped(clock), banked=timedelta(minutes=7), escalations=2, met_at=NOW
+    )
+    async with storage.transaction() as tx:
+        await tx.save_clocks([changed])
+    async with storage.reading() as tx:
+        assert await tx.get_clocks(clock.ticket_id) == [changed]

@@ -192,6 +192,7 @@ class Bot:
             watcher=self.metrics,
         )
         rt.service.on_enqueued(dispatcher.wake)
+        rt.service.hand_off_to(dispatcher)
         checks = {
             "database": _database_check(rt.service),
             "slack": self.slack.health if self.slack else _off,

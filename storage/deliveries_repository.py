@@ -15,7 +15,19 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Row, Update, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Insert,
+    Integer,
+    Row,
+    Update,
+    bindparam,
+    case,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
 
 from bot.core.delivery import (
     MAIN_WORKSPACE,
@@ -79,10 +91,36 @@ def _claim_statement() -> Update:
     )
 
 
+def _head_statement() -> Insert:
+    """Queue a delivery, leased until `until` to the caller (a first claim) when nothing is
+    pending before it in its lane, and unleased otherwise: one statement, so a use case can
+    hand a new lane head straight to its process's dispatcher without a claim of its own."""
+    d, earlier = m.deliveries, m.deliveries.alias("earlier")
+    # (not named as the columns are: an INSERT keeps those names for its VALUES clause)
+    ahead = (
+        select(earlier.c.id)
+        .where(
+            (earlier.c.ticket_id == bindparam("head_ticket", type_=d.c.ticket_id.type))
+            & (earlier.c.lane == bindparam("head_lane", type_=d.c.lane.type))
+            & (earlier.c.workspace == bindparam("head_workspace", type_=d.c.workspace.type))
+            & (earlier.c.status == DeliveryStatus.PENDING)
+        )
+        .exists()
+    )
+    until = bindparam("until", type_=d.c.leased_until.type)
+    return (
+        insert(d)
+        .values(leased_until=case((ahead, null()), else_=until), claims=case((ahead, 0), else_=1))
+        .returning(d)
+    )
+
+
 _CLAIM = _claim_statement()
+_ADD_HEAD = _head_statement()
 # The other statements every delivery runs, built once too.
 _D = m.deliveries
 _ADD = insert(_D).returning(_D)
+_LOCK_TICKET = select(m.tickets.c.id).where(m.tickets.c.id == bindparam("id")).with_for_update()
 _LANE_HAS_PENDING = (
     select(_D.c.id)
     .where(
@@ -116,6 +154,19 @@ class DeliveryRows(Rows):
         row = delivery_values(new)
         result = await self._conn.execute(_ADD, row)
         return _delivery(result.one())
+
+    async def add_lane_head(self, new: NewDelivery, until: datetime) -> tuple[Delivery, bool]:
+        if self._conn.dialect.name != "sqlite":
+            # Two transactions queueing into one lane at once would each find nothing before
+            # theirs and both hold a head: the ticket's row lock makes the second wait for the
+            # first. (SQLite has one writer at a time already.)
+            await self._conn.execute(_LOCK_TICKET, {"id": new.ticket_id})
+        params = delivery_values(new)
+        params.update(
+            head_ticket=new.ticket_id, head_lane=new.lane, head_workspace=new.workspace, until=until
+        )
+        delivery = _delivery((await self._conn.execute(_ADD_HEAD, params)).one())
+        return delivery, delivery.claims > 0
 
     async def claim_due_deliveries(
         self, now: datetime, lane: Lane, workspace: str, limit: int, lease_seconds: float

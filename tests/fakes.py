@@ -106,6 +106,11 @@ class _Recording:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(lambda: len(self.seen) >= count), within)
 
+    async def wait_for_line(self, line: str, within: float = 5.0) -> None:
+        """Until `line` was seen."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: line in self.lines()), within)
+
     # --- the record ----------------------------------------------------------------------
 
     def _new_id(self) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import NewType
+from typing import NewType, Protocol
 
 from bot.core.domain import Customer, Message, MessageId, Ticket, TicketId
 from bot.core.errors import PlatformError
@@ -166,6 +166,21 @@ class DeliveryJob:
         is written for a single part or after the last one: success is recorded anyway."""
         if self.progress is not None and len(steps) < total:
             await self.progress(steps)
+
+
+class Handoff(Protocol):
+    """Where a use case hands the lane heads it queued, leased to this process, to be sent as
+    soon as their transaction commits (the Dispatcher): the send need not wait for a claim of
+    its own, which is most of the time a message spends inside the bot."""
+
+    def lease_until(self, lane: Lane, workspace: str) -> datetime | None:
+        """Until when to lease a new head of such a lane, if it can be sent at once; None if
+        it should wait its turn (no send slot free, or not sending at all)."""
+        ...
+
+    def take(self, jobs: Sequence[DeliveryJob]) -> None:
+        """Send these leased heads (their transaction has committed)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,24 @@ class Dispatcher:
         # need no claim until something is enqueued or a send leaves its successor due, which
         # keeps empty claims (write transactions that find nothing) off a busy database.
         self._more: dict[Outlet, bool] = {outlet: True for outlet in routes.outlets}
+        self._running = False  # handed lane heads are taken only while `run` sends
+
+    def lease_until(self, lane: Lane, workspace: str) -> datetime | None:
+        """(Handoff) A new head of this lane is leased to this process when it can be sent at
+        once: while running, with a send slot free for it."""
+        tasks = self._in_flight.get((lane, workspace))
+        if not self._running or tasks is None or len(tasks) >= self._concurrency:
+            return None
+        return self._clock.now() + timedelta(seconds=self._lease_seconds)
+
+    def take(self, jobs: Sequence[DeliveryJob]) -> None:
+        """(Handoff) Send lane heads a use case leased to this process. One taken after `run`
+        stopped is not lost: its lease runs out and the next claim takes it."""
+        if not self._running:
+            log.info("Not sending %d handed deliveries: stopping", len(jobs))
+            return
+        for job in jobs:
+            self._start(replace(job, progress=self._progress(job)))
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
@@ -136,6 +154,7 @@ class Dispatcher:
         due and a slot is free, not when the whole previous batch is done; what was started is
         finished."""
         renewing = asyncio.create_task(self._renew_leases(stop), name="delivery-leases")
+        self._running = True
         try:
             while not stop.is_set():
                 budget = {lane: n for lane, n in self._free_slots().items() if n > 0}
@@ -149,6 +168,7 @@ class Dispatcher:
                 free = self._free_slots()
                 if not any(self._more[outlet] and free[outlet] > 0 for outlet in free):
                     await wait_or_timeout(self._wake, self._idle_poll)
+            self._running = False
             # What the assistant is asked may wait on a slow model: it is stopped, not awaited.
             # Its answer is written with the delivery's end in one transaction, so the delivery
             # stays pending, and is asked again once its lease runs out after the next start.
@@ -156,6 +176,7 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*self._tasks(), return_exceptions=True)
         finally:
+            self._running = False
             renewing.cancel()
             await asyncio.gather(renewing, return_exceptions=True)
 

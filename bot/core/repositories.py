@@ -168,6 +168,11 @@ class DeliveryRepository(Protocol):
 
     async def add_delivery(self, new: NewDelivery) -> Delivery: ...
 
+    async def add_lane_head(self, new: NewDelivery, until: datetime) -> tuple[Delivery, bool]:
+        """Queue `new`; when nothing is pending before it in its lane, it is leased to the
+        caller until `until`, as a claim leases it. Returns it and whether the caller holds it."""
+        ...
+
     async def claim_due_deliveries(
         self, now: datetime, lane: Lane, workspace: str, limit: int, lease_seconds: float
     ) -> list[Delivery]:

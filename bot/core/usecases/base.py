@@ -3,17 +3,27 @@ move, keeping the SLA clocks in line, and queueing outbound events for either si
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from bot.config import CustomerPolicy
 from bot.core import domain
 from bot.core.ai_policy import AiPolicy
-from bot.core.delivery import MAIN_WORKSPACE, Lane, NewDelivery, for_agents, workspace_names
+from bot.core.delivery import (
+    MAIN_WORKSPACE,
+    Delivery,
+    Handoff,
+    Lane,
+    NewDelivery,
+    for_agents,
+    workspace_names,
+)
 from bot.core.domain import (
     Action,
     Actor,
@@ -47,6 +57,21 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ATTEMPTS = 5  # a use case retried this often lost that many races in a row: report it
+
+
+@dataclass(slots=True)
+class _Queued:
+    """What the transaction under way queued: the lane heads it holds (handed to the
+    dispatcher once it commits) and whether anything else waits for a claim."""
+
+    tx: Transaction | None = None
+    held: list[Delivery] = field(default_factory=list)
+    others: bool = False
+
+
+# The current use case's transaction's `_Queued` (a context variable: use cases run
+# concurrently on one service, each in its caller's task).
+_QUEUED: ContextVar[_Queued | None] = ContextVar("queued", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +111,7 @@ class UseCaseBase:
         self._storage = storage
         self._clock = clock
         self._on_enqueued = on_enqueued
+        self._handoff: Handoff | None = None
         self._default_priority = default_priority
         self._default_tier = default_tier
 
@@ -93,16 +119,19 @@ class UseCaseBase:
         """Call `wake` after every commit that queued deliveries (the dispatcher's doorbell)."""
         self._on_enqueued = wake
 
+    def hand_off_to(self, handoff: Handoff) -> None:
+        """Queue what a use case sends as its lane's head leased to `handoff` (the dispatcher
+        of this process), which sends it once the transaction commits, with no claim."""
+        self._handoff = handoff
+
     def now(self) -> datetime:
         return self._clock.now()
 
     async def _retrying(self, use_case: Callable[[Transaction], Awaitable[T]]) -> T:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with self._storage.transaction() as tx:
-                    result = await use_case(tx)
-                self._wake()  # after commit, so the dispatcher sees the rows
-                return result
+                async with self._queueing() as tx:
+                    return await use_case(tx)
             except ConcurrentUpdate:
                 if attempt == ATTEMPTS:
                     raise
@@ -113,13 +142,57 @@ class UseCaseBase:
     async def _once(self) -> AsyncIterator[Transaction]:
         """One transaction, not retried (a job's: the next sweep looks again); the dispatcher
         is woken once it has committed."""
-        async with self._storage.transaction() as tx:
+        async with self._queueing() as tx:
             yield tx
-        self._wake()
+
+    @asynccontextmanager
+    async def _queueing(self) -> AsyncIterator[Transaction]:
+        """A use case's transaction; once it commits, the lane heads it holds are handed to the
+        dispatcher and, if it queued anything else, the dispatcher is woken to claim it."""
+        queued = _Queued()
+        token = _QUEUED.set(queued)
+        try:
+            async with self._storage.transaction() as tx:
+                queued.tx = tx
+                yield tx
+                # What sending them needs, read in the same transaction (a claim would).
+                jobs = await tx.jobs_for(queued.held) if queued.held else []
+        finally:
+            _QUEUED.reset(token)
+        held = [job for job in jobs if job is not None]
+        if held and self._handoff is not None:
+            self._handoff.take(held)
+            # Let the sends start (as far as their first wait on the platform) before the
+            # caller goes on with its own bookkeeping: they are what a person waits for.
+            await asyncio.sleep(0)
+        # After commit, so the dispatcher sees the rows. Not needed when all that was queued
+        # is handed over already (the claim would find nothing); anything else a use case
+        # changed (queued in a batch, a delivery finished) is claimed as before.
+        if not held or queued.others or len(held) < len(jobs):
+            self._wake()
 
     def _wake(self) -> None:
         if self._on_enqueued is not None:
             self._on_enqueued()
+
+    async def _add(self, tx: Transaction, new: NewDelivery) -> None:
+        """Queue `new`: as its lane's head, leased to this process, when it can be sent at once
+        after the commit; else for the dispatcher to claim in its turn."""
+        queued = _QUEUED.get()
+        if queued is not None and queued.tx is not tx:
+            queued = None  # a transaction of its own, inside the use case's: not handed
+        handoff = self._handoff
+        until = handoff.lease_until(new.lane, new.workspace) if handoff and queued else None
+        if queued is None or until is None:
+            await tx.add_delivery(new)
+            if queued is not None:
+                queued.others = True
+            return
+        delivery, held = await tx.add_lane_head(new, until)
+        if held:
+            queued.held.append(delivery)
+        else:
+            queued.others = True
 
     async def _load(self, tx: Transaction, number: TicketNumber) -> Ticket:
         ticket = await tx.get_ticket(number)
@@ -148,7 +221,7 @@ class UseCaseBase:
         for new in for_agents(
             self._workspaces, ticket_id, event, now, message.id, besides=origin or None
         ):
-            await tx.add_delivery(new)
+            await self._add(tx, new)
 
     async def _to_customer(
         self, tx: Transaction, ticket: Ticket, event: OutboundEvent, message: Message | None = None
@@ -175,7 +248,7 @@ class UseCaseBase:
         else:
             news = [NewDelivery(ticket_id, lane, event, now, message_id)]
         for new in news:
-            await tx.add_delivery(new)
+            await self._add(tx, new)
 
     async def _refresh_sla(
         self,

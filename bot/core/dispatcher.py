@@ -17,6 +17,7 @@ from bot.core.delivery import (
     DeliveryJob,
     DeliveryStatus,
     Lane,
+    NewDelivery,
     Progress,
     for_agents,
     wait_or_timeout,
@@ -117,6 +118,10 @@ class Dispatcher:
         # keeps empty claims (write transactions that find nothing) off a busy database.
         self._more: dict[Outlet, bool] = {outlet: True for outlet in routes.outlets}
         self._running = False  # handed lane heads are taken only while `run` sends
+        # Wakes so far. A delivery queued while a send of its lane is under way waits for that
+        # send; the claim its wake caused may have run before the send's end was committed
+        # (on PostgreSQL, transactions overlap), so a send that saw a wake looks again.
+        self._wakes = 0
 
     def lease_until(self, lane: Lane, workspace: str) -> datetime | None:
         """(Handoff) A new head of this lane is leased to this process when it can be sent at
@@ -137,6 +142,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Something was enqueued: look now rather than at the next poll."""
+        self._wakes += 1
         self._wake.set()
 
     async def hasten(self) -> int:
@@ -218,6 +224,7 @@ class Dispatcher:
 
         task = asyncio.create_task(attempt())
         lane[delivery.id] = task
+        wakes = self._wakes
         if job.riders:
             self._riders[delivery.id] = [rider.delivery.id for rider in job.riders]
 
@@ -227,7 +234,8 @@ class Dispatcher:
             # Look again if the lane's next delivery may be due now, or if deliveries were
             # waiting for the slot this one frees (a send that failed unexpectedly: look anyway).
             failed = done.cancelled() or done.exception() is not None
-            if failed or done.result() or self._more[_outlet(delivery)]:
+            woken = self._wakes != wakes
+            if failed or woken or done.result() or self._more[_outlet(delivery)]:
                 self._wake.set()
 
         task.add_done_callback(finished)
@@ -416,18 +424,49 @@ class Dispatcher:
             event = delivery.event
             if first and isinstance(event, DraftOffered) and event.draft_id is not None:
                 await tx.set_draft_post(event.draft_id, delivery.workspace, first)
+            marks: list[DeliveryJob | None] = []
+            more = False
             if isinstance(delivery.event, AgentReplied | TranslatedReply):
-                for new in for_agents(
-                    self._workspaces, delivery.ticket_id, ReplyDelivered(), now, delivery.message_id
-                ):
-                    await tx.add_delivery(new)
-                more = True
-            else:
-                lane, workspace = _outlet(delivery)
-                more = await tx.lane_has_pending(delivery.ticket_id, lane, workspace)
+                marks, more = await self._queue_here(
+                    tx,
+                    for_agents(
+                        self._workspaces,
+                        delivery.ticket_id,
+                        ReplyDelivered(),
+                        now,
+                        delivery.message_id,
+                    ),
+                )
+            lane, workspace = _outlet(delivery)
+            more = more or await tx.lane_has_pending(delivery.ticket_id, lane, workspace)
+        for mark in marks:
+            if mark is not None:
+                self._start(replace(mark, progress=self._progress(mark)))
         self._watcher.done(delivery.lane, delivery.workspace, now - delivery.created_at)
         log.debug("Delivered %s %s as %s", delivery.event.type, delivery.id, external_id)
         return more
+
+    async def _queue_here(
+        self, tx: Transaction, news: Sequence[NewDelivery]
+    ) -> tuple[list[DeliveryJob | None], bool]:
+        """Queue what a send led to; a new lane head is leased to this dispatcher, to start
+        once `tx` commits (as a use case hands one over). Returns those jobs, and whether
+        anything else was queued (for a claim)."""
+        held: list[Delivery] = []
+        others = False
+        for new in news:
+            until = self.lease_until(new.lane, new.workspace)
+            if until is None:
+                await tx.add_delivery(new)
+                others = True
+                continue
+            added, leased = await tx.add_lane_head(new, until)
+            if leased:
+                held.append(added)
+            else:
+                others = True
+        jobs = await tx.jobs_for(held) if held else []
+        return jobs, others or any(job is None for job in jobs)
 
     async def _failed(self, delivery: Delivery, error: PlatformError) -> None:
         now = self._clock.now()

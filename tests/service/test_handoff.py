@@ -2,21 +2,21 @@
 as soon as their transaction commits, with no claim; anything else keeps its turn. Run on
 SQLite and PostgreSQL.
 
-The dispatchers here poll every 30 s and are not woken by the service: whatever is sent within
-a few seconds was handed over (or followed a send in its lane)."""
+The dispatchers here poll every 30 s: whatever is sent within a few seconds was handed over,
+followed a send in its lane or was claimed when the service woke the dispatcher (counted)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.delivery import DeliveryStatus
+from bot.core.delivery import DeliveryStatus, Lane
+from bot.core.delivery_watch import Unwatched
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Agent, AgentId, TicketNumber
-from bot.core.errors import PlatformError
 from bot.core.events import AgentMessage, CustomerMessage
 from bot.core.routes import Routes
 from bot.core.service import TicketService
@@ -37,71 +37,106 @@ async def say(service: TicketService, message_id: str, body: str) -> TicketNumbe
     return intake.ticket.number
 
 
+class Recorded(Unwatched):
+    """Counts the deliveries recorded sent (told after their transaction commits)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = asyncio.Condition()
+
+    def done(self, lane: Lane, workspace: str, waited: timedelta) -> None:
+        self.count += 1
+        asyncio.get_running_loop().create_task(self._tell())
+
+    async def _tell(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, count: int, within: float = 5.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: self.count >= count), within)
+
+
+@pytest.fixture
+def recorded() -> Recorded:
+    return Recorded()
+
+
 @pytest.fixture
 def slow(
     storage: SqlStorage,
     clock: FakeClock,
     workspace: RecordingWorkspace,
     channel: RecordingChannel,
+    recorded: Recorded,
 ) -> Dispatcher:
     routes = Routes(workspace, {DISCORD: channel})
-    return Dispatcher(storage, clock, routes, idle_poll_seconds=SLOW_POLL)
+    return Dispatcher(storage, clock, routes, idle_poll_seconds=SLOW_POLL, watcher=recorded)
+
+
+class Handing:
+    """A service that hands its lane heads to `slow`, running, and counts its wakes."""
+
+    def __init__(self, storage: SqlStorage, clock: FakeClock, dispatcher: Dispatcher) -> None:
+        self.wakes = 0
+        self.service = TicketService(storage, clock, on_enqueued=self._wake)
+        self.service.hand_off_to(dispatcher)
+        self._dispatcher = dispatcher
+
+    def _wake(self) -> None:
+        self.wakes += 1
+        self._dispatcher.wake()
 
 
 @pytest.fixture
 async def handing(
     storage: SqlStorage, clock: FakeClock, slow: Dispatcher
-) -> AsyncIterator[TicketService]:
-    """A service that hands its lane heads to `slow`, running, and never wakes it."""
-    service = TicketService(storage, clock)
-    service.hand_off_to(slow)
+) -> AsyncIterator[Handing]:
+    running = Handing(storage, clock, slow)
     stop = asyncio.Event()
-    running = asyncio.create_task(slow.run(stop))
-    await asyncio.sleep(0.1)  # its first claim (of nothing) is done: it waits for the poll
-    yield service
+    task = asyncio.create_task(slow.run(stop))
+    yield running
     stop.set()
     slow.wake()
-    await asyncio.wait_for(running, timeout=5)
+    await asyncio.wait_for(task, timeout=5)
 
 
 async def test_new_lane_heads_are_sent_without_a_claim(
-    handing: TicketService,
+    handing: Handing,
+    recorded: Recorded,
     workspace: RecordingWorkspace,
     channel: RecordingChannel,
     storage: SqlStorage,
 ) -> None:
-    number = await say(handing, "a1", "help")
-    # The card was handed over, the message behind it followed its send.
-    await workspace.wait_for(2)
-    await handing.claim(number, ANN)
-    await workspace.wait_for(3)  # the card again
-    await handing.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT))
-    await channel.wait_for(3)  # "opened", "claimed", the reply: each handed over
-    await workspace.wait_for_line("delivered: On it")  # queued when the reply was sent
-    await say(handing, "a2", "thanks")
-    await workspace.wait_for_line("customer wrote: thanks")
-    assert channel.lines()[-1] == "reply: **Ann:** On it"
-    detail = await handing.ticket_detail(number)
+    service = handing.service
+    number = await say(service, "a1", "help")
+    await workspace.wait_for(2)  # the card, then the message that waited for it
+    await service.claim(number, ANN)
+    # All five recorded: the card, "opened", the message, the card again, "claimed".
+    await recorded.wait_for(5)
+    # A reply with its lanes free goes with no wake at all: the reply, the card showing the
+    # first response, then "delivered", each handed over, none claimed.
+    wakes = handing.wakes
+    await service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT))
+    await channel.wait_for_line("reply: **Ann:** On it")
+    await workspace.wait_for_line("delivered: On it")
+    assert handing.wakes == wakes
+    detail = await service.ticket_detail(number)
     async with storage.reading() as tx:
         rows = await tx.list_deliveries(detail.ticket.id)
     # Each was taken up once: handed (a first claim) or claimed, never both.
     assert {(row.status, row.claims) for row in rows} == {(DeliveryStatus.DONE, 1)}
 
 
-async def test_a_message_behind_a_waiting_delivery_keeps_its_turn(
-    handing: TicketService,
-    slow: Dispatcher,
-    workspace: RecordingWorkspace,
-    clock: FakeClock,
+async def test_a_message_behind_a_delivery_in_flight_keeps_its_turn(
+    handing: Handing, workspace: RecordingWorkspace
 ) -> None:
-    workspace.fail(PlatformError("ratelimited", retryable=True, retry_after=30))
-    number = await say(handing, "a1", "first")  # the card is handed over and fails
-    await asyncio.sleep(0.2)
-    await say(handing, "a2", "second")  # behind the card's retry: not handed over
-    await asyncio.sleep(0.2)
-    assert workspace.seen == []
-    clock.advance(seconds=30)
-    slow.wake()
+    workspace.hold()
+    number = await say(handing.service, "a1", "first")  # the card is handed over, and held
+    await say(handing.service, "a2", "second")
+    # Behind the card: neither message was handed over or claimed.
+    assert [job.event.type for job in workspace.started] == ["card_changed"]
+    workspace.release()
     await workspace.wait_for(3)
     assert workspace.lines(number) == [
         f"card #{number}: new",

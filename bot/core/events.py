@@ -36,6 +36,9 @@ class AgentMessage:
     sent_at: datetime
     ref: MessageRef | None = None
     attachments: tuple[Attachment, ...] = ()
+    # The stored platform event it came in (on `ref`'s platform), marked processed in the same
+    # transaction as the message: one commit fewer on the way to the customer.
+    event_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,7 +193,8 @@ class SlackDesk:
         else:
             event = body["event"]
             try:
-                await self._message_event(event)
+                if await self._message_event(event, event_id):
+                    return  # marked processed with the message it recorded
             except DomainError as refused:  # e.g. a reply on a closed ticket: tell, don't retry
                 user = event.get("user")
                 if isinstance(user, str):
@@ -202,10 +203,12 @@ class SlackDesk:
         if isinstance(event_id, str):
             await self._service.mark_processed(SLACK, event_id)
 
-    async def _message_event(self, event: Json) -> None:
+    async def _message_event(self, event: Json, event_id: object = None) -> bool:
+        """Act on one message event; True when the event (`event_id`) was marked processed in
+        the same transaction as what it recorded."""
         channel = event.get("channel")
         if not self._ours(channel) or event.get("bot_id"):
-            return
+            return False
         subtype = event.get("subtype")
         if subtype == "message_changed":
             await self._edited(event)
@@ -213,12 +216,18 @@ class SlackDesk:
             ts = str(event.get("deleted_ts", ""))
             await self._service.delete_message(ref_of(str(channel), ts), _instant(event))
         elif subtype in RELAYED_SUBTYPES:
-            await self._thread_reply(event)
+            stored = event_id if isinstance(event_id, str) else None
+            return await self._thread_reply(event, event_id=stored)
+        return False
 
-    async def _thread_reply(self, event: Json, *, catching_up: bool = False) -> None:
+    async def _thread_reply(
+        self, event: Json, *, catching_up: bool = False, event_id: str | None = None
+    ) -> bool:
+        """Relay an agent's message in a ticket's thread; True when it was recorded (and
+        `event_id` marked processed with it)."""
         thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
         if not thread_ts or thread_ts == ts or not isinstance(user, str):
-            return  # top-level chatter in the support channel is not for customers
+            return False  # top-level chatter in the support channel is not for customers
         channel = str(event.get("channel"))
         thread = f"{channel}:{thread_ts}"
         looks = not catching_up and self.doubt.needs_look(thread, str(ts))
@@ -227,15 +236,15 @@ class SlackDesk:
         ticket = await self._service.ticket_at(thread)
         if ticket is None:
             await self._left_behind(user, channel, str(thread_ts))
-            return
+            return False
         if not self._team.may_act(user):
             await self._team.tell(user, NOT_AN_AGENT, thread_ts=str(thread_ts), channel=channel)
-            return
+            return False
         text = str(event.get("text", ""))
         files = _files(event)
         outgoing = await self._classify(text, files)
         if await self._too_long(outgoing, user, REPLY_TOO_LONG, thread_ts, channel):
-            return
+            return False
         agent = await self._team.agent(user)
         await self._service.add_agent_message(
             ticket.number,
@@ -247,8 +256,10 @@ class SlackDesk:
                 _instant(event),
                 ref_of(channel, str(ts)),
                 attachments=files,
+                event_id=event_id,
             ),
         )
+        return event_id is not None
 
     async def _earlier_first(self, channel: str, thread_ts: str, ts: str) -> bool:
         """Agents' messages in the thread before `ts` that Slack has not delivered yet (see

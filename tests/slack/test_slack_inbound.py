@@ -137,7 +137,7 @@ async def test_an_event_that_always_fails_becomes_a_dead_letter_and_never_stops_
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async def broken(self: SlackDesk, event: object) -> None:
+    async def broken(self: SlackDesk, event: object, event_id: object = None) -> bool:
         raise RuntimeError("cannot handle this one")
 
     monkeypatch.setattr(SlackDesk, "_message_event", broken)
@@ -193,10 +193,11 @@ async def test_a_failed_event_is_retried_by_the_running_bot_with_backoff(
     original = SlackDesk._message_event
     failures = [RuntimeError("first try fails")]
 
-    async def flaky(self: SlackDesk, event: dict[str, object]) -> None:
+    async def flaky(self: SlackDesk, event: dict[str, object], event_id: object = None) -> bool:
         if failures:
             raise failures.pop()
-        await original(self, event)
+        # Marked processed in the same transaction as the reply it records.
+        return await original(self, event, event_id)
 
     monkeypatch.setattr(SlackDesk, "_message_event", flaky)
     bot = await running(clock, slack)

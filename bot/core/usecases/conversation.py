@@ -55,6 +55,9 @@ class ConversationUseCases(UseCaseBase):
     async def _agent_message(
         self, tx: Transaction, number: TicketNumber, msg: AgentMessage
     ) -> Message | None:
+        if msg.ref is not None and msg.event_id is not None:
+            now = self._clock.now()
+            await tx.mark_inbound_processed(msg.ref.platform, msg.event_id, now)
         if msg.ref is not None and await tx.find_message(msg.ref) is not None:
             return None
         ticket = await self._load(tx, number)

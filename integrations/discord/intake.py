@@ -5,7 +5,8 @@ thread's messages are taken in only from the customer it belongs to (per the dat
 
 Nothing sent while the bot was away is lost (integrations/discord/recovery.py decides how it is
 found: a resumed gateway session replays it, else history is read). Meanwhile live messages
-wait: all of them while a replay runs, and each customer's own while their history is read, so
+wait: all of them while a resumed session is open (its replay, then what it alone received
+before discord.py's own session began), and each customer's own while their history is read, so
 that every ticket keeps its order. Each dispatch is reported to the gateway checkpoint once its
 message is stored (or found to need no storing), so a crash replays only what is stored already.
 """
@@ -92,8 +93,10 @@ class DiscordIntake:
         self._checkpoints = checkpoints
         self._set_aside = set_aside
         self._order = KeyedLocks()  # per customer: their messages in arrival order
-        self._live = asyncio.Event()  # cleared while a replay runs
+        self._live = asyncio.Event()  # cleared while a replay runs, or marks are taken
         self._live.set()
+        self._resumed = asyncio.Event()  # cleared while a resumed old session is open
+        self._resumed.set()
         self._held: dict[str, asyncio.Event] = {}  # customers whose history is being read
         self.staff: StaffDesk | None = None  # agents' threads, when agents work in Discord
 
@@ -111,6 +114,15 @@ class DiscordIntake:
     def release_all(self) -> None:
         self._live.set()
 
+    def hold_for_resumed(self) -> None:
+        """Live messages wait until the resumed old session has handed on all it received
+        (`release_resumed`): a message sent before discord.py's session began reaches only that
+        one, and one sent just after it, live, must not overtake it."""
+        self._resumed.clear()
+
+    def release_resumed(self) -> None:
+        self._resumed.set()
+
     def hold(self, customer_ids: Iterable[str]) -> None:
         for customer_id in customer_ids:
             self._held.setdefault(customer_id, asyncio.Event())
@@ -124,6 +136,7 @@ class DiscordIntake:
     async def _in_turn(self, author_id: int, *, live: bool = True) -> AsyncIterator[None]:
         """A customer's turn: live messages wait for any catch-up that concerns them."""
         if live:
+            await self._resumed.wait()
             await self._live.wait()
             held = self._held.get(str(author_id))
             if held is not None:
@@ -289,6 +302,7 @@ class DiscordIntake:
             return
         ref = MessageRef(DISCORD, str(message_id))
         if live:
+            await self._resumed.wait()
             await self._live.wait()
         # Only the customer's own: the bot's deletions (of a reply's pieces) come back here too.
         try:

@@ -54,6 +54,9 @@ class Recovery:
        since a HISTORY_OWED row keeps the unfinished catch-up owed across a crash.
     3. `after_ready` (on_ready): a resumed session is ended and the new one's checkpoint
        replaces it; a crash before that resumes the old one again, which still holds it all.
+       Until then the old session goes on handing on what it receives, and live messages of
+       the new one wait: what was sent between its RESUMED and discord.py's IDENTIFY reached
+       only the old one, and is stored first (should that not finish, history is read).
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class Recovery:
                 )
             else:
                 self._resumer = resumer
+                self._intake.hold_for_resumed()  # until after_ready has closed it
                 self.replayed += replayed
                 log.info(
                     "Discord resumed session %s after event %d: %d event(s) replayed",
@@ -135,7 +139,10 @@ class Recovery:
     def _session_started(self, count: int) -> None:
         if count > 1:
             self._intake.hold_all()  # nothing of the new session is stored before the marks
-        task = asyncio.create_task(self._read_history(fresh=count > 1), name="discord-history")
+        self._spawn_history(fresh=count > 1)
+
+    def _spawn_history(self, *, fresh: bool) -> None:
+        task = asyncio.create_task(self._read_history(fresh=fresh), name="discord-history")
         self._tasks.add(task)
         task.add_done_callback(self._finished)
 
@@ -156,10 +163,18 @@ class Recovery:
 
     async def after_ready(self) -> None:
         """discord.py's session is ready: a resumed session is ended, and the new one's
-        checkpoint replaces it."""
-        if self._resumer is not None:
-            await self._resumer.close()
-            self._resumer = None
+        checkpoint replaces it. What the old session received is handed on first (live
+        messages wait for it); if that cannot finish, history is read from the last message
+        stored."""
+        resumer, self._resumer = self._resumer, None
+        if resumer is not None:
+            try:
+                if not await resumer.close():
+                    log.warning("Reading history for what the resumed session did not hand on")
+                    await self.take_marks()
+                    self._spawn_history(fresh=False)
+            finally:
+                self._intake.release_resumed()
         self._checkpoints.enable()
 
     async def catch_up(self) -> int:
@@ -222,6 +237,7 @@ class Recovery:
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks)
-        if self._resumer is not None:
-            await self._resumer.close()
-            self._resumer = None
+        resumer, self._resumer = self._resumer, None
+        if resumer is not None:
+            await resumer.close()
+        self._intake.release_resumed()

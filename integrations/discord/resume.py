@@ -7,6 +7,12 @@ HELLO, RESUME with the stored sequence number, heartbeats, the replayed dispatch
 It stays connected, handing on live dispatches too, until discord.py's own new session is ready;
 then it closes with 1000, which ends the old session for good. A message that arrives on both
 sessions meanwhile is recorded once (Discord message ids are unique keys).
+
+Reading and handling are apart: the socket is read as frames come, and the dispatches are
+handed on one at a time, in order, by a task of their own. A message sent before discord.py's
+new session began reaches only this one; `close()` lets every dispatch read by then be handed
+on before the old session ends, so none is cut off halfway or left unread in the socket (the
+intake holds the new session's messages until then: recovery.py).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = 9, 10, 11
 CONNECT_SECONDS = 10.0
 # Discord sends RESUMED after the replay; a session that never says so is given up on.
 RESUME_SECONDS = 30.0
+# How long `close()` waits for the dispatches already read to be handed on.
+DRAIN_SECONDS = 30.0
 
 Dispatch = Callable[[str, dict[str, Any]], Awaitable[None]]
 
@@ -51,6 +59,10 @@ class SessionResumer:
         self._resumed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
         self._beater: asyncio.Task[None] | None = None
+        self._handler: asyncio.Task[None] | None = None
+        # The dispatches read, to be handed on; None where RESUMED came (the replay's end).
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
+        self._replay_handed = asyncio.Event()
         self.replayed = 0
 
     async def start(self) -> int:
@@ -77,14 +89,18 @@ class SessionResumer:
                 }
             )
             self._reader = asyncio.create_task(self._read(), name="discord-resume-read")
-            waiter = asyncio.create_task(self._resumed.wait())
+            self._handler = asyncio.create_task(self._hand_on(), name="discord-resume-hand-on")
+            waiter = asyncio.create_task(self._replay_handed.wait())
             done, _ = await asyncio.wait(
-                {self._reader, waiter}, timeout=RESUME_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                {self._reader, self._handler, waiter},
+                timeout=RESUME_SECONDS,
+                return_when=asyncio.FIRST_COMPLETED,
             )
             waiter.cancel()
-            if not self._resumed.is_set():
-                if self._reader in done:
-                    self._reader.result()  # raises why it stopped
+            if not self._replay_handed.is_set():
+                for task in (self._reader, self._handler):
+                    if task in done:
+                        task.result()  # raises why it stopped
                 raise ResumeRefused(f"no RESUMED within {RESUME_SECONDS:.0f} s")
         except (aiohttp.ClientError, OSError, TimeoutError, KeyError, TypeError, ValueError) as exc:
             await self.close()
@@ -104,16 +120,29 @@ class SessionResumer:
                     self._seq = seq
                 if kind == "RESUMED":
                     self._resumed.set()
+                    self._queue.put_nowait(None)
                 elif isinstance(kind, str) and isinstance(frame.get("d"), dict):
                     if not self._resumed.is_set():
                         self.replayed += 1
-                    await self._on_dispatch(kind, frame["d"])
+                    self._queue.put_nowait((kind, frame["d"]))
             elif code == OP_HEARTBEAT:
                 await self._send({"op": OP_HEARTBEAT, "d": self._seq})
             elif code in (OP_INVALID_SESSION, OP_RECONNECT):
                 raise ResumeRefused(
                     "INVALID_SESSION" if code == OP_INVALID_SESSION else "RECONNECT"
                 )
+
+    async def _hand_on(self) -> None:
+        """Hand the dispatches read on, one at a time, in the order they came."""
+        while True:
+            item = await self._queue.get()
+            try:
+                if item is None:
+                    self._replay_handed.set()
+                else:
+                    await self._on_dispatch(*item)
+            finally:
+                self._queue.task_done()
 
     async def _receive(self) -> dict[str, Any]:
         assert self._ws is not None
@@ -137,16 +166,43 @@ class SessionResumer:
                 await self._send({"op": OP_HEARTBEAT, "d": self._seq})
                 await asyncio.sleep(interval)
 
-    async def close(self) -> None:
-        """End the old session (close code 1000) once the new one is ready."""
-        for task in (self._beater, self._reader):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+    async def close(self) -> bool:
+        """End the old session (close code 1000) once the new one is ready: first every
+        dispatch read by then is handed on (at most DRAIN_SECONDS), since what was sent before
+        the new session began is on this one only. False when some were not (the caller then
+        reads history)."""
+        await _cancel(self._reader)
+        handler = self._handler
+        drained = handler is None or not handler.done()
+        if handler is not None and handler.done() and not handler.cancelled():
+            # It stopped on an error: what it had not handed on is left.
+            log.error(
+                "Handing on the resumed session's dispatches failed", exc_info=handler.exception()
+            )
+        if drained:
+            try:
+                async with asyncio.timeout(DRAIN_SECONDS):
+                    await self._queue.join()
+            except TimeoutError:
+                drained = False
+                log.warning(
+                    "%d dispatch(es) of the resumed session not handled within %.0f s",
+                    self._queue.qsize(),
+                    DRAIN_SECONDS,
+                )
+        for task in (self._handler, self._beater):
+            await _cancel(task)
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await self._ws.close(code=1000)
         if self._session is not None:
             await self._session.close()
         self._ws = self._session = None
+        return drained
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

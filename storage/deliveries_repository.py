@@ -120,7 +120,11 @@ _ADD_HEAD = _head_statement()
 # The other statements every delivery runs, built once too.
 _D = m.deliveries
 _ADD = insert(_D).returning(_D)
-_LOCK_TICKET = select(m.tickets.c.id).where(m.tickets.c.id == bindparam("id")).with_for_update()
+# PostgreSQL: a transaction-level advisory lock per ticket (its first key names this use, apart
+# from the migration's lock), not a row lock: a row lock is a write to the ticket's row and
+# waits on (or holds up) every transaction that inserts a row referring to the ticket.
+LANE_LOCKS = 0x746C
+_LOCK_TICKET = select(func.pg_advisory_xact_lock(LANE_LOCKS, bindparam("id", type_=Integer)))
 _LANE_HAS_PENDING = (
     select(_D.c.id)
     .where(

@@ -162,7 +162,7 @@ class DeliveryRows(Rows):
     async def add_lane_head(self, new: NewDelivery, until: datetime) -> tuple[Delivery, bool]:
         if self._conn.dialect.name != "sqlite":
             # Two transactions queueing into one lane at once would each find nothing before
-            # theirs and both hold a head: the ticket's row lock makes the second wait for the
+            # theirs and both hold a head: the ticket's lane lock makes the second wait for the
             # first. (SQLite has one writer at a time already.)
             await self._conn.execute(_LOCK_TICKET, {"id": new.ticket_id})
         params = delivery_values(new)

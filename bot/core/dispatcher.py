@@ -123,11 +123,21 @@ class Dispatcher:
         # (on PostgreSQL, transactions overlap), so a send that saw a wake looks again.
         self._wakes = 0
 
+    @property
+    def running(self) -> bool:
+        """Whether `run` is sending (and handed lane heads are taken)."""
+        return self._running
+
     def lease_until(self, lane: Lane, workspace: str) -> datetime | None:
         """(Handoff) A new head of this lane is leased to this process when it can be sent at
-        once: while running, with a send slot free for it."""
+        once: while running, with a send slot free for it (and, where waiting customers'
+        messages are posted together, with nothing else of the lane's workspace in flight)."""
         tasks = self._in_flight.get((lane, workspace))
         if not self._running or tasks is None or len(tasks) >= self._concurrency:
+            return None
+        if tasks and self._routes.coalescing((lane, workspace)) is not None:
+            # Sends there may be waiting for a channel's pacing: a customer's message is then
+            # better claimed in its turn, to be posted together with those waiting behind it.
             return None
         return self._clock.now() + timedelta(seconds=self._lease_seconds)
 

@@ -4,6 +4,7 @@ in its own section), and a kill between the post and its record never posts it t
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -49,7 +50,7 @@ from storage.db import create_engine
 from storage.migrate import upgrade
 from storage.repository import SqlStorage
 from tests.slack.conftest import CustomerInbox, point_at
-from tests.support import FakeClock
+from tests.support import FakeClock, eventually
 
 LEASE = 20.0
 # Paced (a post a millisecond, one at a time: messages waiting behind a post are posted
@@ -380,3 +381,45 @@ async def test_messages_the_pacing_posts_at_once_go_alone(
     await bot.drain(routes)
     shown = await bot.replies(ticket)
     assert [(post.text, post.blocks) for post in shown[1:]] == [("one", None), ("two", None)]
+
+
+async def test_messages_written_while_a_post_is_under_way_are_not_handed_over_alone(
+    bot: Bot,
+) -> None:
+    """A running dispatcher is handed each new lane head to send at once, but not while a post
+    of its workspace is under way (it may be waiting for the pacing): another ticket's
+    messages written meanwhile wait, and go together."""
+    first = await opened(bot)
+    other = await bot.service.receive_customer_message(
+        CustomerMessage(DISCORD, "o0", "43", "Eve", "Mine too", datetime.now(UTC))
+    )
+    await bot.drain()
+    dispatcher = bot.process()
+    bot.service.hand_off_to(dispatcher)  # not woken: what is not handed over waits a poll
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop))
+
+    async def started() -> bool:
+        return dispatcher.running
+
+    try:
+        await eventually(started, what="the dispatcher")
+        bot.slack.faults.slow(0.5, method="chat.postMessage", count=1)
+        await bot.customer_writes("m1", "one")  # handed over; its post is slow
+        for n in range(1, 4):
+            await bot.service.receive_customer_message(
+                CustomerMessage(DISCORD, f"o{n}", "43", "Eve", f"Eve {n}", datetime.now(UTC))
+            )
+
+        async def settled() -> bool:
+            return await bot.deliveries_done(first) and await bot.deliveries_done(other.ticket)
+
+        await eventually(settled, what="every delivery")
+    finally:
+        stop.set()
+        dispatcher.wake()
+        await asyncio.wait_for(running, timeout=5)
+    said = [
+        list(sections(post).values()) or [post.text] for post in await bot.replies(other.ticket)
+    ]
+    assert said[1:] == [["Eve 1", "Eve 2", "Eve 3"]]

@@ -19,7 +19,7 @@ async def emu() -> AsyncIterator[DiscordEmulator]:
         yield emulator
 
 
-async def _crashed_session(emu: DiscordEmulator) -> GatewayCheckpoint:
+async def crashed_session(emu: DiscordEmulator) -> GatewayCheckpoint:
     """A session discord.py opened, then lost without a close frame (a crash)."""
     async with running_client(emu, sandbox_client()):
         [session] = emu.gateway.live_sessions()
@@ -33,7 +33,7 @@ async def _crashed_session(emu: DiscordEmulator) -> GatewayCheckpoint:
 async def test_a_stored_session_replays_what_was_sent_meanwhile_and_goes_on_live(
     emu: DiscordEmulator,
 ) -> None:
-    checkpoint = await _crashed_session(emu)
+    checkpoint = await crashed_session(emu)
     alice = emu.user(DEMO.customer_id)
     await alice.send_dm("while away")
     got: list[tuple[str, Any]] = []

@@ -4,37 +4,19 @@ is handed on first, in order, however slow the handling (it reached the old sess
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
-from bot.core.inbound import GatewayCheckpoint
 from integrations.discord.resume import SessionResumer
-from integrations.sandbox.discord import DEMO, DiscordEmulator, demo_world
-from integrations.sandbox.discord.testing import running_client, sandbox_client
+from integrations.sandbox.discord import DEMO, DiscordEmulator
+from tests.discord.test_discord_resume import crashed_session, emu
 
-
-@pytest.fixture
-async def emu() -> AsyncIterator[DiscordEmulator]:
-    async with DiscordEmulator(demo_world(), host="127.0.0.1") as emulator:
-        yield emulator
-
-
-async def _crashed_session(emu: DiscordEmulator) -> GatewayCheckpoint:
-    async with running_client(emu, sandbox_client()):
-        [session] = emu.gateway.live_sessions()
-        seq = session.seq
-        emu.gateway.hold_connections()
-        emu.gateway.drop(None)
-    emu.gateway.release_connections()
-    return GatewayCheckpoint(session.id, emu.gateway.resume_url, seq)
+__all__ = ["emu"]  # the fixture, shared with test_discord_resume
 
 
 async def test_close_hands_on_what_was_read_before_it_ends_the_session(
     emu: DiscordEmulator,
 ) -> None:
-    checkpoint = await _crashed_session(emu)
+    checkpoint = await crashed_session(emu)
     alice = emu.user(DEMO.customer_id)
     await alice.send_dm("while away")
     handed: list[str] = []
@@ -58,7 +40,7 @@ async def test_close_hands_on_what_was_read_before_it_ends_the_session(
 async def test_close_says_so_when_the_handing_on_stopped_on_an_error(
     emu: DiscordEmulator,
 ) -> None:
-    checkpoint = await _crashed_session(emu)
+    checkpoint = await crashed_session(emu)
     alice = emu.user(DEMO.customer_id)
 
     async def failing(kind: str, data: dict[str, Any]) -> None:

@@ -47,7 +47,9 @@ async def test_a_session_discord_refuses_falls_back_to_history_and_says_so(
         await alice.send_dm("first")
         await _thread_of(sandbox, ["first"])
     # A session Discord no longer knows (it timed out while the bot was away).
-    await _store(NAME, GatewayCheckpoint("expired", sandbox.discord.gateway.resume_url, 7))
+    await store_checkpoint(
+        NAME, GatewayCheckpoint("expired", sandbox.discord.gateway.resume_url, 7)
+    )
     await alice.send_dm("second, while away")
     caplog.set_level(logging.INFO, logger="integrations.discord")
     async with running():
@@ -119,7 +121,7 @@ async def test_a_clean_stop_clears_the_checkpoint_and_an_owed_catch_up_is_finish
     # A clean stop ends the session (close code 1000): nothing to resume.
     assert await _load(NAME) is None
     # A catch-up a crash cut short is owed: the next start reads history and then clears it.
-    await _store(HISTORY_OWED, GatewayCheckpoint("", "", 0))
+    await store_checkpoint(HISTORY_OWED, GatewayCheckpoint("", "", 0))
     await alice.send_dm("while away")
     async with running() as second:
         await _thread_of(sandbox, ["while away"])
@@ -132,7 +134,7 @@ async def test_a_clean_stop_clears_the_checkpoint_and_an_owed_catch_up_is_finish
         await eventually(cleared, what="the owed catch-up to be done")
 
 
-async def _store(name: str, checkpoint: GatewayCheckpoint) -> None:
+async def store_checkpoint(name: str, checkpoint: GatewayCheckpoint) -> None:
     """Write a checkpoint while the bot is stopped, as a past process left it."""
     storage = SqlStorage(create_engine(load_settings().database_url))
     try:

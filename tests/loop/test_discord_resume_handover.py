@@ -8,7 +8,6 @@ at once); had discord.py become ready first, the first was cut off and lost."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 
@@ -20,9 +19,8 @@ from integrations.sandbox.discord import DiscordEmulator
 from integrations.sandbox.discord.testing import running_client, sandbox_client
 from integrations.sandbox.launch import Sandbox
 from integrations.sandbox.slack import Message as SlackMessage
-from storage.db import create_engine
-from storage.repository import SqlStorage
 from tests.loop.loop_support import ALICE, card, running, thread_texts
+from tests.loop.test_discord_recovery import store_checkpoint
 from tests.support import eventually
 
 pytestmark = pytest.mark.e2e
@@ -41,7 +39,7 @@ async def test_a_message_only_the_resumed_session_got_is_stored_before_a_later_l
         root = await card(sandbox)
         await eventually(lambda: _said(sandbox, root, "before"), what="the first message")
     checkpoint = await _crashed_session(emu)
-    await _store(checkpoint)
+    await store_checkpoint(NAME, checkpoint)
     resumes, identifies = gateway.count("resume"), gateway.count("identify")
     bot = Bot(load_settings())
     starting = asyncio.create_task(bot.start())
@@ -80,16 +78,6 @@ async def _crashed_session(emu: DiscordEmulator) -> GatewayCheckpoint:
         emu.gateway.drop(None)
     emu.gateway.release_connections()
     return GatewayCheckpoint(session.id, emu.gateway.resume_url, seq)
-
-
-async def _store(checkpoint: GatewayCheckpoint) -> None:
-    """The checkpoint the killed process left."""
-    storage = SqlStorage(create_engine(load_settings().database_url))
-    try:
-        async with storage.transaction() as tx:
-            await tx.save_gateway_checkpoint(NAME, checkpoint, datetime.now(UTC))
-    finally:
-        await storage.close()
 
 
 async def _said(sandbox: Sandbox, root: SlackMessage, text: str) -> bool:

@@ -41,6 +41,7 @@ from storage.db import create_engine, describe, dispose, normalise_url
 from storage.metrics_repository import MetricsReader
 from storage.migrate import ensure_current, upgrade
 from storage.repository import SqlStorage
+from storage.wal import WalCheckpoints, in_memory
 
 if TYPE_CHECKING:
     from integrations.ai.assistant import ModelAssistant
@@ -57,6 +58,8 @@ class Runtime:
     policy: Policy
     storage: SqlStorage
     service: TicketService
+    # SQLite's write-ahead log checkpoints, when the caller asked to run them off the loop.
+    checkpoints: WalCheckpoints | None = None
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,12 @@ async def runtime(
     clock: Clock | None = None,
     require_schema: bool = True,
     http_hooks: Mapping[str, list[Callable[[Any], Any]]] | None = None,
+    checkpoints_elsewhere: bool = False,
 ) -> AsyncIterator[Runtime]:
     """Open the database and build the service; refuses a database that is not migrated.
-    `http_hooks`: event hooks on the model client's HTTP requests (the running bot's metrics)."""
+    `http_hooks`: event hooks on the model client's HTTP requests (the running bot's metrics).
+    `checkpoints_elsewhere`: on SQLite, the runtime's `checkpoints` are for the caller to run
+    (storage/wal.py)."""
     policy = load_policy(settings.policy_path())
     missing = settings.missing_for_discord_staff()
     if missing:
@@ -99,7 +105,10 @@ async def runtime(
             + (" is" if len(missing) == 1 else " are")
             + " not set"
         )
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, checkpoints_elsewhere=checkpoints_elsewhere)
+    checkpoints = None
+    if checkpoints_elsewhere and engine.dialect.name == "sqlite" and not in_memory(engine.url):
+        checkpoints = WalCheckpoints(engine.url)
     try:
         if require_schema:
             await ensure_current(engine)
@@ -119,12 +128,14 @@ async def runtime(
             workspaces=workspace_names_for(settings),
         )
         try:
-            yield Runtime(settings, policy, storage, service)
+            yield Runtime(settings, policy, storage, service, checkpoints)
         finally:
             if assistant is not None:
                 await assistant.aclose()
     finally:
         await dispose(engine)
+        if checkpoints is not None:
+            checkpoints.close()
 
 
 class Bot:
@@ -156,6 +167,12 @@ class Bot:
             await self._stack.aclose()  # whatever did start is taken down again
             raise
 
+    def _checkpoint(self, rt: Runtime) -> None:
+        """SQLite's write-ahead log is checkpointed off the event loop while the bot runs."""
+        if rt.checkpoints is not None:
+            checkpointing = asyncio.create_task(rt.checkpoints.run(self._stop), name="wal")
+            self._stack.push_async_callback(_stopped, checkpointing)
+
     async def _start(self) -> None:
         self.migration = await migrate(self.settings)
         rt = await self._stack.enter_async_context(
@@ -164,8 +181,10 @@ class Bot:
                 clock=self._clock,
                 require_schema=False,
                 http_hooks=model_hooks(self.metrics),
+                checkpoints_elsewhere=True,
             )
         )
+        self._checkpoint(rt)
         self.service = rt.service
         workspaces: dict[str, AgentWorkspace] = {}
         customers: dict[Platform, CustomerChannel] = {}
@@ -191,8 +210,7 @@ class Bot:
             lease_seconds=rt.policy.delivery.lease.total_seconds(),
             watcher=self.metrics,
         )
-        rt.service.on_enqueued(dispatcher.wake)
-        rt.service.hand_off_to(dispatcher)
+        _feed(rt.service, dispatcher)
         checks = {
             "database": _database_check(rt.service),
             "slack": self.slack.health if self.slack else _off,
@@ -291,6 +309,19 @@ class Bot:
 
     async def stop(self) -> None:
         await self._stack.aclose()
+
+
+def _feed(service: TicketService, dispatcher: Dispatcher) -> None:
+    """The service wakes the dispatcher after each commit that queued something for it to
+    claim, and hands it the lane heads it queued, to send at once."""
+    service.on_enqueued(dispatcher.wake)
+    service.hand_off_to(dispatcher)
+
+
+async def _stopped(task: asyncio.Task[None]) -> None:
+    """Stop a background task of the bot's (it may be waiting on the stop event itself)."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def listen_failure(settings: Settings, exc: OSError) -> str:

@@ -53,14 +53,18 @@ def describe(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def create_engine(raw_url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    raw_url: str, *, checkpoints_elsewhere: bool = False, **kwargs: Any
+) -> AsyncEngine:
+    """`checkpoints_elsewhere`: SQLite's connections never checkpoint the write-ahead log
+    themselves; the caller runs `storage.wal.WalCheckpoints` (the running bot does)."""
     url = make_url(normalise_url(raw_url))
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, **kwargs)
+        return _sqlite_engine(url, checkpoints_elsewhere, **kwargs)
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
-def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
+def _sqlite_engine(url: URL, checkpoints_elsewhere: bool, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(
         url,
         async_creator=inline_creator(url),  # statements run on the loop's thread: see there
@@ -83,6 +87,8 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> AsyncEngine:
         # Never wait for a lock inside SQLite: that would stop the event loop. `begin` waits
         # for another process's write lock asynchronously instead.
         cursor.execute("PRAGMA busy_timeout=0")
+        if checkpoints_elsewhere:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # see storage/wal.py
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -158,6 +158,7 @@ class Bot:
         self.service: TicketService | None = None
         self.sweeps: Sweeps | None = None
         self.jobs: JobScheduler | None = None
+        self.checkpoints: WalCheckpoints | None = None  # SQLite's, run off the loop
         self.metrics = Metrics(self._clock)  # served at /metrics
 
     async def start(self) -> None:
@@ -169,6 +170,7 @@ class Bot:
 
     def _checkpoint(self, rt: Runtime) -> None:
         """SQLite's write-ahead log is checkpointed off the event loop while the bot runs."""
+        self.checkpoints = rt.checkpoints
         if rt.checkpoints is not None:
             checkpointing = asyncio.create_task(rt.checkpoints.run(self._stop), name="wal")
             self._stack.push_async_callback(_stopped, checkpointing)

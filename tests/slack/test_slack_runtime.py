@@ -249,3 +249,26 @@ async def test_an_event_retried_three_times_is_processed_once(
         ]
     finally:
         await bot.stop()
+
+
+async def test_the_running_bot_checkpoints_its_sqlite_log_off_the_loop(
+    env: None, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bot's own connections leave the write-ahead log alone (storage/wal.py): its
+    checkpointer runs while the bot does, and copies what the bot wrote."""
+    bot = await started(monkeypatch, False, slack)
+    try:
+        checkpoints = bot.checkpoints
+        assert checkpoints is not None
+        assert bot.service is not None
+        await bot.service.receive_customer_message(
+            CustomerMessage(DISCORD, "m1", "42", "Dana", "Help!", datetime.now(UTC))
+        )
+
+        async def copied() -> bool:
+            last = checkpoints.last
+            return last is not None and last[1] > 0 and last[2] == last[1]
+
+        await eventually(copied, what="a checkpoint of what the bot wrote")
+    finally:
+        await bot.stop()

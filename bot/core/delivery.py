@@ -16,11 +16,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import NewType, Protocol
+from typing import TYPE_CHECKING, NewType, Protocol
 
 from bot.core.domain import Customer, Message, MessageId, Ticket, TicketId
 from bot.core.errors import PlatformError
 from bot.core.outbound import OutboundEvent
+
+if TYPE_CHECKING:
+    from bot.core.repositories import DeliveryRepository
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,20 @@ class Handoff(Protocol):
     def take(self, jobs: Sequence[DeliveryJob]) -> None:
         """Send these leased heads (their transaction has committed)."""
         ...
+
+
+async def queue(
+    tx: DeliveryRepository, new: NewDelivery, handoff: Handoff | None
+) -> Delivery | None:
+    """Queue `new`. Returned when it is its lane's head and `handoff` can send it at once: it
+    is then leased to that process, to be handed over once `tx` commits. None when it waits
+    for a claim in its turn."""
+    until = handoff.lease_until(new.lane, new.workspace) if handoff is not None else None
+    if until is None:
+        await tx.add_delivery(new)
+        return None
+    delivery, held = await tx.add_lane_head(new, until)
+    return delivery if held else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from bot.core.delivery import (
     NewDelivery,
     Progress,
     for_agents,
+    queue,
     wait_or_timeout,
     workspace_names,
 )
@@ -465,13 +466,8 @@ class Dispatcher:
         held: list[Delivery] = []
         others = False
         for new in news:
-            until = self.lease_until(new.lane, new.workspace)
-            if until is None:
-                await tx.add_delivery(new)
-                others = True
-                continue
-            added, leased = await tx.add_lane_head(new, until)
-            if leased:
+            added = await queue(tx, new, self)
+            if added is not None:
                 held.append(added)
             else:
                 others = True

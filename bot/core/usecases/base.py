@@ -22,6 +22,7 @@ from bot.core.delivery import (
     Lane,
     NewDelivery,
     for_agents,
+    queue,
     workspace_names,
 )
 from bot.core.domain import (
@@ -179,18 +180,13 @@ class UseCaseBase:
         """Queue `new`: as its lane's head, leased to this process, when it can be sent at once
         after the commit; else for the dispatcher to claim in its turn."""
         queued = _QUEUED.get()
-        if queued is not None and queued.tx is not tx:
-            queued = None  # a transaction of its own, inside the use case's: not handed
-        handoff = self._handoff
-        until = handoff.lease_until(new.lane, new.workspace) if handoff and queued else None
-        if queued is None or until is None:
+        if queued is None or queued.tx is not tx:
+            # Not a use case's own transaction (one inside it, say): nothing is handed over.
             await tx.add_delivery(new)
-            if queued is not None:
-                queued.others = True
             return
-        delivery, held = await tx.add_lane_head(new, until)
-        if held:
-            queued.held.append(delivery)
+        held = await queue(tx, new, self._handoff)
+        if held is not None:
+            queued.held.append(held)
         else:
             queued.others = True
 

@@ -11,6 +11,8 @@ A message that may be missing was written before the start or failure that began
 a thread needs looking at only until one look has covered that moment: after it, every earlier
 message of the thread is recorded, and later ones arrive live. That is a conversations.replies
 call per thread active around a start (a Tier 3 method), not one per message for two minutes.
+A thread begun after that moment (its root's ts is later) holds nothing from before it, so it is
+not looked at at all: tickets opened since a start relay their replies at once.
 
 Replicas (several processes on one database, each with its own Socket Mode connection) are in
 doubt all the time while others run (`shared`, told by integrations/replicas.py): Slack spreads
@@ -66,6 +68,8 @@ class InDoubt:
             self._covered.clear()
             return False
         may_be_missing_before = min(_instant(ts), self._latest + CLOCK_MARGIN_SECONDS)
+        if _root(thread) >= may_be_missing_before:
+            return False  # every message of the thread came after the moment of doubt
         return self._covered.get(thread, 0.0) < may_be_missing_before
 
     def looked(self, thread: str, ts: str) -> None:
@@ -82,6 +86,15 @@ class InDoubt:
         now = self._now()
         since = self._since if now < self._until else now
         return f"{since - LOOK_BACK_SECONDS:.6f}"
+
+
+def _root(thread: str) -> float:
+    """When `thread` ("<channel>:<root ts>") began; the earliest moment if that cannot be read,
+    so that such a thread is looked at."""
+    try:
+        return float(thread.rpartition(":")[2])
+    except ValueError:
+        return float("-inf")
 
 
 def _instant(ts: str) -> float:

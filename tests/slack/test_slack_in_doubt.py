@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from integrations.sandbox.slack import DEMO
+from integrations.slack import in_doubt
 from integrations.slack.in_doubt import CLOCK_MARGIN_SECONDS, DOUBT_SECONDS, InDoubt
 from tests.slack.conftest import Desk
 from tests.support import eventually
@@ -80,11 +83,15 @@ def test_covered_threads_are_forgotten_once_the_doubt_is_over() -> None:
     assert doubt.needs_look("C1:900.000000", "1995.000000")
 
 
-async def test_replies_after_a_start_read_their_thread_once(desk: Desk) -> None:
+async def test_replies_after_a_start_read_their_thread_once(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ticket = await desk.customer_writes("m1", "My printer is on fire")
     channel, root = desk.thread_of(ticket)
-    # The bot started a moment ago (past Slack's clock margin): earlier replies may come late.
-    moments = Moments(time.time() - CLOCK_MARGIN_SECONDS - 1)
+    # The bot started just after the thread began (Slack's clock taken as exact here, so that
+    # the replies below come after the moment of doubt): earlier replies may come late.
+    monkeypatch.setattr(in_doubt, "CLOCK_MARGIN_SECONDS", 0.0)
+    moments = Moments(float(root) + 0.000001)
     desk.slack_desk.doubt = InDoubt(moments)
     desk.slack_desk.doubt.begin()
     agent = desk.slack.user(DEMO.agent1)
@@ -105,3 +112,17 @@ async def test_replies_after_a_start_read_their_thread_once(desk: Desk) -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+def test_a_thread_begun_after_the_moment_of_doubt_is_not_looked_at() -> None:
+    moments = Moments(1000.0)
+    doubt = InDoubt(moments)
+    doubt.begin()
+    # Begun within Slack's clock margin of the doubt: an earlier message may be in it.
+    assert doubt.needs_look(f"C1:{1000.0 + CLOCK_MARGIN_SECONDS / 2:.6f}", "1003.000000")
+    # Begun past the margin: nothing in it predates the doubt.
+    born = f"{1000.0 + CLOCK_MARGIN_SECONDS + 0.5:.6f}"
+    assert not doubt.needs_look(f"C1:{born}", "1004.000000")
+    assert doubt.needs_look("C1:not-a-ts", "1004.000000")  # cannot tell when it began: look
+    doubt.shared(True)  # another replica may hold an earlier message of any thread
+    assert doubt.needs_look(f"C1:{born}", "1004.000000")

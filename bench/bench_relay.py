@@ -119,6 +119,9 @@ async def run(args: argparse.Namespace) -> int:
                 bot.start()
                 try:
                     return await measure(args, box, "PostgreSQL" if args.pg else "SQLite")
+                except SystemExit:
+                    print(f"the bot's log, last lines:\n{bot.logs()[-4000:]}", file=sys.stderr)
+                    raise
                 finally:
                     bot.stop()
         finally:

@@ -28,6 +28,14 @@ class TicketNotFound(DomainError):
         self.number = number
 
 
+class NoTicketAt(DomainError):
+    """A message written where no ticket's card is (`bot.core.events.CardAt`)."""
+
+    def __init__(self, ref: str) -> None:
+        super().__init__(f"No ticket's thread is at {ref}.")
+        self.ref = ref
+
+
 class EventNotFound(ThreadlineError):
     """No stored inbound event by that id, or not one in the state asked for."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.delivery import MAIN_WORKSPACE
 from bot.core.domain import Agent, Attachment, Customer, Message, MessageRef, Platform, Ticket
 
 
@@ -24,6 +25,16 @@ class CustomerMessage:
     @property
     def ref(self) -> MessageRef:
         return MessageRef(self.platform, self.message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class CardAt:
+    """A place in an agent workspace where a ticket's card (and its thread) may be: "<channel>:
+    <ts>" in Slack. A message written there is the ticket's, found in the transaction that records
+    it (one read fewer than looking the ticket up first)."""
+
+    ref: str
+    workspace: str = MAIN_WORKSPACE
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,8 +23,8 @@ from slack_sdk.errors import SlackClientError
 
 from bot.config import Policy
 from bot.core.domain import Attachment, Direction, MessageRef, TicketNumber
-from bot.core.errors import DomainError, ThreadlineError
-from bot.core.events import AgentMessage
+from bot.core.errors import DomainError, NoTicketAt, ThreadlineError
+from bot.core.events import AgentMessage, CardAt
 from bot.core.inbound import MAX_ATTEMPTS, InboundState
 from bot.core.replies import Outgoing, classify
 from bot.core.service import TicketService
@@ -233,32 +233,38 @@ class SlackDesk:
         looks = not catching_up and self.doubt.needs_look(thread, str(ts))
         if looks and await self._earlier_first(channel, str(thread_ts), str(ts)):
             self.doubt.looked(thread, str(ts))
-        ticket = await self._service.ticket_at(thread)
-        if ticket is None:
-            await self._left_behind(user, channel, str(thread_ts))
-            return False
         if not self._team.may_act(user):
-            await self._team.tell(user, NOT_AN_AGENT, thread_ts=str(thread_ts), channel=channel)
+            if await self._service.ticket_at(thread) is not None:
+                await self._team.tell(user, NOT_AN_AGENT, thread_ts=str(thread_ts), channel=channel)
             return False
         text = str(event.get("text", ""))
         files = _files(event)
         outgoing = await self._classify(text, files)
-        if await self._too_long(outgoing, user, REPLY_TOO_LONG, thread_ts, channel):
+        if self._over_limit(outgoing):
+            if await self._service.ticket_at(thread) is None:
+                await self._left_behind(user, channel, str(thread_ts))  # not a reply at all
+            else:
+                await self._too_long(outgoing, user, REPLY_TOO_LONG, thread_ts, channel)
             return False
         agent = await self._team.agent(user)
-        await self._service.add_agent_message(
-            ticket.number,
-            AgentMessage(
-                agent,
-                # A note of nothing but its prefix keeps the prefix: a note needs some words.
-                outgoing.body if outgoing.body or files else text,
-                outgoing.internal,
-                _instant(event),
-                ref_of(channel, str(ts)),
-                attachments=files,
-                event_id=event_id,
-            ),
-        )
+        try:
+            await self._service.add_agent_message(
+                # The ticket is found by its thread in the transaction that records the reply.
+                CardAt(thread),
+                AgentMessage(
+                    agent,
+                    # A note of nothing but its prefix keeps the prefix: a note needs some words.
+                    outgoing.body if outgoing.body or files else text,
+                    outgoing.internal,
+                    _instant(event),
+                    ref_of(channel, str(ts)),
+                    attachments=files,
+                    event_id=event_id,
+                ),
+            )
+        except NoTicketAt:
+            await self._left_behind(user, channel, str(thread_ts))
+            return False
         return event_id is not None
 
     async def _earlier_first(self, channel: str, thread_ts: str, ts: str) -> bool:
@@ -381,15 +387,17 @@ class SlackDesk:
     ) -> bool:
         """A reply past the cap is refused before anything is stored or queued (a 900 KB paste
         would otherwise become hundreds of direct messages); the agent is told why."""
-        limit = self._policy.replies.max_reply_chars
-        if outgoing.internal or len(outgoing.body) <= limit:
+        if not self._over_limit(outgoing):
             return False
-        size = len(outgoing.body)
+        limit, size = self._policy.replies.max_reply_chars, len(outgoing.body)
         log.info("Refused a reply of %d characters (limit %d)", size, limit)
         told = message.format(size=size, limit=limit)
         thread = str(thread_ts) if thread_ts else None
         await self._team.tell(user, told, thread_ts=thread, channel=channel)
         return True
+
+    def _over_limit(self, outgoing: Outgoing) -> bool:
+        return not outgoing.internal and len(outgoing.body) > self._policy.replies.max_reply_chars
 
     # --- helpers -----------------------------------------------------------------------
 

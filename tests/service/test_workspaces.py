@@ -14,8 +14,8 @@ import pytest
 from bot.core.delivery import MAIN_WORKSPACE, Delivery, DeliveryStatus, Lane
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Actor, MessageRef, Ticket
-from bot.core.errors import PlatformError
-from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.errors import NoTicketAt, PlatformError
+from bot.core.events import AgentMessage, CardAt, CustomerMessage
 from bot.core.routes import Routes
 from bot.core.service import TicketService
 from bot.core.sla_keeper import SlaKeeper
@@ -638,3 +638,16 @@ async def test_replies_and_notes_written_in_one_workspace_are_mirrored_into_the_
     assert "Bob replied: All done." in main_saw
     assert "Bob replied: All done." in staff_saw
     assert customer.count("reply: **Bob:** All done.") == 1
+
+
+async def test_a_message_written_where_no_card_is_records_nothing(
+    service: TicketService, clock: FakeClock
+) -> None:
+    ticket = await alice_writes(service, clock, "m1", "Help")
+    ref = in_main("2.000000")
+    with pytest.raises(NoTicketAt):
+        await service.add_agent_message(
+            CardAt("C1:1.000000"), AgentMessage(ANN, "Hello", False, clock.now(), ref)
+        )
+    assert await service.message_at(ref) is None
+    assert [m.body for m in (await service.ticket_detail(ticket.number)).messages] == ["Help"]

@@ -81,6 +81,18 @@ async def test_a_reply_past_the_limit_is_refused_and_the_agent_told(desk: Desk) 
     assert [m.direction for m in messages] == [Direction.FROM_CUSTOMER, Direction.TO_CUSTOMER]
 
 
+async def test_a_long_message_in_a_thread_that_is_no_ticket_is_left_alone(desk: Desk) -> None:
+    ticket = await desk.customer_writes("m1", "Help")
+    agent = desk.slack.user(DEMO.agent1)
+    chatter = await agent.post(DEMO.support, "Lunch, anyone?")
+    await agent.post(DEMO.support, "y" * (LIMIT + 1), thread_ts=chatter)  # no reply: no limit
+    # A later reply in the ticket's thread is handled, so the long one was seen.
+    channel, root = desk.thread_of(ticket)
+    await agent.post(channel, "Hello!", thread_ts=root)
+    assert await reached_customer(desk, 1) == ["Hello!"]
+    assert desk.slack.ephemerals(DEMO.agent1) == []
+
+
 async def test_an_edit_past_the_limit_is_not_sent(desk: Desk) -> None:
     ticket = await desk.customer_writes("m1", "Help")
     channel, root = desk.thread_of(ticket)

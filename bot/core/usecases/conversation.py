@@ -22,8 +22,8 @@ from bot.core.domain import (
     TicketId,
     TicketNumber,
 )
-from bot.core.errors import DomainError, IllegalTransition
-from bot.core.events import AgentMessage
+from bot.core.errors import DomainError, IllegalTransition, NoTicketAt
+from bot.core.events import AgentMessage, CardAt
 from bot.core.outbound import (
     AgentReplied,
     AgentWrote,
@@ -43,28 +43,31 @@ _OTHER_SIDE = {Direction.FROM_CUSTOMER: Lane.AGENTS, Direction.TO_CUSTOMER: Lane
 
 
 class ConversationUseCases(UseCaseBase):
-    async def add_agent_message(self, number: TicketNumber, msg: AgentMessage) -> Message | None:
-        """Record an agent's reply (for the customer) or internal note on a ticket.
+    async def add_agent_message(
+        self, where: TicketNumber | CardAt, msg: AgentMessage
+    ) -> Message | None:
+        """Record an agent's reply (for the customer) or internal note on a ticket: the one
+        numbered, or the one whose thread is at the place given (NoTicketAt when none is).
 
         Returns None when this platform message was recorded before.
         """
         if not msg.body.strip() and not msg.attachments:
             raise DomainError("An empty message cannot be recorded.")
-        return await self._retrying(lambda tx: self._agent_message(tx, number, msg))
+        return await self._retrying(lambda tx: self._agent_message(tx, where, msg))
 
     async def _agent_message(
-        self, tx: Transaction, number: TicketNumber, msg: AgentMessage
+        self, tx: Transaction, where: TicketNumber | CardAt, msg: AgentMessage
     ) -> Message | None:
         if msg.ref is not None and msg.event_id is not None:
             now = self._clock.now()
             await tx.mark_inbound_processed(msg.ref.platform, msg.event_id, now)
         if msg.ref is not None and await tx.find_message(msg.ref) is not None:
             return None
-        ticket = await self._load(tx, number)
+        ticket = await self._ticket_of(tx, where)
         direction = Direction.NOTE if msg.internal else Direction.TO_CUSTOMER
         if direction is Direction.TO_CUSTOMER and ticket.status is Status.CLOSED:
             raise IllegalTransition(
-                number, ticket.status, "reply", "Closed tickets take notes only."
+                ticket.number, ticket.status, "reply", "Closed tickets take notes only."
             )
         if direction is Direction.TO_CUSTOMER and ticket.first_response_at is None:
             ticket = await tx.save_ticket(replace(ticket, first_response_at=msg.sent_at))
@@ -88,6 +91,14 @@ class ConversationUseCases(UseCaseBase):
             await self._refresh_sla(tx, ticket, Change(agent_replied_at=msg.sent_at))
             await self._reply_to_customer(tx, ticket, message)
         return message
+
+    async def _ticket_of(self, tx: Transaction, where: TicketNumber | CardAt) -> Ticket:
+        if not isinstance(where, CardAt):
+            return await self._load(tx, where)
+        ticket = await tx.find_ticket_by_card(where.workspace, where.ref)
+        if ticket is None:
+            raise NoTicketAt(where.ref)
+        return ticket
 
     async def _reply_to_customer(self, tx: Transaction, ticket: Ticket, message: Message) -> None:
         """Queue an agent's reply for the customer. A person answering stops the automated

@@ -53,7 +53,7 @@ class QueryUseCases(UseCaseBase):
 
     async def ticket_at(self, ref: str, workspace: str = MAIN_WORKSPACE) -> Ticket | None:
         """The ticket whose card is at this place in an agent workspace, if any."""
-        async with self._storage.transaction() as tx:
+        async with self._storage.reading() as tx:
             return await tx.find_ticket_by_card(workspace, ref)
 
     async def customer_of(self, ticket: Ticket) -> Customer:

@@ -1,8 +1,9 @@
 """Messages on tickets, and their refs: the ids of each message's copies on the platforms.
 
 A mixin of `SqlTransaction` (storage/repository.py). A ref is unique per platform, which is how
-a redelivered platform message is recognised: `add_message` then writes nothing and returns
-None. A deletion only marks the row (`deleted_at`): the message stays in the ticket's history.
+a redelivered platform message is recognised: `add_message` then leaves nothing written and
+returns None. A deletion only marks the row (`deleted_at`): the message stays in the ticket's
+history.
 `refs_of` is a plain function, not a method, because the delivery queue loads the messages of
 its jobs with it too (storage/deliveries_repository.py).
 
@@ -17,10 +18,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.domain import (
@@ -39,7 +39,8 @@ from storage.rows import Rows, message_row
 _MESSAGE = m.messages
 _REFS = m.message_refs
 _INSERT_MESSAGE = insert(_MESSAGE).returning(_MESSAGE.c.id)
-_INSERT_REF = insert(_REFS)
+_FORGET_REFS = delete(_REFS).where(_REFS.c.message_id == bindparam("id"))
+_FORGET_MESSAGE = delete(_MESSAGE).where(_MESSAGE.c.id == bindparam("id"))
 _MESSAGE_AT = select(_REFS.c.message_id).where(
     (_REFS.c.platform == bindparam("platform")) & (_REFS.c.external_id == bindparam("external_id"))
 )
@@ -67,27 +68,29 @@ _ADD_REF = {
 
 class MessageRows(Rows):
     async def add_message(self, new: NewMessage) -> Message | None:
-        # A ref already stored fails the insert (unique key), which rolls back the savepoint.
-        try:
-            async with self._conn.begin_nested():
-                result = await self._conn.execute(
-                    _INSERT_MESSAGE,
-                    {
-                        "ticket_id": new.ticket_id,
-                        "direction": new.direction,
-                        "author_kind": new.author.kind,
-                        "author_id": new.author.id,
-                        "author_name": new.author.name,
-                        "body": new.body,
-                        "attachments": [_attachment_json(a) for a in new.attachments],
-                        "created_at": new.created_at,
-                    },
-                )
-                message_id = MessageId(result.scalar_one())
-                for ref in new.refs:
-                    await self._insert_ref(message_id, ref)
-        except IntegrityError:
-            return None  # this platform message was stored before (or concurrently)
+        result = await self._conn.execute(
+            _INSERT_MESSAGE,
+            {
+                "ticket_id": new.ticket_id,
+                "direction": new.direction,
+                "author_kind": new.author.kind,
+                "author_id": new.author.id,
+                "author_name": new.author.name,
+                "body": new.body,
+                "attachments": [_attachment_json(a) for a in new.attachments],
+                "created_at": new.created_at,
+            },
+        )
+        message_id = MessageId(result.scalar_one())
+        add_ref = _ADD_REF[self._conn.dialect.name]
+        for ref in new.refs:
+            if (await self._conn.execute(add_ref, _ref_values(message_id, ref))).first() is None:
+                # Stored before (or by a transaction that committed meanwhile). The message is
+                # taken back here, on this rare path, as a savepoint would: a savepoint would
+                # cost two more statements on every message.
+                await self._conn.execute(_FORGET_REFS, {"id": message_id})
+                await self._conn.execute(_FORGET_MESSAGE, {"id": message_id})
+                return None
         return Message(
             id=message_id,
             ticket_id=new.ticket_id,
@@ -105,9 +108,6 @@ class MessageRows(Rows):
             _ADD_REF[self._conn.dialect.name], _ref_values(message_id, ref)
         )
         return result.first() is not None
-
-    async def _insert_ref(self, message_id: MessageId, ref: MessageRef) -> None:
-        await self._conn.execute(_INSERT_REF, _ref_values(message_id, ref))
 
     async def find_message(self, ref: MessageRef) -> Message | None:
         key = {"platform": ref.platform, "external_id": ref.external_id}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -83,6 +84,20 @@ async def test_a_redelivered_message_is_recognised_and_dropped(service: TicketSe
     assert again.duplicate
     detail = await service.ticket_detail(again.ticket.number)
     assert len(detail.messages) == 1
+
+
+async def test_a_message_delivered_twice_at_once_is_recorded_once(
+    service: TicketService,
+) -> None:
+    opened = await service.receive_customer_message(from_alice("m1", "Hello"))
+    # On PostgreSQL the two transactions overlap: one of them finds the other's copy of the
+    # message when it stores its own, and takes its message back.
+    both = await asyncio.gather(
+        *(service.receive_customer_message(from_alice("m2", "Again")) for _ in range(2))
+    )
+    assert sorted(intake.duplicate for intake in both) == [False, True]
+    detail = await service.ticket_detail(opened.ticket.number)
+    assert [m.body for m in detail.messages] == ["Hello", "Again"]
 
 
 async def test_empty_messages_are_refused(service: TicketService) -> None:

@@ -167,6 +167,25 @@ async def test_messages_keep_their_refs_and_refuse_redeliveries(storage: SqlStor
     assert listed == [found]
 
 
+async def test_a_refused_message_leaves_nothing_behind(storage: SqlStorage) -> None:
+    known, fresh = MessageRef(DISCORD, "2000000000000000001"), MessageRef(SLACK, "C1:1.000000")
+    async with storage.transaction() as tx:
+        _, new = await new_ticket(tx)
+        ticket = await tx.create_ticket(new)
+        first = NewMessage(ticket.id, Direction.FROM_CUSTOMER, ALICE, "help", T0, (), (known,))
+        stored = await tx.add_message(first)
+        assert stored is not None
+        # A new ref first, then one stored before: the whole message is refused, both refs too.
+        again = NewMessage(
+            ticket.id, Direction.FROM_CUSTOMER, ALICE, "again", T0, (), (fresh, known)
+        )
+        assert await tx.add_message(again) is None
+        assert await tx.find_message(fresh) is None
+        listed = await tx.list_messages(ticket.id)
+    assert [message.body for message in listed] == ["help"]
+    assert listed[0].refs == (known,)
+
+
 async def test_message_edits_and_deletes_are_marked(storage: SqlStorage) -> None:
     async with storage.transaction() as tx:
         _, new = await new_ticket(tx)

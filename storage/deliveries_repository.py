@@ -38,11 +38,10 @@ from bot.core.delivery import (
     Lane,
     NewDelivery,
 )
-from bot.core.domain import Message, MessageId, TicketId
+from bot.core.domain import Customer, Message, MessageId, MessageRef, Platform, Ticket, TicketId
 from bot.core.outbound import decode, encode
 from storage import models as m
-from storage.messages_repository import refs_of
-from storage.rows import Rows, customer_row, message_row, ticket_row
+from storage.rows import Rows, customer_from, message_row, ticket_row
 
 
 def _claim_statement() -> Update:
@@ -148,9 +147,25 @@ _FINISH = (
         last_error=bindparam("error", type_=_D.c.last_error.type),
     )
 )
-_TICKETS_IN = select(m.tickets).where(m.tickets.c.id.in_(bindparam("ids", expanding=True)))
-_CUSTOMERS_IN = select(m.customers).where(m.customers.c.id.in_(bindparam("ids", expanding=True)))
-_MESSAGES_IN = select(m.messages).where(m.messages.c.id.in_(bindparam("ids", expanding=True)))
+# A job's ticket with its customer, and its message with its refs: one statement each. The
+# joined table's columns carry a prefix, so that each row still reads as its own table's row.
+_CUSTOMER = "customer__"
+_REF = "ref__"
+_TICKETS_IN = (
+    select(m.tickets, *(c.label(f"{_CUSTOMER}{c.name}") for c in m.customers.c))
+    .join(m.customers, m.customers.c.id == m.tickets.c.customer_id)
+    .where(m.tickets.c.id.in_(bindparam("ids", expanding=True)))
+)
+_R = m.message_refs
+_MESSAGES_IN = (
+    select(
+        m.messages,
+        *(c.label(f"{_REF}{c.name}") for c in (_R.c.platform, _R.c.external_id, _R.c.workspace)),
+    )
+    .outerjoin(_R, _R.c.message_id == m.messages.c.id)
+    .where(m.messages.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(m.messages.c.id, _R.c.id)  # refs in the order they were stored
+)
 
 
 class DeliveryRows(Rows):
@@ -259,21 +274,32 @@ class DeliveryRows(Rows):
         if not deliveries:
             return []
         ticket_ids = list({d.ticket_id for d in deliveries})
-        tickets = {
-            row.id: ticket_row(row)
-            for row in await self._conn.execute(_TICKETS_IN, {"ids": ticket_ids})
-        }
-        customer_ids = list({ticket.customer_id for ticket in tickets.values()})
-        customers = {
-            row.id: customer_row(row)
-            for row in await self._conn.execute(_CUSTOMERS_IN, {"ids": customer_ids})
-        }
+        tickets: dict[int, Ticket] = {}
+        customers: dict[int, Customer] = {}
+        for row in await self._conn.execute(_TICKETS_IN, {"ids": ticket_ids}):
+            r = row._mapping
+            tickets[r["id"]] = ticket_row(row)
+            customers[r["customer_id"]] = customer_from(
+                {k[len(_CUSTOMER) :]: v for k, v in r.items() if k.startswith(_CUSTOMER)}
+            )
         message_ids = [d.message_id for d in deliveries if d.message_id is not None]
         messages: dict[int, Message] = {}
         if message_ids:
-            rows = list(await self._conn.execute(_MESSAGES_IN, {"ids": message_ids}))
-            refs = await refs_of(self._conn, [MessageId(row.id) for row in rows])
-            messages = {row.id: message_row(row, refs.get(row.id, ())) for row in rows}
+            rows: dict[int, Row[Any]] = {}
+            refs: dict[int, list[MessageRef]] = {}
+            for row in await self._conn.execute(_MESSAGES_IN, {"ids": message_ids}):
+                r = row._mapping
+                rows.setdefault(r["id"], row)
+                found = refs.setdefault(r["id"], [])
+                if r[f"{_REF}platform"] is not None:
+                    found.append(
+                        MessageRef(
+                            Platform(r[f"{_REF}platform"]),
+                            r[f"{_REF}external_id"],
+                            r[f"{_REF}workspace"],
+                        )
+                    )
+            messages = {i: message_row(row, tuple(refs[i])) for i, row in rows.items()}
         cards = await self._cards(deliveries)
         jobs: list[DeliveryJob | None] = []
         for delivery in deliveries:

@@ -56,7 +56,11 @@ class Rows:
 
 
 def customer_row(row: Row[Any]) -> Customer:
-    r = row._mapping
+    return customer_from(row._mapping)
+
+
+def customer_from(r: Mapping[Any, Any]) -> Customer:
+    """A customer off a mapping of its row's values by column name."""
     return Customer(
         id=CustomerId(r["id"]),
         platform=Platform(r["platform"]),

@@ -22,6 +22,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -34,6 +36,15 @@ ERROR_LIMIT = 2000
 # Built once: each event is stored and marked done (see storage/messages_repository.py for why).
 _E = m.inbound_events
 _RECORD = insert(_E)
+# Stored as processed unless it was stored before: INSERT … ON CONFLICT DO NOTHING, per dialect.
+_ADD_PROCESSED = {
+    "sqlite": sqlite_insert(_E)
+    .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+    .returning(_E.c.id),
+    "postgresql": postgresql_insert(_E)
+    .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+    .returning(_E.c.id),
+}
 _PROCESSED = (
     update(_E)
     # (not named as the columns are: an UPDATE keeps those names for its SET clause)
@@ -67,6 +78,19 @@ class InboundRows:
             row = (await self._conn.execute(q)).first()
             return row is not None and row.processed_at is None and row.dead_at is None
         return True
+
+    async def add_processed_inbound(
+        self, platform: Platform, event_id: str, payload: Mapping[str, Any], at: datetime
+    ) -> bool:
+        values = {
+            "platform": platform,
+            "event_id": event_id,
+            "payload": dict(payload),
+            "received_at": at,
+            "processed_at": at,
+        }
+        added = await self._conn.execute(_ADD_PROCESSED[self._conn.dialect.name], values)
+        return added.first() is not None
 
     async def mark_inbound_processed(self, platform: Platform, event_id: str, at: datetime) -> None:
         key = {"of_platform": platform, "of_event": event_id, "at": at}

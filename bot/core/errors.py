@@ -36,6 +36,11 @@ class NoTicketAt(DomainError):
         self.ref = ref
 
 
+class EventSeenBefore(ThreadlineError):
+    """An event offered to be stored with what it recorded was stored before: nothing was
+    written; it goes the usual way of a stored event (see integrations/slack/desk.py)."""
+
+
 class EventNotFound(ThreadlineError):
     """No stored inbound event by that id, or not one in the state asked for."""
 

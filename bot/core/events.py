@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.core.delivery import MAIN_WORKSPACE
 from bot.core.domain import Agent, Attachment, Customer, Message, MessageRef, Platform, Ticket
@@ -47,9 +49,12 @@ class AgentMessage:
     sent_at: datetime
     ref: MessageRef | None = None
     attachments: tuple[Attachment, ...] = ()
-    # The stored platform event it came in (on `ref`'s platform), marked processed in the same
-    # transaction as the message: one commit fewer on the way to the customer.
+    # The platform event it came in (on `ref`'s platform), marked processed in the same
+    # transaction as the message: one commit fewer on the way to the customer. With its
+    # `event` (the raw body), an event not stored yet: it is stored with the message, as
+    # processed, one transaction fewer again (EventSeenBefore if it was stored before).
     event_id: str | None = None
+    event: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -400,6 +400,13 @@ class InboundRepository(Protocol):
         self, platform: Platform, event_id: str, at: datetime
     ) -> None: ...
 
+    async def add_processed_inbound(
+        self, platform: Platform, event_id: str, payload: Mapping[str, Any], at: datetime
+    ) -> bool:
+        """Store an event processed in this same transaction. False (nothing stored) when it
+        was stored before, whatever became of it: a redelivery, for the usual way."""
+        ...
+
     async def inbound_failed(
         self, platform: Platform, event_id: str, error: str, at: datetime, retry_at: datetime | None
     ) -> int:

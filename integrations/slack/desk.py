@@ -3,9 +3,11 @@
 Listeners translate Slack events into TicketService calls and never decide a transition
 themselves. Message events are handled in a global middleware, before Slack gets its
 acknowledgement: the raw event is stored, processed and only then acknowledged, so a crash at
-any point leaves Slack to redeliver it or the next start to find it. Events of the support
-channel are processed one at a time in the order they arrived (Bolt runs every event in a task
-of its own, so without this two quick replies could reach the customer swapped).
+any point leaves Slack to redeliver it or the next start to find it. An agent's reply or note is
+stored with its event in one transaction (`_at_once`); anything else, and any redelivery, has its
+event stored first. Events of the support channel are processed one at a time in the order they
+arrived (Bolt runs every event in a task of its own, so without this two quick replies could
+reach the customer swapped).
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ class SlackDesk:
             # relayed, so none is stored: on a busy desk that is half of all events.
             return BoltResponse(status=200, body="")
         async with self._work.counted(), self._in_order.hold(_thread_key(event)):
+            if event.get("subtype") in RELAYED_SUBTYPES and await self._at_once(event_id, body):
+                return BoltResponse(status=200, body="")
             try:
                 recorded = await self._service.record_inbound(SLACK, event_id, body)
             except Exception:
@@ -118,6 +122,24 @@ class SlackDesk:
                 log.info("Slack redelivered event %s; dropping it", event_id)
         # Acknowledged even when processing failed: it is stored, and retried from there.
         return BoltResponse(status=200, body="")
+
+    async def _at_once(self, event_id: str, body: Json) -> bool:
+        """An agent's reply or note, recorded before its event is stored: the event is stored
+        with the message, as processed, in one transaction, rather than in one of its own first
+        (one commit fewer on the way to the customer). Slack is answered after either commits.
+
+        True when that is done. False when nothing was written or told: anything but an agent's
+        message recorded (someone who is no agent, a reply too long, a thread that is no
+        ticket's, a refusal, a failure) and a redelivery (stored before) go the usual way, which
+        stores the event first and acts on it once, as before.
+        """
+        if problem(EventEnvelope, body) is not None:
+            return False
+        try:
+            return await self._thread_reply(body["event"], event_id=event_id, body=body)
+        except Exception as failed:  # nothing was written: the usual way tries and tells
+            log.debug("Slack event %s goes the usual way: %s", event_id, _one_line(failed))
+            return False
 
     async def process_stored(self, event_id: str, body: Json) -> None:
         """Process a stored event again (a retry, or one left over from before a restart), in
@@ -196,12 +218,15 @@ class SlackDesk:
                 if await self._message_event(event, event_id):
                     return  # marked processed with the message it recorded
             except DomainError as refused:  # e.g. a reply on a closed ticket: tell, don't retry
-                user = event.get("user")
-                if isinstance(user, str):
-                    thread, channel = event.get("thread_ts"), event.get("channel")
-                    await self._team.tell(user, str(refused), thread_ts=thread, channel=channel)
+                await self._refused(event, refused)
         if isinstance(event_id, str):
             await self._service.mark_processed(SLACK, event_id)
+
+    async def _refused(self, event: Json, refused: DomainError) -> None:
+        user = event.get("user")
+        if isinstance(user, str):
+            thread, channel = event.get("thread_ts"), event.get("channel")
+            await self._team.tell(user, str(refused), thread_ts=thread, channel=channel)
 
     async def _message_event(self, event: Json, event_id: object = None) -> bool:
         """Act on one message event; True when the event (`event_id`) was marked processed in
@@ -221,10 +246,17 @@ class SlackDesk:
         return False
 
     async def _thread_reply(
-        self, event: Json, *, catching_up: bool = False, event_id: str | None = None
+        self,
+        event: Json,
+        *,
+        catching_up: bool = False,
+        event_id: str | None = None,
+        body: Json | None = None,
     ) -> bool:
         """Relay an agent's message in a ticket's thread; True when it was recorded (and
-        `event_id` marked processed with it)."""
+        `event_id` marked processed with it). With `body` (see `_at_once`): the event is stored
+        with the message, and False means nothing was done or told."""
+        at_once = body is not None
         thread_ts, ts, user = event.get("thread_ts"), event.get("ts"), event.get("user")
         if not thread_ts or thread_ts == ts or not isinstance(user, str):
             return False  # top-level chatter in the support channel is not for customers
@@ -234,17 +266,15 @@ class SlackDesk:
         if looks and await self._earlier_first(channel, str(thread_ts), str(ts)):
             self.doubt.looked(thread, str(ts))
         if not self._team.may_act(user):
-            if await self._service.ticket_at(thread) is not None:
-                await self._team.tell(user, NOT_AN_AGENT, thread_ts=str(thread_ts), channel=channel)
+            if not at_once:
+                await self._not_an_agent(user, thread, str(thread_ts), channel)
             return False
         text = str(event.get("text", ""))
         files = _files(event)
         outgoing = await self._classify(text, files)
         if self._over_limit(outgoing):
-            if await self._service.ticket_at(thread) is None:
-                await self._left_behind(user, channel, str(thread_ts))  # not a reply at all
-            else:
-                await self._too_long(outgoing, user, REPLY_TOO_LONG, thread_ts, channel)
+            if not at_once:
+                await self._reply_too_long(outgoing, user, thread, str(thread_ts), channel)
             return False
         agent = await self._team.agent(user)
         try:
@@ -260,12 +290,26 @@ class SlackDesk:
                     ref_of(channel, str(ts)),
                     attachments=files,
                     event_id=event_id,
+                    event=body,
                 ),
             )
         except NoTicketAt:
-            await self._left_behind(user, channel, str(thread_ts))
+            if not at_once:
+                await self._left_behind(user, channel, str(thread_ts))
             return False
         return event_id is not None
+
+    async def _not_an_agent(self, user: str, thread: str, thread_ts: str, channel: str) -> None:
+        if await self._service.ticket_at(thread) is not None:  # chatter elsewhere is theirs
+            await self._team.tell(user, NOT_AN_AGENT, thread_ts=thread_ts, channel=channel)
+
+    async def _reply_too_long(
+        self, outgoing: Outgoing, user: str, thread: str, thread_ts: str, channel: str
+    ) -> None:
+        if await self._service.ticket_at(thread) is None:
+            await self._left_behind(user, channel, thread_ts)  # not a reply at all
+        else:
+            await self._too_long(outgoing, user, REPLY_TOO_LONG, thread_ts, channel)
 
     async def _earlier_first(self, channel: str, thread_ts: str, ts: str) -> bool:
         """Agents' messages in the thread before `ts` that Slack has not delivered yet (see

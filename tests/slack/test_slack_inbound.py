@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -16,6 +17,7 @@ from bot.config import load_settings
 from bot.core.domain import Actor
 from bot.core.events import CustomerMessage
 from bot.core.inbound import MAX_ATTEMPTS, InboundState
+from bot.core.service import TicketService
 from integrations.platforms import DISCORD, SLACK
 from integrations.sandbox.slack import DEMO, SlackEmulator
 from integrations.slack.desk import SlackDesk
@@ -190,16 +192,17 @@ async def test_a_failed_event_is_retried_by_the_running_bot_with_backoff(
     clock: FakeClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = SlackDesk._message_event
-    failures = [RuntimeError("first try fails")]
+    original = SlackDesk._thread_reply
+    # The first try fails twice: at once (nothing stored), then stored the usual way.
+    failures = [RuntimeError("first try fails"), RuntimeError("first try fails")]
 
-    async def flaky(self: SlackDesk, event: dict[str, object], event_id: object = None) -> bool:
+    async def flaky(self: SlackDesk, event: dict[str, object], **kwargs: Any) -> bool:
         if failures:
             raise failures.pop()
         # Marked processed in the same transaction as the reply it records.
-        return await original(self, event, event_id)
+        return await original(self, event, **kwargs)
 
-    monkeypatch.setattr(SlackDesk, "_message_event", flaky)
+    monkeypatch.setattr(SlackDesk, "_thread_reply", flaky)
     bot = await running(clock, slack)
     try:
         assert bot.slack is not None
@@ -260,5 +263,51 @@ async def test_a_replayed_click_is_acknowledged_and_ignored(
 
         await actor.click(channel, card.ts, "Claim")  # a new click does count
         await eventually(claimed, what="the second claim")
+    finally:
+        await bot.stop()
+
+
+async def test_an_agents_reply_is_stored_with_its_event_and_anything_else_stored_first(
+    env: None, slack: SlackEmulator, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = TicketService.record_inbound
+    stored_first: list[str] = []
+
+    async def counted(self: TicketService, platform: Any, event_id: str, body: Any) -> bool:
+        stored_first.append(event_id)
+        return bool(await record(self, platform, event_id, body))
+
+    monkeypatch.setattr(TicketService, "record_inbound", counted)
+    bot = await running(clock, slack)
+    try:
+        assert bot.service is not None
+        service = bot.service
+        channel, root = await card_of(bot)
+        secret = slack.signing_secret
+        reply = thread_event("EvReply", channel, root, DEMO.agent1, "On it", "1900000000.1")
+        assert await post(bot, reply, signed(secret, reply, int(time.time()))) == 200
+        # Stored with the reply, in its transaction, as processed: not stored first.
+        stored = await service.stored_event(SLACK, "EvReply")
+        assert stored is not None
+        assert stored.state is InboundState.PROCESSED
+        assert stored_first == []
+        [ticket] = await service.list_tickets()
+        bodies = [m.body for m in (await service.ticket_detail(ticket.number)).messages]
+        assert bodies == ["Help!", "On it"]
+
+        # A redelivery goes the usual way, and is dropped there.
+        assert await post(bot, reply, signed(secret, reply, int(time.time()))) == 200
+        assert stored_first == ["EvReply"]
+        # Someone who is no agent: stored first, then told once.
+        other = thread_event("EvOther", channel, root, DEMO.agent2, "Hi", "1900000000.2")
+        assert await post(bot, other, signed(secret, other, int(time.time()))) == 200
+        assert stored_first == ["EvReply", "EvOther"]
+        stored = await service.stored_event(SLACK, "EvOther")
+        assert stored is not None
+        assert stored.state is InboundState.PROCESSED
+        [told] = [e.text for e in slack.ephemerals(DEMO.agent2)]
+        assert told.startswith("Only support agents")
+        bodies = [m.body for m in (await service.ticket_detail(ticket.number)).messages]
+        assert bodies == ["Help!", "On it"]
     finally:
         await bot.stop()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.core.errors import StorageError
+from bot.core.events import AgentMessage
 from bot.core.service import TicketService
 from integrations.sandbox.slack import DEMO
 from tests.slack.conftest import Desk
@@ -32,7 +33,15 @@ async def test_a_reply_slack_delivers_late_is_still_relayed_first(
             raise StorageError("Cannot reach the database (planted)")
         return bool(await record(self, platform, event_id, body))
 
+    add = TicketService.add_agent_message
+
+    async def away_too(self: TicketService, where: Any, msg: AgentMessage) -> Any:
+        if msg.body == FIRST and not refused:  # recorded at once, with its event: away too
+            raise StorageError("Cannot reach the database (planted)")
+        return await add(self, where, msg)
+
     monkeypatch.setattr(TicketService, "record_inbound", away_once)
+    monkeypatch.setattr(TicketService, "add_agent_message", away_too)
     agent = desk.slack.user(DEMO.agent1)
     await agent.post(channel, FIRST, thread_ts=root)
     await eventually(lambda: _true(bool(refused)), what="the first reply refused")

@@ -34,6 +34,22 @@ async def test_a_failure_is_counted_and_retried_when_due(storage: SqlStorage) ->
         assert await tx.list_inbound(dead=False) == []
 
 
+async def test_an_event_stored_as_processed_only_the_first_time(storage: SqlStorage) -> None:
+    async with storage.transaction() as tx:
+        assert await tx.add_processed_inbound(SLACK, "Ev1", {"n": 1}, T0)
+        stored = await tx.find_inbound(SLACK, "Ev1")
+        assert stored is not None
+        assert stored.state is InboundState.PROCESSED
+        assert not await tx.record_inbound_event(SLACK, "Ev1", {"n": 1}, LATER)  # a redelivery
+        # Stored before in any state: nothing is written.
+        assert not await tx.add_processed_inbound(SLACK, "Ev1", {"n": 2}, LATER)
+        assert await tx.record_inbound_event(SLACK, "Ev2", {"n": 3}, T0)
+        assert not await tx.add_processed_inbound(SLACK, "Ev2", {"n": 3}, LATER)
+        waiting = await tx.find_inbound(SLACK, "Ev2")
+        assert waiting is not None
+        assert waiting.state is InboundState.PENDING
+
+
 async def test_a_dead_letter_waits_for_a_person_then_is_revived_or_dropped(
     storage: SqlStorage,
 ) -> None:

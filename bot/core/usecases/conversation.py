@@ -22,7 +22,7 @@ from bot.core.domain import (
     TicketId,
     TicketNumber,
 )
-from bot.core.errors import DomainError, IllegalTransition, NoTicketAt
+from bot.core.errors import DomainError, EventSeenBefore, IllegalTransition, NoTicketAt
 from bot.core.events import AgentMessage, CardAt
 from bot.core.outbound import (
     AgentReplied,
@@ -60,7 +60,10 @@ class ConversationUseCases(UseCaseBase):
     ) -> Message | None:
         if msg.ref is not None and msg.event_id is not None:
             now = self._clock.now()
-            await tx.mark_inbound_processed(msg.ref.platform, msg.event_id, now)
+            if msg.event is None:
+                await tx.mark_inbound_processed(msg.ref.platform, msg.event_id, now)
+            elif not await tx.add_processed_inbound(msg.ref.platform, msg.event_id, msg.event, now):
+                raise EventSeenBefore(msg.event_id)
         if msg.ref is not None and await tx.find_message(msg.ref) is not None:
             return None
         ticket = await self._ticket_of(tx, where)

@@ -22,29 +22,20 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.domain import Customer, Direction, Platform, Status
 from bot.core.inbound import GatewayCheckpoint, InboundEvent, InboundId
 from storage import models as m
-from storage.rows import customer_row
+from storage.rows import customer_row, unless_stored
 
 ERROR_LIMIT = 2000
 # Built once: each event is stored and marked done (see storage/messages_repository.py for why).
 _E = m.inbound_events
 _RECORD = insert(_E)
-# Stored as processed unless it was stored before: INSERT … ON CONFLICT DO NOTHING, per dialect.
-_ADD_PROCESSED = {
-    "sqlite": sqlite_insert(_E)
-    .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-    .returning(_E.c.id),
-    "postgresql": postgresql_insert(_E)
-    .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-    .returning(_E.c.id),
-}
+# Stored as processed unless it was stored before.
+_ADD_PROCESSED = unless_stored(_E, ["platform", "event_id"])
 _PROCESSED = (
     update(_E)
     # (not named as the columns are: an UPDATE keeps those names for its SET clause)

@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.domain import (
@@ -34,7 +32,7 @@ from bot.core.domain import (
     TicketId,
 )
 from storage import models as m
-from storage.rows import Rows, message_row
+from storage.rows import Rows, message_row, unless_stored
 
 _MESSAGE = m.messages
 _REFS = m.message_refs
@@ -55,15 +53,8 @@ _CUSTOMER_MESSAGES_SINCE = select(func.count()).where(
     & (_MESSAGE.c.direction == Direction.FROM_CUSTOMER)
     & (_MESSAGE.c.created_at >= bindparam("since"))
 )
-# A copy's ref, unless recorded before: INSERT … ON CONFLICT DO NOTHING, one per dialect.
-_ADD_REF = {
-    "sqlite": sqlite_insert(_REFS)
-    .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-    .returning(_REFS.c.id),
-    "postgresql": postgresql_insert(_REFS)
-    .on_conflict_do_nothing(index_elements=["platform", "external_id"])
-    .returning(_REFS.c.id),
-}
+# A copy's ref, unless recorded before.
+_ADD_REF = unless_stored(_REFS, ["platform", "external_id"])
 
 
 class MessageRows(Rows):

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,6 +48,16 @@ class Rows:
     def _insert(self) -> Any:
         """The dialect's INSERT, which (unlike the generic one) has ON CONFLICT."""
         return sqlite_insert if self._conn.dialect.name == "sqlite" else postgresql_insert
+
+
+def unless_stored(table: Table, keys: list[str]) -> dict[str, Any]:
+    """INSERT … ON CONFLICT (`keys`) DO NOTHING RETURNING id, for each dialect by name: a row
+    stored before (a unique key) is left alone, in one statement where a savepoint would take
+    three. Built once, at import."""
+    return {
+        name: insert_of(table).on_conflict_do_nothing(index_elements=keys).returning(table.c.id)
+        for name, insert_of in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+    }
 
 
 # The conversions read a row's values through `row._mapping`, one mapping per row: a value read

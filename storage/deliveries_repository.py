@@ -39,7 +39,7 @@ from bot.core.delivery import (
     NewDelivery,
 )
 from bot.core.domain import Customer, Message, MessageId, MessageRef, Platform, Ticket, TicketId
-from bot.core.outbound import decode, encode
+from bot.core.outbound import OutboundEvent, decode, encode
 from storage import models as m
 from storage.rows import Rows, customer_from, message_row, ticket_row
 
@@ -172,7 +172,7 @@ class DeliveryRows(Rows):
     async def add_delivery(self, new: NewDelivery) -> Delivery:
         row = delivery_values(new)
         result = await self._conn.execute(_ADD, row)
-        return _delivery(result.one())
+        return _delivery(result.one(), new.event)
 
     async def add_lane_head(self, new: NewDelivery, until: datetime) -> tuple[Delivery, bool]:
         if self._conn.dialect.name != "sqlite":
@@ -184,7 +184,7 @@ class DeliveryRows(Rows):
         params.update(
             head_ticket=new.ticket_id, head_lane=new.lane, head_workspace=new.workspace, until=until
         )
-        delivery = _delivery((await self._conn.execute(_ADD_HEAD, params)).one())
+        delivery = _delivery((await self._conn.execute(_ADD_HEAD, params)).one(), new.event)
         return delivery, delivery.claims > 0
 
     async def claim_due_deliveries(
@@ -377,23 +377,28 @@ def _lanes_of(heads: Sequence[Delivery]) -> dict[tuple[Lane, str], list[TicketId
     return lanes
 
 
-def _delivery(row: Row[Any]) -> Delivery:
+def _delivery(row: Row[Any], event: OutboundEvent | None = None) -> Delivery:
+    """`event`: the delivery's event when the caller holds it already (it just stored it), so
+    that its payload is not decoded back. Values are read off `row._mapping` (see rows.py)."""
+    r = row._mapping
     return Delivery(
-        id=DeliveryId(row.id),
-        ticket_id=TicketId(row.ticket_id),
-        lane=Lane(row.lane),
-        event=decode(row.kind, row.schema_version, row.payload or {}),
-        status=DeliveryStatus(row.status),
-        created_at=row.created_at,
-        next_attempt_at=row.next_attempt_at,
-        attempts=row.attempts,
-        claims=row.claims,
-        message_id=MessageId(row.message_id) if row.message_id is not None else None,
-        steps=tuple(str(step) for step in row.steps or ()),
-        workspace=row.workspace,
-        last_error=row.last_error,
-        delivered_at=row.delivered_at,
-        external_id=row.external_id,
+        id=DeliveryId(r["id"]),
+        ticket_id=TicketId(r["ticket_id"]),
+        lane=Lane(r["lane"]),
+        event=event
+        if event is not None
+        else decode(r["kind"], r["schema_version"], r["payload"] or {}),
+        status=DeliveryStatus(r["status"]),
+        created_at=r["created_at"],
+        next_attempt_at=r["next_attempt_at"],
+        attempts=r["attempts"],
+        claims=r["claims"],
+        message_id=MessageId(r["message_id"]) if r["message_id"] is not None else None,
+        steps=tuple(str(step) for step in r["steps"] or ()),
+        workspace=r["workspace"],
+        last_error=r["last_error"],
+        delivered_at=r["delivered_at"],
+        external_id=r["external_id"],
     )
 
 

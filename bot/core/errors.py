@@ -38,7 +38,7 @@ class NoTicketAt(DomainError):
 
 class EventSeenBefore(ThreadlineError):
     """An event offered to be stored with what it recorded was stored before: nothing was
-    written; it goes the usual way of a stored event (see integrations/slack/desk.py)."""
+    written; the adapter handles it as it handles any redelivered event."""
 
 
 class EventNotFound(ThreadlineError):

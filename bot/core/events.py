@@ -31,9 +31,9 @@ class CustomerMessage:
 
 @dataclass(frozen=True, slots=True)
 class CardAt:
-    """A place in an agent workspace where a ticket's card (and its thread) may be: "<channel>:
-    <ts>" in Slack. A message written there is the ticket's, found in the transaction that records
-    it (one read fewer than looking the ticket up first)."""
+    """A place in an agent workspace where a ticket's card (and its thread) may be, as the
+    workspace's adapter names it. A message written there is the ticket's, found in the
+    transaction that records it (one read fewer than looking the ticket up first)."""
 
     ref: str
     workspace: str = MAIN_WORKSPACE

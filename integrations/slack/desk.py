@@ -109,7 +109,7 @@ class SlackDesk:
             # relayed, so none is stored: on a busy desk that is half of all events.
             return BoltResponse(status=200, body="")
         async with self._work.counted(), self._in_order.hold(_thread_key(event)):
-            if event.get("subtype") in RELAYED_SUBTYPES and await self._at_once(event_id, body):
+            if _relayed(event) and await self._at_once(event_id, body):
                 return BoltResponse(status=200, body="")
             try:
                 recorded = await self._service.record_inbound(SLACK, event_id, body)
@@ -322,7 +322,7 @@ class SlackDesk:
             return False
         for message in earlier:
             user = message.get("user")
-            relayed = message.get("subtype") in RELAYED_SUBTYPES and not message.get("bot_id")
+            relayed = _relayed(message) and not message.get("bot_id")
             if not relayed or not isinstance(user, str) or not self._team.may_act(user):
                 continue
             if await self._service.message_at(ref_of(channel, str(message.get("ts")))):
@@ -483,6 +483,13 @@ def _thread_key(event: Json) -> str:
 
 def _mapping(value: object) -> Json:
     return value if isinstance(value, Mapping) else {}
+
+
+def _relayed(event: Json) -> bool:
+    """A message whose kind (subtype) is one relayed to the customer; a subtype of any other
+    shape (a list, say, in a malformed event) is not."""
+    subtype = event.get("subtype")
+    return subtype is None or (isinstance(subtype, str) and subtype in RELAYED_SUBTYPES)
 
 
 def _is_message(event: object) -> bool:

@@ -311,3 +311,23 @@ async def test_an_agents_reply_is_stored_with_its_event_and_anything_else_stored
         assert bodies == ["Help!", "On it"]
     finally:
         await bot.stop()
+
+
+async def test_a_message_event_of_an_odd_subtype_is_acknowledged_and_changes_nothing(
+    env: None, slack: SlackEmulator, clock: FakeClock
+) -> None:
+    bot = await running(clock, slack)
+    try:
+        assert bot.service is not None
+        channel, root = await card_of(bot)
+        odd = json.loads(thread_event("EvOdd", channel, root, DEMO.agent1, "Hi", "1900000000.1"))
+        odd["event"]["subtype"] = ["file_share"]  # not a string: no kind of message at all
+        body = json.dumps(odd)
+        assert await post(bot, body, signed(slack.signing_secret, body, int(time.time()))) == 200
+        reply = thread_event("EvReply", channel, root, DEMO.agent1, "On it", "1900000000.2")
+        assert await post(bot, reply, signed(slack.signing_secret, reply, int(time.time()))) == 200
+        [ticket] = await bot.service.list_tickets()
+        bodies = [m.body for m in (await bot.service.ticket_detail(ticket.number)).messages]
+        assert bodies == ["Help!", "On it"]
+    finally:
+        await bot.stop()

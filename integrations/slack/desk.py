@@ -240,7 +240,7 @@ class SlackDesk:
         elif subtype == "message_deleted":
             ts = str(event.get("deleted_ts", ""))
             await self._service.delete_message(ref_of(str(channel), ts), _instant(event))
-        elif subtype in RELAYED_SUBTYPES:
+        elif _relayed(event):
             stored = event_id if isinstance(event_id, str) else None
             return await self._thread_reply(event, event_id=stored)
         return False

@@ -131,8 +131,15 @@ async def run(args: argparse.Namespace) -> int:
 
 async def measure(args: argparse.Namespace, box: Sandbox, label: str) -> int:
     slack, discord = box.slack, box.discord
+    # Identified, not only connected: Discord sends a session nothing before it identifies, so
+    # a DM written in between never reaches the bot (nor would it from Discord itself).
+    gateway = discord.gateway
     await until(
-        lambda: len(discord.gateway.connections) == 1 and slack.connections >= 1,
+        lambda: (
+            gateway.count("identify") >= 1
+            and len(gateway.connections) == 1
+            and slack.connections >= 1
+        ),
         "the bot to connect",
         within=60,
     )

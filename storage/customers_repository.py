@@ -13,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.domain import Customer, CustomerId, Platform
+from bot.core.domain import Customer, CustomerId, Direction, MessageRef, Platform, Status, TicketId
+from bot.core.repositories import CustomerWriting
 from storage import models as m
-from storage.rows import Rows, customer_row
+from storage.rows import Rows, customer_from, customer_row, prefixed, ticket_from
 
 # Built once: every message looks its customer up (see storage/messages_repository.py for why).
 _C = m.customers
@@ -35,6 +36,39 @@ _RENAME = (
     )
     .values(display_name=bindparam("display_name"), avatar_url=bindparam("avatar_url"))
 )
+# Every customer's message starts with this one read (`customer_writing`): the customer, the
+# ticket of the message if it was recorded before (a redelivery), their open ticket (at most one
+# is open: a unique index) and their messages on it in the last minute (the flood limit). Four
+# statements before; each is a round trip to a PostgreSQL server.
+_T, _M, _R = m.tickets, m.messages, m.message_refs
+_TICKET = "ticket__"
+_SEEN_ON = (
+    select(_M.c.ticket_id)
+    .join(_R, _R.c.message_id == _M.c.id)
+    .where((_R.c.platform == bindparam("ref_platform")) & (_R.c.external_id == bindparam("ref_id")))
+    .scalar_subquery()
+)
+_RECENT = (
+    select(func.count())
+    .where(
+        (_M.c.ticket_id == _T.c.id)
+        & (_M.c.direction == Direction.FROM_CUSTOMER)
+        & (_M.c.created_at >= bindparam("since"))
+    )
+    .scalar_subquery()
+)
+_WRITING = (
+    select(
+        _C,
+        *(c.label(f"{_TICKET}{c.name}") for c in _T.c),
+        _SEEN_ON.label("seen_on"),
+        _RECENT.label("recent"),
+    )
+    .outerjoin(_T, (_T.c.customer_id == _C.c.id) & (_T.c.status != Status.CLOSED))
+    .where(
+        (_C.c.platform == bindparam("platform")) & (_C.c.external_id == bindparam("external_id"))
+    )
+)
 # Run by every message that would open a ticket (the hourly limit on new tickets).
 _TICKETS_OPENED_SINCE = select(func.count()).where(
     (m.tickets.c.customer_id == bindparam("customer_id"))
@@ -43,6 +77,29 @@ _TICKETS_OPENED_SINCE = select(func.count()).where(
 
 
 class CustomerRows(Rows):
+    async def customer_writing(
+        self, platform: Platform, external_id: str, ref: MessageRef, since: datetime
+    ) -> CustomerWriting | None:
+        params = {
+            "platform": platform,
+            "external_id": external_id,
+            "ref_platform": ref.platform,
+            "ref_id": ref.external_id,
+            "since": since,
+        }
+        row = (await self._conn.execute(_WRITING, params)).first()
+        if row is None:
+            return None
+        r = row._mapping
+        ticket = prefixed(r, _TICKET)
+        seen_on = r["seen_on"]
+        return CustomerWriting(
+            customer=customer_from(r),
+            seen_on=TicketId(seen_on) if seen_on is not None else None,
+            open_ticket=ticket_from(ticket) if ticket["id"] is not None else None,
+            recent=int(r["recent"] or 0),
+        )
+
     async def upsert_customer(
         self,
         platform: Platform,

@@ -41,7 +41,7 @@ from bot.core.delivery import (
 from bot.core.domain import Customer, Message, MessageId, MessageRef, Platform, Ticket, TicketId
 from bot.core.outbound import OutboundEvent, decode, encode
 from storage import models as m
-from storage.rows import Rows, customer_from, message_row, ticket_row
+from storage.rows import Rows, customer_from, message_row, prefixed, ticket_row
 
 
 def _claim_statement() -> Update:
@@ -279,11 +279,18 @@ class DeliveryRows(Rows):
         for row in await self._conn.execute(_TICKETS_IN, {"ids": ticket_ids}):
             r = row._mapping
             tickets[r["id"]] = ticket_row(row)
-            customers[r["customer_id"]] = customer_from(
-                {k[len(_CUSTOMER) :]: v for k, v in r.items() if k.startswith(_CUSTOMER)}
-            )
-        message_ids = [d.message_id for d in deliveries if d.message_id is not None]
-        messages: dict[int, Message] = {}
+            customers[r["customer_id"]] = customer_from(prefixed(r, _CUSTOMER))
+        # A message this transaction added is known as it is stored (see `Rows._added`).
+        messages: dict[int, Message] = {
+            d.message_id: self._added[d.message_id]
+            for d in deliveries
+            if d.message_id is not None and d.message_id in self._added
+        }
+        message_ids = [
+            d.message_id
+            for d in deliveries
+            if d.message_id is not None and d.message_id not in messages
+        ]
         if message_ids:
             rows: dict[int, Row[Any]] = {}
             refs: dict[int, list[MessageRef]] = {}
@@ -299,7 +306,7 @@ class DeliveryRows(Rows):
                             r[f"{_REF}workspace"],
                         )
                     )
-            messages = {i: message_row(row, tuple(refs[i])) for i, row in rows.items()}
+            messages.update({i: message_row(row, tuple(refs[i])) for i, row in rows.items()})
         cards = await self._cards(deliveries)
         jobs: list[DeliveryJob | None] = []
         for delivery in deliveries:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.domain import (
@@ -47,11 +47,6 @@ _REFS_OF = (
     select(_REFS)
     .where(_REFS.c.message_id.in_(bindparam("ids", expanding=True)))
     .order_by(_REFS.c.id)
-)
-_CUSTOMER_MESSAGES_SINCE = select(func.count()).where(
-    (_MESSAGE.c.ticket_id == bindparam("ticket_id"))
-    & (_MESSAGE.c.direction == Direction.FROM_CUSTOMER)
-    & (_MESSAGE.c.created_at >= bindparam("since"))
 )
 # A copy's ref, unless recorded before.
 _ADD_REF = unless_stored(_REFS, ["platform", "external_id"])
@@ -82,7 +77,7 @@ class MessageRows(Rows):
                 await self._conn.execute(_FORGET_REFS, {"id": message_id})
                 await self._conn.execute(_FORGET_MESSAGE, {"id": message_id})
                 return None
-        return Message(
+        message = Message(
             id=message_id,
             ticket_id=new.ticket_id,
             direction=new.direction,
@@ -92,8 +87,11 @@ class MessageRows(Rows):
             attachments=new.attachments,
             refs=new.refs,
         )
+        self._added[message_id] = message
+        return message
 
     async def add_message_ref(self, message_id: MessageId, ref: MessageRef) -> bool:
+        self._added.pop(message_id, None)  # its refs change
         # INSERT … ON CONFLICT DO NOTHING: one statement where a savepoint would take three.
         result = await self._conn.execute(
             _ADD_REF[self._conn.dialect.name], _ref_values(message_id, ref)
@@ -117,6 +115,7 @@ class MessageRows(Rows):
         return [message_row(row, refs.get(row.id, ())) for row in rows]
 
     async def mark_message_edited(self, message_id: MessageId, body: str, at: datetime) -> None:
+        self._added.pop(message_id, None)
         await self._conn.execute(
             update(m.messages).where(m.messages.c.id == message_id).values(body=body, edited_at=at)
         )
@@ -124,6 +123,7 @@ class MessageRows(Rows):
     async def set_message_direction(
         self, message_id: MessageId, direction: Direction, body: str | None = None
     ) -> None:
+        self._added.pop(message_id, None)
         values: dict[str, Any] = {"direction": direction}
         if body is not None:
             values["body"] = body
@@ -132,6 +132,7 @@ class MessageRows(Rows):
         )
 
     async def mark_message_deleted(self, message_id: MessageId, at: datetime) -> None:
+        self._added.pop(message_id, None)
         await self._conn.execute(
             update(m.messages).where(m.messages.c.id == message_id).values(deleted_at=at)
         )
@@ -141,10 +142,6 @@ class MessageRows(Rows):
         if (await self._conn.execute(exists)).first() is None:
             return None
         return await self._message(message_id)
-
-    async def count_customer_messages(self, ticket_id: TicketId, since: datetime) -> int:
-        key = {"ticket_id": ticket_id, "since": since}
-        return int((await self._conn.execute(_CUSTOMER_MESSAGES_SINCE, key)).scalar_one())
 
 
 async def refs_of(conn: AsyncConnection, ids: list[MessageId]) -> dict[int, tuple[MessageRef, ...]]:

@@ -79,6 +79,7 @@ class SqlTransaction(
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._added = {}
 
     async def count(self, table: str) -> int:
         """Row count of one table; for diagnostics and tests."""

@@ -44,6 +44,10 @@ class Rows:
     """A mixin of `SqlTransaction`: every method runs in the caller's transaction on `_conn`."""
 
     _conn: AsyncConnection
+    # The messages this transaction added, as it added them, until it changes them: what a
+    # delivery queued with one needs is known, not read back (see `DeliveryRows.jobs_for`).
+    # Every write to a message is in `MessageRows`, which forgets the message there.
+    _added: dict[int, Message]
 
     def _insert(self) -> Any:
         """The dialect's INSERT, which (unlike the generic one) has ON CONFLICT."""
@@ -58,6 +62,11 @@ def unless_stored(table: Table, keys: list[str]) -> dict[str, Any]:
         name: insert_of(table).on_conflict_do_nothing(index_elements=keys).returning(table.c.id)
         for name, insert_of in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
     }
+
+
+def prefixed(r: Mapping[Any, Any], prefix: str) -> dict[str, Any]:
+    """The values of a joined table's columns, labelled `prefix` + name, by their own names."""
+    return {k[len(prefix) :]: v for k, v in r.items() if k.startswith(prefix)}
 
 
 # The conversions read a row's values through `row._mapping`, one mapping per row: a value read
@@ -83,7 +92,11 @@ def customer_from(r: Mapping[Any, Any]) -> Customer:
 
 
 def ticket_row(row: Row[Any]) -> Ticket:
-    r = row._mapping
+    return ticket_from(row._mapping)
+
+
+def ticket_from(r: Mapping[Any, Any]) -> Ticket:
+    """A ticket off a mapping of its row's values by column name."""
     ticket_id, assignee_id = r["id"], r["assignee_id"]
     assignee = (
         Agent(AgentId(assignee_id), r["assignee_name"] or assignee_id) if assignee_id else None

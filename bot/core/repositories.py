@@ -8,6 +8,7 @@ three of its methods (`JobTicketRepository`), and `JobTransaction` offers no oth
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -37,8 +38,27 @@ from bot.core.sla import Metric, NotificationKey, SlaClock
 from bot.core.survey import Survey, SurveyOutcome
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerWriting:
+    """What taking in a customer's message needs to know first, read at once: see
+    `CustomerRepository.customer_writing`."""
+
+    customer: Customer
+    seen_on: TicketId | None  # the ticket of the message, when it was recorded before
+    open_ticket: Ticket | None
+    recent: int  # their messages on the open ticket since the time asked about
+
+
 class CustomerRepository(Protocol):
     """Customers: one per platform identity."""
+
+    async def customer_writing(
+        self, platform: Platform, external_id: str, ref: MessageRef, since: datetime
+    ) -> CustomerWriting | None:
+        """In one read, for the message `ref` from this platform identity: the customer, the
+        ticket the message is on if it was recorded before, their open ticket, and how many
+        messages they wrote on it since `since`. None when the customer is not stored yet."""
+        ...
 
     async def upsert_customer(
         self,
@@ -157,10 +177,6 @@ class MessageRepository(Protocol):
         ...
 
     async def get_message(self, message_id: MessageId) -> Message | None: ...
-
-    async def count_customer_messages(self, ticket_id: TicketId, since: datetime) -> int:
-        """Messages the customer wrote on this ticket since `since`."""
-        ...
 
 
 class DeliveryRepository(Protocol):

@@ -231,6 +231,12 @@ async def test_an_agent_message_seen_before_is_dropped(service: TicketService) -
     msg = AgentMessage(ANN, "On it", False, SENT, ref)
     assert await service.add_agent_message(number, msg) is not None
     assert await service.add_agent_message(number, msg) is None
+    detail = await service.ticket_detail(number)
+    assert [m.body for m in detail.messages] == ["Help", "On it"]
+    # Seen again once the ticket is closed: still dropped, not refused as a reply to a closed
+    # ticket (the agent replied while it was open).
+    await service.close(number, Actor.system())
+    assert await service.add_agent_message(number, msg) is None
 
 
 async def test_policy_defaults_apply_to_new_tickets(storage: SqlStorage, clock: FakeClock) -> None:
@@ -277,6 +283,26 @@ async def test_raw_events_are_stored_once_and_found_again_after_a_crash(
     assert await service.unprocessed(SLACK, timedelta(seconds=30)) == []
     clock.advance(seconds=31)
     assert await service.unprocessed(SLACK, timedelta(seconds=30)) == [("Ev1", body)]
+
+
+async def test_a_customer_renamed_is_renamed_by_their_next_message(
+    service: TicketService,
+) -> None:
+    first = CustomerMessage(DISCORD, "m1", "42", "Alice", "hi", SENT)
+    opened = await service.receive_customer_message(first)
+    renamed = await service.receive_customer_message(
+        replace(first, message_id="m2", customer_name="Alice B.", body="still me")
+    )
+    assert renamed.customer.id == opened.customer.id
+    assert renamed.customer.display_name == "Alice B."
+    assert renamed.ticket.id == opened.ticket.id
+    assert (await service.customer_of(renamed.ticket)).display_name == "Alice B."
+    # The first message again (a redelivery), under the old name: recognised, nothing recorded.
+    again = await service.receive_customer_message(first)
+    assert again.message is None
+    assert again.ticket.id == opened.ticket.id
+    detail = await service.ticket_detail(opened.ticket.number)
+    assert [m.body for m in detail.messages] == ["hi", "still me"]
 
 
 async def test_customer_avatars_are_kept(service: TicketService) -> None:

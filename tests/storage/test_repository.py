@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from bot.core.delivery import MAIN_WORKSPACE, Lane, NewDelivery
 from bot.core.domain import (
     Action,
     Actor,
@@ -29,6 +30,8 @@ from bot.core.domain import (
     TicketQuery,
 )
 from bot.core.errors import ConcurrentUpdate, OpenTicketExists
+from bot.core.outbound import CustomerWrote
+from bot.core.repositories import CustomerWriting
 from integrations.platforms import DISCORD, SLACK
 from storage.db import create_engine
 from storage.repository import SqlStorage, SqlTransaction
@@ -184,6 +187,89 @@ async def test_a_refused_message_leaves_nothing_behind(storage: SqlStorage) -> N
         listed = await tx.list_messages(ticket.id)
     assert [message.body for message in listed] == ["help"]
     assert listed[0].refs == (known,)
+
+
+async def test_what_a_customer_s_message_needs_is_read_at_once(storage: SqlStorage) -> None:
+    ref = MessageRef(DISCORD, "2000000000000000009")
+    since = T0 + timedelta(minutes=1)
+
+    async def writing(tx: SqlTransaction, external_id: str = "alice") -> CustomerWriting | None:
+        return await tx.customer_writing(DISCORD, external_id, ref, since)
+
+    async with storage.transaction() as tx:
+        assert await writing(tx) is None  # not stored yet
+        customer_id, new = await new_ticket(tx)
+        first = await writing(tx)
+        assert first is not None
+        assert (first.customer.id, first.customer.display_name) == (customer_id, "Alice")
+        assert (first.seen_on, first.open_ticket, first.recent) == (None, None, 0)
+
+        closed = await tx.create_ticket(new)
+        await tx.save_ticket(replace(closed, status=Status.CLOSED))
+        ticket = await tx.create_ticket(new)
+
+        def said(
+            at: datetime, direction: Direction, refs: tuple[MessageRef, ...] = ()
+        ) -> NewMessage:
+            return NewMessage(ticket.id, direction, ALICE, "hi", at, (), refs)
+
+        await tx.add_message(said(T0, Direction.FROM_CUSTOMER))  # before `since`
+        await tx.add_message(said(since, Direction.FROM_CUSTOMER))
+        await tx.add_message(said(since + timedelta(seconds=5), Direction.FROM_CUSTOMER))
+        await tx.add_message(said(since, Direction.TO_CUSTOMER))  # an agent's
+        now = await writing(tx)
+        assert now is not None
+        assert now.open_ticket is not None
+        assert now.open_ticket.id == ticket.id
+        assert (now.seen_on, now.recent) == (None, 2)
+
+        await tx.add_message(said(since, Direction.FROM_CUSTOMER, (ref,)))
+        seen = await writing(tx)
+        assert seen is not None
+        assert seen.seen_on == ticket.id
+        # The message's ref is the platform's: another customer's read finds it too (a
+        # redelivery is recognised before anything is written), with no open ticket of theirs.
+        await tx.upsert_customer(DISCORD, "bob", "Bob", T0)
+        bob = await writing(tx, "bob")
+        assert bob is not None
+        assert bob.seen_on == ticket.id
+        assert bob.open_ticket is None
+
+
+async def test_a_message_added_in_a_transaction_is_not_read_back_to_be_sent(
+    storage: SqlStorage,
+) -> None:
+    """A delivery of a message this transaction added carries the message as it was added; once
+    the transaction changes the message, it is read back like any other."""
+    ref = MessageRef(DISCORD, "2000000000000000010")
+    copy = MessageRef(SLACK, "C0SUPPORT:1700000000.000200")
+    async with storage.transaction() as tx:
+        _, new = await new_ticket(tx)
+        ticket = await tx.create_ticket(new)
+        added = await tx.add_message(
+            NewMessage(ticket.id, Direction.FROM_CUSTOMER, ALICE, "help", T0, (), (ref,))
+        )
+        assert added is not None
+        delivery = await tx.add_delivery(
+            NewDelivery(ticket.id, Lane.AGENTS, CustomerWrote(), T0, added.id, MAIN_WORKSPACE)
+        )
+        [job] = await tx.jobs_for([delivery])
+        assert job is not None
+        assert job.message is added
+        assert await tx.add_message_ref(added.id, copy)
+        [changed] = await tx.jobs_for([delivery])
+        assert changed is not None
+        assert changed.message is not None
+        assert changed.message.refs == (ref, copy)
+        await tx.mark_message_edited(added.id, "help!", T0)
+        [edited] = await tx.jobs_for([delivery])
+        assert edited is not None
+        assert edited.message is not None
+        assert edited.message.body == "help!"
+    async with storage.transaction() as tx:
+        [later] = await tx.jobs_for([delivery])
+    assert later is not None
+    assert later.message == edited.message
 
 
 async def test_message_edits_and_deletes_are_marked(storage: SqlStorage) -> None:

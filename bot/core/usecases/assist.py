@@ -133,6 +133,9 @@ class AssistUseCases(MoveUseCases, ModelUseCases):
             reply = AgentMessage(agent, body, internal=False, sent_at=now, ref=ref)
             message = await self._agent_message(tx, ticket.number, reply)
             if message is None:  # the post was recorded as a message before: never twice
+                # Most often by another press of Send, committed while this one waited on
+                # the message's key: read again, it says who sent it.
+                await self._offered(tx, draft_id)
                 raise DraftDecided(DraftStatus.SENT, None)
             if not await tx.decide_draft(draft_id, DraftStatus.SENT, agent.name, now, message.id):
                 raise DraftDecided(DraftStatus.SENT, None)  # rolled back with the reply

@@ -64,16 +64,16 @@ class ConversationUseCases(UseCaseBase):
                 await tx.mark_inbound_processed(msg.ref.platform, msg.event_id, now)
             elif not await tx.add_processed_inbound(msg.ref.platform, msg.event_id, msg.event, now):
                 raise EventSeenBefore(msg.event_id)
-        if msg.ref is not None and await tx.find_message(msg.ref) is not None:
-            return None
         ticket = await self._ticket_of(tx, where)
         direction = Direction.NOTE if msg.internal else Direction.TO_CUSTOMER
         if direction is Direction.TO_CUSTOMER and ticket.status is Status.CLOSED:
+            if msg.ref is not None and await tx.find_message(msg.ref) is not None:
+                return None  # recorded before the ticket was closed: nothing to refuse
             raise IllegalTransition(
                 ticket.number, ticket.status, "reply", "Closed tickets take notes only."
             )
-        if direction is Direction.TO_CUSTOMER and ticket.first_response_at is None:
-            ticket = await tx.save_ticket(replace(ticket, first_response_at=msg.sent_at))
+        # Recorded before (its ref is known): `add_message` writes nothing and says so, and
+        # nothing else is written either. No look-up first: it would cost every message a read.
         message = await tx.add_message(
             NewMessage(
                 ticket_id=ticket.id,
@@ -87,6 +87,8 @@ class ConversationUseCases(UseCaseBase):
         )
         if message is None:
             return None
+        if direction is Direction.TO_CUSTOMER and ticket.first_response_at is None:
+            ticket = await tx.save_ticket(replace(ticket, first_response_at=msg.sent_at))
         # Shown in the other agent workspaces first, so a delivery mark finds the copy there.
         origin = msg.ref.workspace if msg.ref is not None else ""
         await self._to_other_workspaces(tx, ticket.id, AgentWrote(), message, origin)

@@ -5,6 +5,7 @@ are enforced before anything is recorded."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.core.domain import (
@@ -31,6 +32,7 @@ from bot.core.outbound import (
     TicketOpened,
 )
 from bot.core.ports import Transaction
+from bot.core.repositories import CustomerWriting
 from bot.core.sla import Change
 from bot.core.usecases.base import MoveArgs, UseCaseBase
 
@@ -65,14 +67,13 @@ class IntakeUseCases(UseCaseBase):
             )
 
     async def _check_limits(
-        self, tx: Transaction, customer: Customer, ticket: Ticket | None, opening: bool
+        self, tx: Transaction, customer: Customer, recent: int, opening: bool
     ) -> None:
+        """`recent`: the customer's messages on their open ticket in the last minute (what
+        floods is the open ticket; a new one starts at zero)."""
         if customer.blocked:
             raise CustomerRefused(f"Customer {customer.id} is blocked.", None)
         now = self._clock.now()
-        recent = 0
-        if ticket is not None:  # what floods is the open ticket; a new one starts at zero
-            recent = await tx.count_customer_messages(ticket.id, now - timedelta(minutes=1))
         if recent >= self._limits.messages_per_minute:
             raise CustomerRefused(
                 f"Customer {customer.id} wrote {recent} messages in a minute.",
@@ -116,21 +117,16 @@ class IntakeUseCases(UseCaseBase):
         return found
 
     async def _intake(self, tx: Transaction, msg: CustomerMessage) -> Intake:
-        customer = await tx.upsert_customer(
-            msg.platform,
-            msg.customer_id,
-            msg.customer_name,
-            self._clock.now(),
-            msg.customer_avatar_url,
-        )
-        seen = await tx.find_message(msg.ref)
-        if seen is not None:
-            ticket = await tx.get_ticket_by_id(seen.ticket_id)
+        writing = await self._writing(tx, msg)
+        customer = writing.customer
+        if writing.seen_on is not None:
+            ticket = await tx.get_ticket_by_id(writing.seen_on)
             assert ticket is not None
             return Intake(ticket, customer, None)
-        ticket = await tx.find_open_ticket(customer.id)
+        ticket = writing.open_ticket
         opening = ticket is None or self._past_reopen_window(ticket)
-        await self._check_limits(tx, customer, ticket, opening)
+        recent = writing.recent if ticket is not None else 0
+        await self._check_limits(tx, customer, recent, opening)
         opened = reopened = False
         actor = Actor.of_customer(customer)
         follows: Ticket | None = None
@@ -173,6 +169,26 @@ class IntakeUseCases(UseCaseBase):
             await self._to_assistant(tx, ticket, AssistCustomerMessage(), message)
         return Intake(ticket, customer, message, opened=opened, reopened=reopened)
 
+    async def _writing(self, tx: Transaction, msg: CustomerMessage) -> CustomerWriting:
+        """The customer (stored first when new; renamed when their name or picture changed),
+        with what their message needs known: one read for a known customer."""
+        since = self._clock.now() - timedelta(minutes=1)
+        writing = await tx.customer_writing(msg.platform, msg.customer_id, msg.ref, since)
+        if writing is not None and not _renamed(writing.customer, msg):
+            return writing
+        customer = await tx.upsert_customer(
+            msg.platform,
+            msg.customer_id,
+            msg.customer_name,
+            self._clock.now(),
+            msg.customer_avatar_url,
+        )
+        if writing is not None:
+            return replace(writing, customer=customer)
+        stored = await tx.customer_writing(msg.platform, msg.customer_id, msg.ref, since)
+        assert stored is not None
+        return stored
+
     def _past_reopen_window(self, ticket: Ticket) -> bool:
         return (
             ticket.status is Status.RESOLVED
@@ -206,6 +222,15 @@ class IntakeUseCases(UseCaseBase):
         await tx.add_event(_opened_event(ticket, actor, detail))
         log.info("Opened ticket #%s for customer %s", ticket.number, customer.id)
         return ticket
+
+
+def _renamed(customer: Customer, msg: CustomerMessage) -> bool:
+    """Whether the customer's name or picture differs from what is stored (a message with no
+    picture keeps the stored one)."""
+    avatar = msg.customer_avatar_url
+    return customer.display_name != msg.customer_name or bool(
+        avatar and avatar != customer.avatar_url
+    )
 
 
 def _opened_event(ticket: Ticket, actor: Actor, detail: str | None = None) -> TicketEvent:

@@ -391,11 +391,11 @@ class Dispatcher:
             return True
         now = self._clock.now()
         platform = self._routes.platform_of(job)
+        more = False
         async with self._storage.transaction() as tx:
             for member, ref in zip(job.group, refs, strict=True):
-                await self._record(tx, member, ref, platform, now)
-            lane, workspace = _outlet(job.delivery)
-            more = await tx.lane_has_pending(job.delivery.ticket_id, lane, workspace)
+                # The last one's answer counts: the others of the group are done by then.
+                more = await self._record(tx, member, ref, platform, now)
         for delivery in group:
             self._watcher.done(delivery.lane, delivery.workspace, now - delivery.created_at)
         log.debug("Delivered %d messages together as %s", len(group), refs)
@@ -408,13 +408,15 @@ class Dispatcher:
         ref: str,
         platform: Platform | None,
         now: datetime,
-    ) -> None:
-        """One delivery of a group done, its message's copy recorded."""
+    ) -> bool:
+        """One delivery of a group done, its message's copy recorded; whether its lane has
+        another delivery pending."""
         delivery = job.delivery
-        await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=ref)
+        more = await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=ref)
         if delivery.message_id is not None and platform is not None:
             ref_of = MessageRef(platform, ref, delivery.workspace)
             await tx.add_message_ref(delivery.message_id, ref_of)
+        return more
 
     async def _done(self, job: DeliveryJob, external_id: str | None) -> bool:
         delivery = job.delivery
@@ -423,7 +425,10 @@ class Dispatcher:
         first = pieces[0] if pieces else None  # the row's column is short; the refs hold all
         platform = self._routes.platform_of(job)
         async with self._storage.transaction() as tx:
-            await tx.finish_delivery(delivery.id, DeliveryStatus.DONE, now, external_id=first)
+            # Whether its lane has more is answered here; nothing below queues into its lane.
+            pending = await tx.finish_delivery(
+                delivery.id, DeliveryStatus.DONE, now, external_id=first
+            )
             copies = isinstance(delivery.event, COPIES)
             if delivery.message_id is not None and copies and platform is not None:
                 for piece in pieces:  # a piece recorded before is kept once (a unique key)
@@ -448,8 +453,7 @@ class Dispatcher:
                         delivery.message_id,
                     ),
                 )
-            lane, workspace = _outlet(delivery)
-            more = more or await tx.lane_has_pending(delivery.ticket_id, lane, workspace)
+            more = more or pending
         for mark in marks:
             if mark is not None:
                 self._start(replace(mark, progress=self._progress(mark)))

@@ -210,10 +210,6 @@ class DeliveryRepository(Protocol):
         as a claim does; returns those this caller now holds."""
         ...
 
-    async def lane_has_pending(self, ticket_id: TicketId, lane: Lane, workspace: str) -> bool:
-        """Whether this ticket's lane (in that workspace) still has a delivery to send."""
-        ...
-
     async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:
         """Keep holding these leased deliveries until `until` (their sends are under way)."""
         ...
@@ -245,7 +241,10 @@ class DeliveryRepository(Protocol):
         *,
         external_id: str | None = None,
         error: str | None = None,
-    ) -> None: ...
+    ) -> bool:
+        """Record how a delivery ended; True when another delivery of its ticket's lane (in
+        its workspace) is still to be sent."""
+        ...
 
     async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
         """Oldest first."""

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.core.delivery import MAIN_WORKSPACE, DeliveryStatus, Lane, NewDelivery
+from bot.core.delivery import MAIN_WORKSPACE, Delivery, DeliveryStatus, Lane, NewDelivery
 from bot.core.domain import (
     Actor,
     Direction,
@@ -276,42 +276,33 @@ async def test_heads_of_many_tickets_are_taken_per_workspace(storage: SqlStorage
     assert {d.workspace for d in first_two + rest} == {STAFF}
 
 
-async def test_lane_has_pending_is_per_workspace(storage: SqlStorage) -> None:
+async def test_finishing_a_delivery_tells_whether_its_own_lane_has_more(
+    storage: SqlStorage,
+) -> None:
+    """Its lane is its ticket's, on its side, in its workspace: what waits in another
+    workspace, or on the other side, is not its lane's."""
     async with storage.transaction() as tx:
         ticket = await a_ticket(tx)
-        main = await tx.add_delivery(to(ticket, MAIN_WORKSPACE))
+        other = await a_ticket(tx, "bob")
+        main = [await tx.add_delivery(to(ticket, MAIN_WORKSPACE)) for _ in range(2)]
         staff = await tx.add_delivery(to(ticket, STAFF))
+        customer = [await tx.add_delivery(to(ticket, "")) for _ in range(2)]
+        await tx.add_delivery(to(other, MAIN_WORKSPACE))  # another ticket's
 
-    async def pending() -> dict[tuple[Lane, str], bool]:
-        async with storage.reading() as tx:
-            return {
-                (lane, w): await tx.lane_has_pending(ticket.id, lane, w)
-                for lane, w in [(A, MAIN_WORKSPACE), (A, STAFF), (A, NIGHT), (C, "")]
-            }
+    async def finish(delivery: Delivery, status: DeliveryStatus = DeliveryStatus.DONE) -> bool:
+        async with storage.transaction() as tx:
+            return await tx.finish_delivery(delivery.id, status, T0, error="gone")
 
-    assert await pending() == {
-        (A, MAIN_WORKSPACE): True,
-        (A, STAFF): True,
-        (A, NIGHT): False,
-        (C, ""): False,
-    }
-    async with storage.transaction() as tx:
-        await tx.finish_delivery(main.id, DeliveryStatus.DONE, T0)
-    assert await pending() == {
-        (A, MAIN_WORKSPACE): False,
-        (A, STAFF): True,
-        (A, NIGHT): False,
-        (C, ""): False,
-    }
-    async with storage.transaction() as tx:
-        await tx.finish_delivery(staff.id, DeliveryStatus.FAILED, T0, error="gone")
-        await tx.add_delivery(to(ticket, ""))
-    assert await pending() == {
-        (A, MAIN_WORKSPACE): False,
-        (A, STAFF): False,
-        (A, NIGHT): False,
-        (C, ""): True,
-    }
+    assert await finish(main[0])
+    assert not await finish(main[1])  # the staff workspace's and the customer's are not its
+    assert not await finish(staff, DeliveryStatus.FAILED)
+    assert await finish(customer[0])
+    assert not await finish(customer[1])
+    async with storage.reading() as tx:
+        left = [
+            d for d in await tx.list_deliveries(ticket.id) if d.status is DeliveryStatus.PENDING
+        ]
+    assert left == []
 
 
 # --- migration 0010 -------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import discord
 
 from bot.config import Policy
 from bot.core.domain import Agent, AgentId, Attachment, Direction
-from bot.core.errors import DomainError, StorageError
-from bot.core.events import AgentMessage
+from bot.core.errors import DomainError, NoTicketAt, StorageError
+from bot.core.events import AgentMessage, CardAt
 from bot.core.replies import Outgoing, classify
 from bot.core.service import TicketService
 from integrations.discord.set_aside import SetAside, agent_payload, delete_payload, edit_payload
@@ -128,17 +128,16 @@ class StaffDesk:
     async def _record(self, message: discord.Message) -> bool:
         """Record one agent's message on its thread's ticket; False when it was not (not a
         ticket's thread, refused, or recorded before)."""
-        ticket = await self._service.ticket_at(str(message.channel.id), STAFF_WORKSPACE)
-        if ticket is None:
-            return False  # a thread of the channel that is no ticket's
+        thread = str(message.channel.id)
         files = tuple(
             Attachment(a.filename, a.url, a.size, a.content_type) for a in message.attachments
         )
         outgoing = self._classify(message, files)
         limit = self._policy.replies.max_reply_chars
         if not outgoing.internal and len(outgoing.body) > limit:
-            await _tell(message, TOO_LONG.format(size=len(outgoing.body), limit=limit))
-            return False
+            if await self._service.ticket_at(thread, STAFF_WORKSPACE) is not None:
+                await _tell(message, TOO_LONG.format(size=len(outgoing.body), limit=limit))
+            return False  # (in a thread that is no ticket's, not a reply at all)
         author = message.author
         said = AgentMessage(
             Agent(AgentId(str(author.id)), author.display_name),
@@ -150,13 +149,20 @@ class StaffDesk:
             attachments=files,
         )
         try:
-            recorded = await self._service.add_agent_message(ticket.number, said)
+            # The ticket is found by its thread in the transaction that records the message.
+            recorded = await self._service.add_agent_message(CardAt(thread, STAFF_WORKSPACE), said)
+        except NoTicketAt:
+            return False  # a thread of the channel that is no ticket's
         except DomainError as refused:  # a reply on a closed ticket, say: told, not retried
             await _tell(message, str(refused))
             return False
         except StorageError:
             raise  # the gateway checkpoint waits for it: Discord replays it after a restart
         except Exception as failed:  # a bug: kept and retried, never stopping what follows
+            ticket = await self._service.ticket_at(thread, STAFF_WORKSPACE)
+            if ticket is None:  # its card moved meanwhile: nothing to keep it for
+                log.exception("Agent message %s failed; its thread is no ticket's now", thread)
+                return False
             await self._set_aside.failed(*agent_payload(ticket.number, said), failed)
             return False
         return recorded is not None

@@ -30,6 +30,7 @@ from tests.loop.loop_support import (
     ticket_is,
 )
 from tests.loop.staff_support import (
+    FORUM,
     LEADS_CHANNEL,
     LEE,
     SAM,
@@ -456,3 +457,21 @@ async def test_a_reply_past_the_cap_is_refused_in_the_thread_and_nothing_is_sent
             Direction.NOTE,
             Direction.TO_CUSTOMER,
         ]
+
+        # A post of the forum that is no ticket's (a staff member's own): what is written there,
+        # however long, is nobody's reply; nothing is told or sent, and tickets go on.
+        forum = emu.world.channels[FORUM]
+        own = emu.world.create_thread(forum, "Lunch?", SAM)
+        emu.events.thread_created(own)
+        await sam.send(own.id, "Long chat. " * 20)
+        await sam.send(own.id, "Pizza at noon.")
+        await sam.send(post.id, "Anything else?")
+        await dm_says(sandbox, "Anything else?")
+        assert [m.content for m in emu.world.history[own.id].values()] == [
+            "Long chat. " * 20,
+            "Pizza at noon.",
+        ]
+        assert not any("Pizza" in m.content or "Long chat" in m.content for m in bot_dms(sandbox))
+        detail = await service.ticket_detail(TicketNumber(1001))
+        assert [m.body for m in detail.messages][-1] == "Anything else?"
+        assert len(detail.messages) == 4

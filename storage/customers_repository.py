@@ -124,7 +124,7 @@ class CustomerRows(Rows):
                     )
             except IntegrityError:
                 pass  # the same customer was created concurrently; read theirs
-        elif (row.display_name, row.avatar_url) != (display_name, avatar_url or row.avatar_url):
+        elif customer_row(row).renamed(display_name, avatar_url):
             await self._conn.execute(
                 _RENAME,
                 {

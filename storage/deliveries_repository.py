@@ -281,33 +281,7 @@ class DeliveryRows(Rows):
             r = row._mapping
             tickets[r["id"]] = ticket_row(row)
             customers[r["customer_id"]] = customer_from(prefixed(r, _CUSTOMER))
-        # A message this transaction added is known as it is stored (see `Rows._added`).
-        messages: dict[int, Message] = {
-            d.message_id: self._added[d.message_id]
-            for d in deliveries
-            if d.message_id is not None and d.message_id in self._added
-        }
-        message_ids = [
-            d.message_id
-            for d in deliveries
-            if d.message_id is not None and d.message_id not in messages
-        ]
-        if message_ids:
-            rows: dict[int, Row[Any]] = {}
-            refs: dict[int, list[MessageRef]] = {}
-            for row in await self._conn.execute(_MESSAGES_IN, {"ids": message_ids}):
-                r = row._mapping
-                rows.setdefault(r["id"], row)
-                found = refs.setdefault(r["id"], [])
-                if r[f"{_REF}platform"] is not None:
-                    found.append(
-                        MessageRef(
-                            Platform(r[f"{_REF}platform"]),
-                            r[f"{_REF}external_id"],
-                            r[f"{_REF}workspace"],
-                        )
-                    )
-            messages.update({i: message_row(row, tuple(refs[i])) for i, row in rows.items()})
+        messages = await self._messages(deliveries)
         cards = await self._cards(deliveries)
         jobs: list[DeliveryJob | None] = []
         for delivery in deliveries:
@@ -323,6 +297,38 @@ class DeliveryRows(Rows):
                 card = cards.get((delivery.ticket_id, delivery.workspace))
             jobs.append(DeliveryJob(delivery, ticket, customer, message, card=card))
         return jobs
+
+    async def _messages(self, deliveries: Sequence[Delivery]) -> dict[int, Message]:
+        """The messages of these deliveries, with their refs. One this transaction added is
+        known as it is stored (see `Rows._added`) and not read back."""
+        messages: dict[int, Message] = {}
+        message_ids: list[MessageId] = []
+        for d in deliveries:
+            if d.message_id is None:
+                continue
+            known = self._added.get(d.message_id)
+            if known is not None:
+                messages[d.message_id] = known
+            else:
+                message_ids.append(d.message_id)
+        if not message_ids:
+            return messages
+        rows: dict[int, Row[Any]] = {}
+        refs: dict[int, list[MessageRef]] = {}
+        for row in await self._conn.execute(_MESSAGES_IN, {"ids": message_ids}):
+            r = row._mapping
+            rows.setdefault(r["id"], row)
+            found = refs.setdefault(r["id"], [])
+            if r[f"{_REF}platform"] is not None:
+                found.append(
+                    MessageRef(
+                        Platform(r[f"{_REF}platform"]),
+                        r[f"{_REF}external_id"],
+                        r[f"{_REF}workspace"],
+                    )
+                )
+        messages.update({i: message_row(row, tuple(refs[i])) for i, row in rows.items()})
+        return messages
 
     async def _cards(self, deliveries: Sequence[Delivery]) -> dict[tuple[int, str], str]:
         """The cards in workspaces other than the main one of these deliveries' tickets."""

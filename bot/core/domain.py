@@ -101,6 +101,13 @@ class Customer:
     # usual place.
     contact_channel: str | None = None
 
+    def renamed(self, display_name: str, avatar_url: str | None) -> bool:
+        """Whether a message from them under this name and picture changes what is stored (a
+        message with no picture keeps the stored one)."""
+        return display_name != self.display_name or bool(
+            avatar_url and avatar_url != self.avatar_url
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:

@@ -46,7 +46,7 @@ class CustomerWriting:
     customer: Customer
     seen_on: TicketId | None  # the ticket of the message, when it was recorded before
     open_ticket: Ticket | None
-    recent: int  # their messages on the open ticket since the time asked about
+    recent: int  # their messages on the open ticket since the time asked about (0: none open)
 
 
 class CustomerRepository(Protocol):

@@ -489,7 +489,7 @@ def _relayed(event: Json) -> bool:
     """A message whose kind (subtype) is one relayed to the customer; a subtype of any other
     shape (a list, say, in a malformed event) is not."""
     subtype = event.get("subtype")
-    return subtype is None or (isinstance(subtype, str) and subtype in RELAYED_SUBTYPES)
+    return isinstance(subtype, str | None) and subtype in RELAYED_SUBTYPES
 
 
 def _is_message(event: object) -> bool:

@@ -125,8 +125,7 @@ class IntakeUseCases(UseCaseBase):
             return Intake(ticket, customer, None)
         ticket = writing.open_ticket
         opening = ticket is None or self._past_reopen_window(ticket)
-        recent = writing.recent if ticket is not None else 0
-        await self._check_limits(tx, customer, recent, opening)
+        await self._check_limits(tx, customer, writing.recent, opening)
         opened = reopened = False
         actor = Actor.of_customer(customer)
         follows: Ticket | None = None
@@ -174,7 +173,10 @@ class IntakeUseCases(UseCaseBase):
         with what their message needs known: one read for a known customer."""
         since = self._clock.now() - timedelta(minutes=1)
         writing = await tx.customer_writing(msg.platform, msg.customer_id, msg.ref, since)
-        if writing is not None and not _renamed(writing.customer, msg):
+        renamed = writing is not None and writing.customer.renamed(
+            msg.customer_name, msg.customer_avatar_url
+        )
+        if writing is not None and not renamed:
             return writing
         customer = await tx.upsert_customer(
             msg.platform,
@@ -222,15 +224,6 @@ class IntakeUseCases(UseCaseBase):
         await tx.add_event(_opened_event(ticket, actor, detail))
         log.info("Opened ticket #%s for customer %s", ticket.number, customer.id)
         return ticket
-
-
-def _renamed(customer: Customer, msg: CustomerMessage) -> bool:
-    """Whether the customer's name or picture differs from what is stored (a message with no
-    picture keeps the stored one)."""
-    avatar = msg.customer_avatar_url
-    return customer.display_name != msg.customer_name or bool(
-        avatar and avatar != customer.avatar_url
-    )
 
 
 def _opened_event(ticket: Ticket, actor: Actor, detail: str | None = None) -> TicketEvent:

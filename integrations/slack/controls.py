@@ -129,8 +129,8 @@ class CardControls:
             if not self._team.may_act(user):
                 await self._tell(body, NOT_AN_AGENT)
                 return
-            channel = str((body.get("channel") or {}).get("id", ""))
-            ts = str((body.get("message") or {}).get("ts", ""))
+            channel = str(_part(body, "channel").get("id", ""))
+            ts = str(_part(body, "message").get("ts", ""))
             try:
                 await self._service.send_note(
                     ref_of(channel, ts), await self._team.agent(user), self._as_customer_reads
@@ -140,7 +140,7 @@ class CardControls:
 
     async def _tell(self, body: Json, text: str, **kw: Any) -> None:
         """An ephemeral answer to who clicked, in the channel they clicked in."""
-        where = str((body.get("channel") or {}).get("id", "")) or None
+        where = str(_part(body, "channel").get("id", "")) or None
         await self._team.tell(_user(body), text, channel=where, **kw)
 
     async def _act(self, body: Json, number: TicketNumber, name: Action, **kw: Any) -> None:
@@ -279,8 +279,14 @@ def _take_over_blocks(number: TicketNumber, holder: str) -> list[dict[str, Any]]
     ]
 
 
+def _part(body: Json, name: str) -> Json:
+    """A part of a payload that should be an object; {} for anything else (a malformed one)."""
+    value = body.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
 def _user(body: Json) -> str:
-    return str((body.get("user") or {}).get("id", ""))
+    return str(_part(body, "user").get("id", ""))
 
 
 def _number(value: object) -> TicketNumber | None:
@@ -291,11 +297,16 @@ def _number(value: object) -> TicketNumber | None:
 
 def _card_value(body: Json) -> str | None:
     """A menu carries no value of its own: read the ticket from a button on the same card."""
-    for block in (body.get("message") or {}).get("blocks") or []:
-        for element in block.get("elements") or []:
+    for block in _objects(_part(body, "message").get("blocks")):
+        for element in _objects(block.get("elements")):
             if element.get("type") == "button" and element.get("value"):
                 return str(element["value"])
     return None
+
+
+def _objects(value: object) -> list[Json]:
+    """The objects of a list in a payload; none for anything else (a malformed one)."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
 
 
 def _channel_of(card: str | None) -> str | None:

@@ -347,6 +347,33 @@ async def test_a_control_naming_a_superscript_ticket_names_none(
     assert crashes(caplog.records) == []
 
 
+async def test_a_control_whose_channel_is_no_object_crashes_nothing(
+    fuzz: Fuzz, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the fuzz test above: a click carrying no value and a `channel` that is a
+    string made the answer to it (an unknown control) raise."""
+    click = {
+        "type": "block_actions",
+        "user": {"id": SLACK.agent1, "team_id": "T0DEMO"},
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": SLACK.support},
+        "channel": "0",
+        "message": {
+            "type": "message",
+            "ts": "1.1",
+            "text": "",
+            "blocks": [
+                {"type": "actions", "block_id": "b", "elements": [{"type": "button", "value": "1"}]}
+            ],
+        },
+        "actions": [
+            {"action_id": "ticket_claim", "block_id": "", "type": "button", "action_ts": "1.2"}
+        ],
+    }
+    assert await fuzz.post(*inputs.as_interaction(click)) == 200
+    await fuzz.doors.settle()
+    assert crashes(caplog.records) == []
+
+
 async def test_app_home_that_slack_refuses_to_show_is_one_warning(
     fuzz: Fuzz, caplog: pytest.LogCaptureFixture
 ) -> None:

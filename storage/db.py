@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, Engine, Transaction, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -20,7 +21,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from bot.core.errors import ConfigError, StorageError
+from storage.sqlite_direct import DirectConnection, direct_engine
 from storage.sqlite_inline import inline_creator
+from storage.wal import in_memory
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +80,23 @@ def _sqlite_engine(url: URL, checkpoints_elsewhere: bool, **kwargs: Any) -> Asyn
         pool_reset_on_return=None,
         **kwargs,
     )
+    _sqlite_events(engine.sync_engine, checkpoints_elsewhere)
+    if not in_memory(url):  # a memory database is one per connection: no second engine on it
+        direct = direct_engine(url)
+        _sqlite_events(direct, checkpoints_elsewhere)
+        _DIRECT[engine] = direct
 
-    @event.listens_for(engine.sync_engine, "connect")
+        @event.listens_for(engine.sync_engine, "engine_disposed")
+        def _on_disposed(_engine: Any) -> None:
+            direct.dispose()  # whoever disposes of the engine closes its twin's connections
+
+    return engine
+
+
+def _sqlite_events(engine: Engine, checkpoints_elsewhere: bool) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # The driver never begins a transaction by itself (`inline_creator` connects with
+        # The driver never begins a transaction by itself (`sqlite_connector` connects with
         # isolation_level None): BEGIN is ours (below).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -95,7 +111,7 @@ def _sqlite_engine(url: URL, checkpoints_elsewhere: bool, **kwargs: Any) -> Asyn
             cursor.execute("PRAGMA wal_autocheckpoint=0")  # see storage/wal.py
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
         # writes fails with SQLITE_BUSY when another writer went first, whereas this one fails (if
@@ -104,8 +120,10 @@ def _sqlite_engine(url: URL, checkpoints_elsewhere: bool, **kwargs: Any) -> Asyn
         reading = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
-    return engine
 
+# An SQLite file's asyncio engine → the synchronous engine its repository transactions run on
+# (storage/sqlite_direct.py). Weak: the pair goes when the engine does.
+_DIRECT: WeakKeyDictionary[AsyncEngine, Engine] = WeakKeyDictionary()
 
 READ_ONLY = "threadline_read_only"
 
@@ -113,7 +131,7 @@ READ_ONLY = "threadline_read_only"
 @asynccontextmanager
 async def begin(engine: AsyncEngine, *, read_only: bool = False) -> AsyncIterator[AsyncConnection]:
     """A transaction; an unreachable database becomes a StorageError naming it."""
-    conn, trans = await _begin_waiting(engine, read_only)
+    conn, trans = await _begin_waiting(engine, lambda: _begin_async(engine, read_only))
     try:
         yield conn
     except BaseException:
@@ -125,26 +143,76 @@ async def begin(engine: AsyncEngine, *, read_only: bool = False) -> AsyncIterato
         await conn.close()
 
 
-async def _begin_waiting(
-    engine: AsyncEngine, read_only: bool
-) -> tuple[AsyncConnection, AsyncTransaction]:
+# What the repository's transactions run on: see `begin_statements`.
+Statements = AsyncConnection | DirectConnection
+
+
+@asynccontextmanager
+async def begin_statements(
+    engine: AsyncEngine, *, read_only: bool = False
+) -> AsyncIterator[Statements]:
+    """`begin`, for the repository: on an SQLite file, on its synchronous twin
+    (storage/sqlite_direct.py), where a statement costs a fraction of the asyncio engine's."""
+    direct = _DIRECT.get(engine)
+    if direct is None:
+        async with begin(engine, read_only=read_only) as conn:
+            yield conn
+        return
+    sync, trans = await _begin_waiting(engine, lambda: _begin_direct(engine, direct, read_only))
+    try:
+        yield DirectConnection(sync)
+    except BaseException:
+        trans.rollback()
+        raise
+    else:
+        trans.commit()
+    finally:
+        sync.close()
+
+
+_Begun = TypeVar("_Begun")
+
+
+async def _begin_waiting(engine: AsyncEngine, attempt: Callable[[], Awaitable[_Begun]]) -> _Begun:
     """Connect and begin; while another process holds SQLite's write lock, wait without
     blocking the event loop (the connection itself never waits: see `_sqlite_engine`)."""
     waited, pause = 0.0, 0.002
     while True:
-        conn = await _connect(engine, read_only)
         try:
-            return conn, await conn.begin()
+            return await attempt()
         except OperationalError as exc:
-            await conn.close()  # a failed BEGIN leaves the wrapper unusable; the pool is fine
             if not _locked(exc) or waited >= SQLITE_LOCK_WAIT_SECONDS:
                 raise unreachable(engine, exc) from None
-        except BaseException:
-            await conn.close()
-            raise
         await asyncio.sleep(pause)
         waited += pause
         pause = min(pause * 2, 0.1)
+
+
+async def _begin_async(
+    engine: AsyncEngine, read_only: bool
+) -> tuple[AsyncConnection, AsyncTransaction]:
+    conn = await _connect(engine, read_only)
+    try:
+        return conn, await conn.begin()
+    except BaseException:
+        await conn.close()  # a failed BEGIN leaves the wrapper unusable; the pool is fine
+        raise
+
+
+async def _begin_direct(
+    engine: AsyncEngine, direct: Engine, read_only: bool
+) -> tuple[Connection, Transaction]:
+    try:
+        conn = direct.connect()
+    except (OSError, DBAPIError) as exc:
+        raise _refused(engine, exc) from None
+    try:
+        if read_only:
+            conn.execution_options(**{READ_ONLY: True})
+        return conn, conn.begin()
+    except BaseException:
+        conn.close()
+        raise
 
 
 async def _connect(engine: AsyncEngine, read_only: bool) -> AsyncConnection:
@@ -152,13 +220,16 @@ async def _connect(engine: AsyncEngine, read_only: bool) -> AsyncConnection:
         conn = await engine.connect()
         if read_only:
             await conn.execution_options(**{READ_ONLY: True})
-    except (OSError, OperationalError, InterfaceError) as exc:
-        raise unreachable(engine, exc) from None
-    except DBAPIError as exc:
-        raise StorageError(
-            f"The database at {describe(str(engine.url))} refused: {exc.orig}"
-        ) from None
+    except (OSError, DBAPIError) as exc:
+        raise _refused(engine, exc) from None
     return conn
+
+
+def _refused(engine: AsyncEngine, exc: OSError | DBAPIError) -> StorageError:
+    """A failure to connect, as the caller should see it."""
+    if isinstance(exc, OSError | OperationalError | InterfaceError):
+        return unreachable(engine, exc)
+    return StorageError(f"The database at {describe(str(engine.url))} refused: {exc.orig}")
 
 
 def _locked(exc: OperationalError) -> bool:
@@ -168,8 +239,10 @@ def _locked(exc: OperationalError) -> bool:
 
 
 def connections_in_use(engine: AsyncEngine) -> int:
-    pool = engine.pool
-    return int(pool.checkedout()) if hasattr(pool, "checkedout") else 0
+    pools = [engine.pool]
+    if (direct := _DIRECT.get(engine)) is not None:
+        pools.append(direct.pool)
+    return sum(int(pool.checkedout()) for pool in pools if hasattr(pool, "checkedout"))
 
 
 async def dispose(engine: AsyncEngine) -> None:

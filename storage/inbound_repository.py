@@ -23,11 +23,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.domain import Customer, Direction, Platform, Status
 from bot.core.inbound import GatewayCheckpoint, InboundEvent, InboundId
 from storage import models as m
+from storage.db import Statements
 from storage.rows import customer_row, unless_stored
 
 ERROR_LIMIT = 2000
@@ -45,7 +45,7 @@ _PROCESSED = (
 
 
 class InboundRows:
-    _conn: AsyncConnection
+    _conn: Statements
 
     async def record_inbound_event(
         self, platform: Platform, event_id: str, payload: Mapping[str, Any], received_at: datetime

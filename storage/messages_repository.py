@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.domain import (
     Attachment,
@@ -32,6 +31,7 @@ from bot.core.domain import (
     TicketId,
 )
 from storage import models as m
+from storage.db import Statements
 from storage.rows import Rows, message_row, unless_stored
 
 _MESSAGE = m.messages
@@ -144,7 +144,7 @@ class MessageRows(Rows):
         return await self._message(message_id)
 
 
-async def refs_of(conn: AsyncConnection, ids: list[MessageId]) -> dict[int, tuple[MessageRef, ...]]:
+async def refs_of(conn: Statements, ids: list[MessageId]) -> dict[int, tuple[MessageRef, ...]]:
     """The refs of each of these messages, in the order they were stored."""
     if not ids:
         return {}

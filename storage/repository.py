@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import models as m
 from storage.assist_repository import AssistRows
 from storage.customers_repository import CustomerRows
-from storage.db import begin
+from storage.db import Statements, begin_statements
 from storage.deliveries_repository import DeliveryRows
 from storage.inbound_repository import InboundRows
 from storage.leases_repository import LeaseRows
@@ -43,24 +43,24 @@ class SqlStorage:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTransaction]:
         if self._writers is None:
-            async with begin(self.engine) as conn:
+            async with begin_statements(self.engine) as conn:
                 yield SqlTransaction(conn)
             return
-        async with self._writers, begin(self.engine) as conn:
+        async with self._writers, begin_statements(self.engine) as conn:
             yield SqlTransaction(conn)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[SqlTransaction]:
         """A transaction that only reads: on SQLite it neither waits for nor blocks writers."""
-        async with begin(self.engine, read_only=True) as conn:
+        async with begin_statements(self.engine, read_only=True) as conn:
             yield SqlTransaction(conn)
 
     async def ping(self) -> None:
-        async with begin(self.engine, read_only=True) as conn:
+        async with begin_statements(self.engine, read_only=True) as conn:
             await conn.execute(select(1))
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self.engine.dispose()  # and its synchronous twin on SQLite (storage.db)
 
 
 class SqlTransaction(
@@ -77,7 +77,7 @@ class SqlTransaction(
 ):
     """The `Transaction` port: every method runs inside the caller's transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Statements) -> None:
         self._conn = conn
         self._added = {}
 

@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Row, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.domain import (
     Actor,
@@ -36,6 +35,7 @@ from bot.core.domain import (
     TicketNumber,
     Triage,
 )
+from storage.db import Statements
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 class Rows:
     """A mixin of `SqlTransaction`: every method runs in the caller's transaction on `_conn`."""
 
-    _conn: AsyncConnection
+    _conn: Statements
     # The messages this transaction added, as it added them, until it changes them: what a
     # delivery queued with one needs is known, not read back (see `DeliveryRows.jobs_for`).
     # Every write to a message is in `MessageRows`, which forgets the message there.

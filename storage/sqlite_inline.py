@@ -151,9 +151,10 @@ class InlineConnection:
         return self._open.total_changes
 
 
-def inline_creator(url: URL) -> Callable[[], Awaitable[InlineConnection]]:
-    """An `async_creator` for SQLAlchemy: the URL's own connect arguments (file, `uri`, ...),
-    with no busy wait and no driver-side transactions (BEGIN is issued by `storage.db`)."""
+def sqlite_connector(url: URL) -> Callable[[], sqlite3.Connection]:
+    """A plain sqlite3 connection to the URL's database: its own connect arguments (file,
+    `uri`, ...), with no busy wait and no driver-side transactions (BEGIN is issued by
+    `storage.db`). Both the engine here and `storage.sqlite_direct`'s connect this way."""
     args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)
     database = str(args[0])  # the file (or URI), as the dialect reads it off the URL
     options: dict[str, Any] = {
@@ -165,7 +166,18 @@ def inline_creator(url: URL) -> Callable[[], Awaitable[InlineConnection]]:
         "check_same_thread": False,
     }
 
+    def connect() -> sqlite3.Connection:
+        connection: sqlite3.Connection = sqlite3.connect(database, **options)
+        return connection
+
+    return connect
+
+
+def inline_creator(url: URL) -> Callable[[], Awaitable[InlineConnection]]:
+    """An `async_creator` for SQLAlchemy over `sqlite_connector`."""
+    connector = sqlite_connector(url)
+
     async def connect() -> InlineConnection:
-        return InlineConnection(sqlite3.connect(database, **options))
+        return InlineConnection(connector())
 
     return connect

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.domain import Customer, CustomerId, Direction, MessageRef, Platform, Status, TicketId
+from bot.core.domain import Customer, CustomerId, Direction, MessageRef, Platform, TicketId
 from bot.core.repositories import CustomerWriting
 from storage import models as m
 from storage.rows import Rows, customer_from, customer_row, prefixed, ticket_from
@@ -64,7 +64,7 @@ _WRITING = (
         _SEEN_ON.label("seen_on"),
         _RECENT.label("recent"),
     )
-    .outerjoin(_T, (_T.c.customer_id == _C.c.id) & (_T.c.status != Status.CLOSED))
+    .outerjoin(_T, (_T.c.customer_id == _C.c.id) & m.TICKET_OPEN)
     .where(
         (_C.c.platform == bindparam("platform")) & (_C.c.external_id == bindparam("external_id"))
     )

@@ -42,9 +42,7 @@ TICKET_COUNTER = "ticket_number"
 _T = m.tickets
 _BY_NUMBER = select(_T).where(_T.c.number == bindparam("number"))
 _BY_ID = select(_T).where(_T.c.id == bindparam("id"))
-_OPEN_OF = select(_T).where(
-    (_T.c.customer_id == bindparam("customer_id")) & (_T.c.status != Status.CLOSED)
-)
+_OPEN_OF = select(_T).where((_T.c.customer_id == bindparam("customer_id")) & m.TICKET_OPEN)
 _BY_CARD = select(_T).where(_T.c.workspace_ref == bindparam("ref"))
 # The writes a message may make are built once too (an opened ticket, a move, a new due time),
 # their values bound per call. In an UPDATE the key's parameters are named apart from the

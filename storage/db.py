@@ -81,9 +81,15 @@ def _sqlite_engine(url: URL, checkpoints_elsewhere: bool, **kwargs: Any) -> Asyn
         **kwargs,
     )
     _sqlite_events(engine.sync_engine, checkpoints_elsewhere)
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        reading = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql(_begin_sql(reading))
+
     if not in_memory(url):  # a memory database is one per connection: no second engine on it
         direct = direct_engine(url)
-        _sqlite_events(direct, checkpoints_elsewhere)
+        _sqlite_events(direct, checkpoints_elsewhere)  # its BEGIN: `_begin_direct`
         _DIRECT[engine] = direct
 
         @event.listens_for(engine.sync_engine, "engine_disposed")
@@ -111,14 +117,13 @@ def _sqlite_events(engine: Engine, checkpoints_elsewhere: bool) -> None:
             cursor.execute("PRAGMA wal_autocheckpoint=0")  # see storage/wal.py
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then
-        # writes fails with SQLITE_BUSY when another writer went first, whereas this one fails (if
-        # at all) before it read anything, so `begin` can wait and try again. Read-only
-        # transactions need no lock (WAL).
-        reading = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+
+def _begin_sql(read_only: bool) -> str:
+    # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
+    # fails with SQLITE_BUSY when another writer went first, whereas this one fails (if at all)
+    # before it read anything, so `begin` can wait and try again. Read-only transactions need no
+    # lock (WAL).
+    return "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
 
 # An SQLite file's asyncio engine → the synchronous engine its repository transactions run on
@@ -180,7 +185,7 @@ async def _begin_waiting(engine: AsyncEngine, attempt: Callable[[], Awaitable[_B
     while True:
         try:
             return await attempt()
-        except OperationalError as exc:
+        except (OperationalError, sqlite3.OperationalError) as exc:  # the latter: `_begin_direct`
             if not _locked(exc) or waited >= SQLITE_LOCK_WAIT_SECONDS:
                 raise unreachable(engine, exc) from None
         await asyncio.sleep(pause)
@@ -207,9 +212,13 @@ async def _begin_direct(
     except (OSError, DBAPIError) as exc:
         raise _refused(engine, exc) from None
     try:
-        if read_only:
-            conn.execution_options(**{READ_ONLY: True})
-        return conn, conn.begin()
+        trans = conn.begin()  # SQLAlchemy's bookkeeping: the driver itself begins nothing
+        # BEGIN straight on the driver's connection: through SQLAlchemy (an event running the
+        # statement, as the asyncio engine's does) it cost several times SQLite's own work.
+        driver = conn.connection.dbapi_connection
+        assert driver is not None  # checked out just now
+        driver.execute(_begin_sql(read_only))
+        return conn, trans
     except BaseException:
         conn.close()
         raise
@@ -232,10 +241,11 @@ def _refused(engine: AsyncEngine, exc: OSError | DBAPIError) -> StorageError:
     return StorageError(f"The database at {describe(str(engine.url))} refused: {exc.orig}")
 
 
-def _locked(exc: OperationalError) -> bool:
+def _locked(exc: OperationalError | sqlite3.OperationalError) -> bool:
     """SQLite's 'database is locked': another process is writing."""
-    code = getattr(exc.orig, "sqlite_errorcode", None)
-    return code == sqlite3.SQLITE_BUSY or "database is locked" in str(exc.orig)
+    driver = exc.orig if isinstance(exc, OperationalError) else exc
+    code = getattr(driver, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_BUSY or "database is locked" in str(driver)
 
 
 def connections_in_use(engine: AsyncEngine) -> int:

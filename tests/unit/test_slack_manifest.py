@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from integrations.sandbox.slack import THREADLINE_BOT_EVENTS
 from integrations.slack.controls import REPLY_SHORTCUT
 from integrations.slack.lookups import COMMAND
 
@@ -90,6 +91,8 @@ def test_manifest_matches_the_code() -> None:
     assert features["app_home"]["home_tab_enabled"] is True
     settings = manifest["settings"]
     assert set(settings["event_subscriptions"]["bot_events"]) == set(EVENT_SCOPES)
+    # and the emulator sends the bot what Slack would send it, no more
+    assert set(settings["event_subscriptions"]["bot_events"]) == THREADLINE_BOT_EVENTS
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True
 

@@ -26,6 +26,7 @@ from .limits import Rate, RateLimits
 from .model import Channel, Ephemeral, Message, User, View
 from .seed import (
     DEMO,
+    THREADLINE_BOT_EVENTS,
     BotSeed,
     ChannelSeed,
     DemoIds,
@@ -39,6 +40,7 @@ from .typed import channel_mention, group_mention, link, mention, special
 
 __all__ = [
     "DEMO",
+    "THREADLINE_BOT_EVENTS",
     "Ack",
     "ApiCall",
     "BotSeed",

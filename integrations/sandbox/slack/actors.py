@@ -246,7 +246,8 @@ class SlackUser:
         """Open the app's Home tab (`app_home_opened`)."""
         channel, _ = self._ws.im_with(self.id)
         event = events.app_home_opened_event(self.id, channel.id, self._ws.next_ts(), self.home)
-        self._ws.emit(event)
+        if self._ws.subscribed(event):
+            self._ws.emit(event)
 
     # commands and shortcuts
 

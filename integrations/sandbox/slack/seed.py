@@ -79,6 +79,9 @@ class WorkspaceSeed:
     users: tuple[UserSeed, ...] = ()
     channels: tuple[ChannelSeed, ...] = ()
     usergroups: tuple[UsergroupSeed, ...] = ()
+    # The app's event subscriptions (its manifest's `bot_events`): Slack sends an app only the
+    # events it subscribed to. None sends every event (a test's app that listens for anything).
+    bot_events: frozenset[str] | None = None
 
     def channel_named(self, name: str) -> ChannelSeed:
         """The seeded channel called `name` (without `#`)."""
@@ -105,6 +108,10 @@ class DemoIds:
 
 DEMO = DemoIds()
 
+# What Threadline's app subscribes to (slack-manifest.yml's `bot_events`; a test keeps the two
+# the same): no reactions, no mentions, no direct messages, as from Slack itself.
+THREADLINE_BOT_EVENTS = frozenset({"app_home_opened", "message.channels", "message.groups"})
+
 
 def demo_workspace() -> WorkspaceSeed:
     """The small demo workspace: support, leads and escalation channels, two agents, one lead,
@@ -130,4 +137,5 @@ def demo_workspace() -> WorkspaceSeed:
             ChannelSeed(DEMO.escalations, "escalations", (*agents, DEMO.lead)),
         ),
         usergroups=(UsergroupSeed(DEMO.leads_group, "leads", "Team leads", (DEMO.lead,)),),
+        bot_events=THREADLINE_BOT_EVENTS,
     )

@@ -26,6 +26,10 @@ def _ignore(_event: JsonDict) -> None:
     return None
 
 
+# A message event's subscription by the conversation's `channel_type`: message.channels, ...
+_PLURALS = {"channel": "channels", "group": "groups"}
+
+
 class Workspace:
     """All state of one emulated Slack workspace."""
 
@@ -144,8 +148,19 @@ class Workspace:
         """Slack only sends the app events from conversations its bot user is in."""
         return self.bot.user_id in channel.members
 
+    def subscribed(self, event: JsonDict, channel_type: str | None = None) -> bool:
+        """Whether the app subscribed to this event (`message.channels` and the like name a
+        message event by the kind of conversation it happened in)."""
+        wanted = self.seed.bot_events
+        if wanted is None:
+            return True
+        kind = str(event.get("type"))
+        if kind == "message":
+            kind = f"message.{_PLURALS.get(str(channel_type), str(channel_type))}"
+        return kind in wanted
+
     def _emit(self, channel: Channel, event: JsonDict) -> None:
-        if self.bot_sees(channel):
+        if self.bot_sees(channel) and self.subscribed(event, channel.channel_type):
             self.emit(event)
 
     # messages

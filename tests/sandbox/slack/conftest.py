@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 
 import pytest
 from aiohttp import web
@@ -18,8 +19,10 @@ AppFactory = Callable[[AsyncApp], Awaitable[AsyncApp]]
 
 @pytest.fixture
 async def slack() -> AsyncIterator[SlackEmulator]:
-    """The demo workspace with test timings (tiny ack timeouts and retry delays)."""
-    async with SlackEmulator(demo_workspace(), timing=Timing.fast()) as emulator:
+    """The demo workspace with test timings (tiny ack timeouts and retry delays), sending every
+    event: these tests' apps listen for more than Threadline subscribes to."""
+    seed = replace(demo_workspace(), bot_events=None)
+    async with SlackEmulator(seed, timing=Timing.fast()) as emulator:
         yield emulator
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -12,7 +13,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from integrations.sandbox.slack import DEMO, SlackEmulator, SlackError, demo_workspace, mention
+from integrations.sandbox.slack import (
+    DEMO,
+    THREADLINE_BOT_EVENTS,
+    SlackEmulator,
+    SlackError,
+    demo_workspace,
+    mention,
+)
 
 Connect = Callable[[AsyncApp], Awaitable[None]]
 Json = dict[str, Any]
@@ -201,3 +209,21 @@ async def test_shared_files_download_only_with_the_token(slack: SlackEmulator) -
             assert allowed.status == 200
             assert await allowed.read() == b"hi"
     assert slack.message(DEMO.support, ts).subtype == "file_share"
+
+
+async def test_an_app_gets_only_the_events_it_subscribed_to(
+    slack: SlackEmulator, events: list[Json]
+) -> None:
+    slack.workspace.seed = replace(slack.workspace.seed, bot_events=THREADLINE_BOT_EVENTS)
+    agent = slack.user(DEMO.agent1)
+    ts = await agent.post(DEMO.support, f"{mention(slack.bot_user_id)} first")  # no app_mention
+    await agent.react(DEMO.support, ts, "thumbsup")  # no reaction_added
+    await agent.dm("hello bot")  # no message.im
+    await slack.user(DEMO.lead).post(DEMO.leads, "leads only")  # message.groups
+    await agent.post(DEMO.support, "last")  # message.channels: events come in order, so
+    await slack.wait_for(lambda: any(e.get("text") == "last" for e in events), timeout=5)
+    assert [(e["type"], e.get("channel_type")) for e in events] == [
+        ("message", "channel"),
+        ("message", "group"),
+        ("message", "channel"),
+    ]

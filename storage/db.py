@@ -80,7 +80,7 @@ def _sqlite_engine(url: URL, checkpoints_elsewhere: bool, **kwargs: Any) -> Asyn
         pool_reset_on_return=None,
         **kwargs,
     )
-    _sqlite_events(engine.sync_engine, checkpoints_elsewhere)
+    _set_pragmas_on_connect(engine.sync_engine, checkpoints_elsewhere)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
@@ -89,7 +89,7 @@ def _sqlite_engine(url: URL, checkpoints_elsewhere: bool, **kwargs: Any) -> Asyn
 
     if not in_memory(url):  # a memory database is one per connection: no second engine on it
         direct = direct_engine(url)
-        _sqlite_events(direct, checkpoints_elsewhere)  # its BEGIN: `_begin_direct`
+        _set_pragmas_on_connect(direct, checkpoints_elsewhere)  # its BEGIN: `_begin_direct`
         _DIRECT[engine] = direct
 
         @event.listens_for(engine.sync_engine, "engine_disposed")
@@ -99,11 +99,11 @@ def _sqlite_engine(url: URL, checkpoints_elsewhere: bool, **kwargs: Any) -> Asyn
     return engine
 
 
-def _sqlite_events(engine: Engine, checkpoints_elsewhere: bool) -> None:
+def _set_pragmas_on_connect(engine: Engine, checkpoints_elsewhere: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The driver never begins a transaction by itself (`sqlite_connector` connects with
-        # isolation_level None): BEGIN is ours (below).
+        # isolation_level None): BEGIN is ours (`_begin_sql`).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -33,7 +33,7 @@ Options = Mapping[str, Any] | None
 
 def direct_engine(url: URL) -> Engine:
     """A synchronous engine on the asyncio engine's file, connecting as it does (the caller
-    gives it the same connect and begin events: `storage.db`)."""
+    gives it the same connect event; its BEGIN is `storage.db._begin_direct`)."""
     return create_engine(
         url.set(drivername="sqlite+pysqlite"),
         creator=sqlite_connector(url),

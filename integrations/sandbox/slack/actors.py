@@ -246,8 +246,7 @@ class SlackUser:
         """Open the app's Home tab (`app_home_opened`)."""
         channel, _ = self._ws.im_with(self.id)
         event = events.app_home_opened_event(self.id, channel.id, self._ws.next_ts(), self.home)
-        if self._ws.subscribed(event):
-            self._ws.emit(event)
+        self._ws.deliver(channel, event)
 
     # commands and shortcuts
 

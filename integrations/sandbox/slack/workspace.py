@@ -148,7 +148,7 @@ class Workspace:
         """Slack only sends the app events from conversations its bot user is in."""
         return self.bot.user_id in channel.members
 
-    def subscribed(self, event: JsonDict, channel_type: str | None = None) -> bool:
+    def subscribed(self, event: JsonDict, channel: Channel) -> bool:
         """Whether the app subscribed to this event (`message.channels` and the like name a
         message event by the kind of conversation it happened in)."""
         wanted = self.seed.bot_events
@@ -156,11 +156,13 @@ class Workspace:
             return True
         kind = str(event.get("type"))
         if kind == "message":
-            kind = f"message.{_PLURALS.get(str(channel_type), str(channel_type))}"
+            kind = f"message.{_PLURALS.get(channel.channel_type, channel.channel_type)}"
         return kind in wanted
 
-    def _emit(self, channel: Channel, event: JsonDict) -> None:
-        if self.bot_sees(channel) and self.subscribed(event, channel.channel_type):
+    def deliver(self, channel: Channel, event: JsonDict) -> None:
+        """Send the app an event that happened in `channel`, as Slack would: only from a
+        conversation its bot is in, and only one it subscribed to."""
+        if self.bot_sees(channel) and self.subscribed(event, channel):
             self.emit(event)
 
     # messages
@@ -232,9 +234,9 @@ class Workspace:
             event["bot_profile"] = events.bot_profile(
                 self.bot.bot_id, self.bot.app_id, self.bot.name, self.team_id
             )
-        self._emit(channel, event)
+        self.deliver(channel, event)
         if message.bot_id is None and self.bot.user_id in events.mentions(message.text):
-            self._emit(channel, events.app_mention_event(channel, message))
+            self.deliver(channel, events.app_mention_event(channel, message))
 
     def edit(
         self,
@@ -259,7 +261,7 @@ class Workspace:
         event_ts = self.next_ts()
         message.edited = {"user": editor, "ts": event_ts}
         channel = self.channel(channel_id)
-        self._emit(channel, events.changed_event(channel, before, message, event_ts))
+        self.deliver(channel, events.changed_event(channel, before, message, event_ts))
         self.changed()
         return message
 
@@ -273,7 +275,7 @@ class Workspace:
         if message.is_reply and message.thread_ts in channel.messages:
             parent = channel.messages[message.thread_ts]
             parent.reply_count = max(0, parent.reply_count - 1)
-        self._emit(channel, events.deleted_event(channel, message, self.next_ts()))
+        self.deliver(channel, events.deleted_event(channel, message, self.next_ts()))
         self.changed()
         return message
 
@@ -310,7 +312,7 @@ class Workspace:
             raise SlackError("already_reacted")
         users.append(user_id)
         event = events.reaction_event("reaction_added", user_id, name, message, self.next_ts())
-        self._emit(self.channel(channel_id), event)
+        self.deliver(self.channel(channel_id), event)
         self.changed()
 
     def unreact(self, channel_id: str, ts: str, user_id: str, name: str) -> None:
@@ -323,7 +325,7 @@ class Workspace:
         if not users:
             del message.reactions[name]
         event = events.reaction_event("reaction_removed", user_id, name, message, self.next_ts())
-        self._emit(self.channel(channel_id), event)
+        self.deliver(self.channel(channel_id), event)
         self.changed()
 
     def post_ephemeral(

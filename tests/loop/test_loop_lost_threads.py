@@ -101,7 +101,8 @@ async def test_a_lost_thread_is_re_created_with_its_history(
     assert "Ticket #1001" in fresh.text
     lines = await thread_of(sandbox, SLACK.support, fresh, 2)
     assert_history(lines, why)
-    assert "(Slack said `message_not_found`)" in lines[0]  # from the card's update, first
+    # Found by the message's post, first: the card showing her new due time follows it.
+    assert "(Slack said `thread_not_found`)" in lines[0]
     assert lines[1] == "Still smoking!"
     await answer_in(sandbox, bot, SLACK.support, fresh)
 

@@ -398,3 +398,23 @@ async def test_a_retried_split_message_does_not_repeat_its_pieces(
     detail = await service.ticket_detail(number)
     slack = [r.external_id for r in detail.messages[0].refs if r.platform == SLACK]
     assert slack == ["id-one", "id-two", "id-three"]
+
+
+async def test_a_follow_up_is_posted_before_the_card_it_redraws(
+    service: TicketService,
+    dispatcher: Dispatcher,
+    workspace: RecordingWorkspace,
+) -> None:
+    # The customer writing again after a reply starts the next-response clock: the card shows
+    # the new due time, but the message is what the agents wait for, so it goes first.
+    number = await say(service, "alice", "a1", "help")
+    ref = MessageRef(SLACK, "C0SUP:1.2")
+    await service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT, ref))
+    await drain(dispatcher)
+    seen = len(workspace.lines(number))
+    await say(service, "alice", "a2", "thanks, still broken")
+    await drain(dispatcher)
+    assert workspace.lines(number)[seen:] == [
+        "customer wrote: thanks, still broken",
+        f"card #{number}: new",
+    ]

@@ -345,8 +345,8 @@ async def test_a_held_workspace_holds_up_neither_the_other_nor_the_customer(
         f"card #{n}: claimed (Ann)",
         f"card #{n}: claimed (Ann)",
         "delivered: On it",
-        f"card #{n}: claimed (Ann)",
         "customer wrote: thanks",
+        f"card #{n}: claimed (Ann)",  # her new due time, after what she wrote
         f"card #{n}: resolved (Ann)",
         "resolved by Ann",
     ]
@@ -373,8 +373,8 @@ async def test_a_held_workspace_holds_up_neither_the_other_nor_the_customer(
         "Ann replied: On it",
         f"card #{n}: resolved (Ann)",
         "delivered: On it",
-        f"card #{n}: resolved (Ann)",
         "customer wrote: thanks",
+        f"card #{n}: resolved (Ann)",
         f"card #{n}: resolved (Ann)",
         "resolved by Ann",
     ]

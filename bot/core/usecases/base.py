@@ -258,9 +258,15 @@ class UseCaseBase:
         card update, unless this use case has queued one already (a card is drawn from the
         database when it is sent, so one queued earlier in the transaction shows the change)."""
         refreshed = await self.sla.refresh(tx, ticket, self._clock.now(), change)
-        if not card_queued and shown_due(refreshed) != shown_due(ticket):
-            await self._to_agents(tx, refreshed, CardChanged())
+        if not card_queued:
+            await self._redraw_if_due_moved(tx, ticket, refreshed)
         return refreshed
+
+    async def _redraw_if_due_moved(self, tx: Transaction, before: Ticket, after: Ticket) -> None:
+        """Queue a card update when the due time the card shows moved from `before` to
+        `after`."""
+        if shown_due(after) != shown_due(before):
+            await self._to_agents(tx, after, CardChanged())
 
     async def _move(
         self,

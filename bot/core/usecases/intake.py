@@ -155,15 +155,20 @@ class IntakeUseCases(UseCaseBase):
         )
         if message is None:  # lost a race with the same message delivered twice at once
             raise ConcurrentUpdate(ticket.number)
-        ticket = await self._refresh_sla(
-            tx, ticket, Change(customer_wrote_at=msg.sent_at), card_queued=opened or reopened
-        )
+        before = ticket
+        change = Change(customer_wrote_at=msg.sent_at)
+        ticket = await self._refresh_sla(tx, ticket, change, card_queued=True)  # queued below
         if opened:  # a reopen already queued its card refresh in _move
             await self._to_agents(tx, ticket, CardChanged())
             if follows is not None:
                 await self._to_agents(tx, ticket, FollowsUp(follows.number, follows.subject))
             await self._to_customer(tx, ticket, TicketOpened(due_at=ticket.due_at))
         await self._to_agents(tx, ticket, CustomerWrote(), message)
+        if not (opened or reopened):
+            # After the message, in the same lane: the agents wait for what the customer
+            # wrote, not for the card to show the due time it moved (the card is drawn when
+            # it is sent, so it shows the change either way).
+            await self._redraw_if_due_moved(tx, before, ticket)
         if self.ai is not None:  # after the agents see it: the assistant is never in the way
             await self._to_assistant(tx, ticket, AssistCustomerMessage(), message)
         return Intake(ticket, customer, message, opened=opened, reopened=reopened)

@@ -65,12 +65,16 @@ class _Recording:
 
     platform: Platform
 
-    def __init__(self, prefix: str | None = None) -> None:
+    def __init__(
+        self, prefix: str | None = None, *, begun: list[DeliveryJob] | None = None
+    ) -> None:
         # What the ids this fake makes start with (the platform's name unless told): two fakes
         # of one platform (two agent workspaces) must not make the same ids.
         self.prefix = prefix or str(self.platform)
         self.seen: list[Seen] = []
         self.started: list[DeliveryJob] = []  # every call begun, held or failed ones too
+        # Shared by several fakes (when given): the order calls began across them.
+        self.begun = begun if begun is not None else []
         self.failures: list[PlatformError] = []
         self.gate: asyncio.Event | None = None
         self._made = 0
@@ -120,6 +124,7 @@ class _Recording:
     async def _begin(self, job: DeliveryJob | None) -> None:
         if job is not None:
             self.started.append(job)
+            self.begun.append(job)
         if self.gate is not None:
             await self.gate.wait()
         if self.failures:
@@ -175,8 +180,10 @@ class RecordingWorkspace(_Recording):
 
     platform = SLACK
 
-    def __init__(self, prefix: str | None = None) -> None:
-        super().__init__(prefix)
+    def __init__(
+        self, prefix: str | None = None, *, begun: list[DeliveryJob] | None = None
+    ) -> None:
+        super().__init__(prefix, begun=begun)
         self.digests: list[str] = []
 
     def thread(self, number: int | None = None) -> list[str]:

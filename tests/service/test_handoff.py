@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.delivery import DeliveryStatus, Lane
+from bot.core.delivery import DeliveryJob, DeliveryStatus, Lane
 from bot.core.delivery_watch import Unwatched
 from bot.core.dispatcher import Dispatcher
 from bot.core.domain import Agent, AgentId, TicketNumber
@@ -155,3 +155,32 @@ async def test_a_dispatcher_that_is_not_running_is_handed_nothing(
     while await slow.run_once():
         pass
     assert workspace.lines(number) == [f"card #{number}: new", "customer wrote: help"]
+
+
+async def test_a_reply_is_started_before_the_card_it_redraws(
+    storage: SqlStorage, clock: FakeClock
+) -> None:
+    # A first reply moves the card's due time: the card (agents' lane) and the reply (the
+    # customer's) are handed over together, and the reply, what a person waits for, begins
+    # first, whatever the order they were queued in.
+    begun: list[DeliveryJob] = []
+    workspace, channel = RecordingWorkspace(begun=begun), RecordingChannel(begun=begun)
+    routes = Routes(workspace, {DISCORD: channel})
+    dispatcher = Dispatcher(storage, clock, routes, idle_poll_seconds=SLOW_POLL)
+    handing = Handing(storage, clock, dispatcher)
+    stop = asyncio.Event()
+    task = asyncio.create_task(dispatcher.run(stop))
+    try:
+        number = await say(handing.service, "a1", "help")
+        await workspace.wait_for(2)
+        await channel.wait_for(1)
+        begun.clear()
+        await handing.service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT))
+        await channel.wait_for_line("reply: **Ann:** On it")
+        await workspace.wait_for_line("delivered: On it")
+        began = [job.event.type for job in begun]
+        assert began == ["agent_replied", "card_changed", "reply_delivered"]
+    finally:
+        stop.set()
+        dispatcher.wake()
+        await asyncio.wait_for(task, timeout=5)

@@ -11,7 +11,10 @@ nothing paced. Once a ticket is open for each of `--tickets` customers:
     (the emulator's log of the chat.postMessage call);
   - then an agent replies in the tickets' threads at the same rate; a reply's latency runs from
     its post in Slack to the moment the DM reaches the customer (the emulator's log of the
-    message's creation).
+    message's creation);
+  - then the customers answer at the same rate, measured as their first DMs were. A ticket's
+    first answer starts its next-response clock: its card shows a new due time, which the
+    first DMs (all on tickets awaiting their first response) never did.
 
 Each message crosses both platforms once, so the loopback floor of a direction is one Discord
 round trip plus one Slack round trip (GET /users/@me, auth.test), measured in the same run at
@@ -174,13 +177,27 @@ async def measure(args: argparse.Namespace, box: Sandbox, label: str) -> int:
     )
     delivered = dm_arrivals(box, args.tickets)
     outbound = [(delivered[i] - sent[i]) * 1000 for i in range(count) if i in delivered]
+
+    # Customers answering the replies: each ticket's first answer starts its next-response
+    # clock, so its card shows a new due time, drawn again in the same lane as the message.
+    async def follow_up(i: int) -> None:
+        await discord.user(FIRST_CUSTOMER + i % args.tickets).send_dm(f"dm {count + i}")
+
+    sent = await at_rate(args.rate, count, follow_up)
+    await until(lambda: len(slack_arrivals(box)) >= 2 * count, "the answers in Slack", within=120)
+    arrived = slack_arrivals(box)
+    answers = [(arrived[count + i] - sent[i]) * 1000 for i in range(count) if count + i in arrived]
     floor_ms = await floor(box, args.rate)
 
     goal50, goal99 = GOALS[label]
     print(f"{count} messages each way at {args.rate}/s over {args.tickets} tickets ({label})")
     print(f"  loopback floor (a Discord and a Slack round trip)  p50 {floor_ms:6.2f} ms")
     met = True
-    for name, values in (("DM -> Slack thread", inbound), ("Slack reply -> DM", outbound)):
+    for name, values in (
+        ("DM -> Slack thread", inbound),
+        ("Slack reply -> DM", outbound),
+        ("Answer DM -> Slack", answers),
+    ):
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
         add50, add99 = p50 - floor_ms, p99 - floor_ms
         lost = count - len(values)

@@ -299,7 +299,10 @@ class Dispatcher:
         """Customers' messages that wait behind a lane head that is one too, in a workspace
         that shows such messages together: leased with the head, to ride with it in one post.
         Only consecutive ones, due and free (nothing of the lane is sent out of order), and
-        only as many as the workspace takes (`Routes.coalescing`)."""
+        only as many as the workspace takes (`Routes.coalescing`). A card redraw between them
+        is passed over and follows them: it is drawn from the ticket when it is sent, so it
+        shows the same before them or after (a customer's first answer after a reply queues
+        one behind itself, for the due time it moved)."""
         heads = [
             job
             for job in jobs
@@ -315,12 +318,7 @@ class Dispatcher:
         behind = await tx.waiting_behind([job.delivery for job in heads], GROUP_MOST - 1)
         candidates: dict[DeliveryId, list[Delivery]] = {}
         for job in heads:
-            waiting: list[Delivery] = []
-            for delivery in behind.get(job.delivery.id, []):
-                free = delivery.next_attempt_at <= now
-                if not isinstance(delivery.event, CustomerWrote) or not free:
-                    break  # a rider may not overtake what is before it in the lane
-                waiting.append(delivery)
+            waiting = _may_ride(behind.get(job.delivery.id, []), now)
             if waiting:
                 candidates[job.delivery.id] = waiting
         if not candidates:
@@ -515,6 +513,20 @@ class Dispatcher:
             self._workspaces, delivery.ticket_id, failed, now, delivery.message_id
         ):
             await tx.add_delivery(new)
+
+
+def _may_ride(behind: Sequence[Delivery], now: datetime) -> list[Delivery]:
+    """Of what waits behind a customer's message in its lane, in order, the customers'
+    messages that may ride with it: consecutive, due. A card redraw is passed over (it follows
+    them); anything else ends the run, as a rider may not overtake it."""
+    riders: list[Delivery] = []
+    for delivery in behind:
+        if isinstance(delivery.event, CardChanged):
+            continue
+        if not isinstance(delivery.event, CustomerWrote) or delivery.next_attempt_at > now:
+            break
+        riders.append(delivery)
+    return riders
 
 
 def _outlet(delivery: Delivery) -> Outlet:

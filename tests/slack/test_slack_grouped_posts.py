@@ -29,8 +29,8 @@ from bot.core.domain import (
     TicketId,
 )
 from bot.core.domain import Message as TicketMessage
-from bot.core.events import CustomerMessage
-from bot.core.outbound import TranslationShown
+from bot.core.events import AgentMessage, CustomerMessage
+from bot.core.outbound import CardChanged, TranslationShown
 from bot.core.routes import Routes
 from bot.core.service import TicketService
 from integrations.platforms import DISCORD, SLACK
@@ -343,24 +343,64 @@ def test_a_part_is_replaced_where_it_was() -> None:
 
 
 async def test_nothing_of_the_lane_is_overtaken(bot: Bot) -> None:
-    """Only consecutive messages ride together: what the agents are told between them (a
-    claim) stays between them."""
+    """Only consecutive messages ride together: what the agents are told between them in the
+    thread (an assignment) stays between them. A card redraw is passed over and follows them:
+    drawn when it is sent, it shows the same before them or after."""
     ticket = await opened(bot)
+    alice = Agent(AgentId(DEMO.agent1), "alice")
     await bot.customer_writes("m1", "one")
+    await bot.service.act(ticket.number, Action.CLAIM, Actor.of_agent(alice))  # the card only
     await bot.customer_writes("m2", "two")
-    alice = Actor.of_agent(Agent(AgentId(DEMO.agent1), "alice"))
-    await bot.service.act(ticket.number, Action.CLAIM, alice)
+    bob = Agent(AgentId(DEMO.agent2), "bob")
+    await bot.service.act(ticket.number, Action.ASSIGN, Actor.of_agent(alice), assignee=bob)
     await bot.customer_writes("m3", "three")
     await bot.customer_writes("m4", "four")
+    calls = len(bot.slack.api.calls)
     await bot.drain()
     said = [list(sections(post).values()) or [post.text] for post in await bot.replies(ticket)]
     customers = [texts for texts in said if texts[0] in ("one", "three")]
     assert customers == [["one", "two"], ["three", "four"]]
-    calls = [(c.method, str(c.args.get("text", ""))) for c in bot.slack.api.calls if c.ok]
-    one = calls.index(("chat.postMessage", "one\ntwo"))
-    three = calls.index(("chat.postMessage", "three\nfour"))
-    updates = [i for i, (method, _) in enumerate(calls) if method == "chat.update"]
-    assert any(one < i < three for i in updates)  # the card's change (the claim), between
+    done = [(c.method, str(c.args.get("text", ""))) for c in list(bot.slack.api.calls)[calls:]]
+    one = done.index(("chat.postMessage", "one\ntwo"))
+    three = done.index(("chat.postMessage", "three\nfour"))
+    assigned = [i for i, (_, text) in enumerate(done) if "assigned" in text.lower()]
+    assert len(assigned) == 1
+    assert one < assigned[0] < three
+    updates = [i for i, (method, _) in enumerate(done) if method == "chat.update"]
+    assert updates
+    assert one < updates[0]  # the claim's card, after the messages it was among
+    assert await bot.deliveries_done(ticket)
+
+
+async def test_messages_ride_past_the_card_redraw_an_answer_queued(bot: Bot) -> None:
+    """A customer's first answer after a reply moves the card's due time; the card's redraw is
+    queued behind that message, and the messages written with it still go in one post, the
+    card after them (drawn when it is sent, it shows the same either way)."""
+    ticket = await opened(bot)
+    alice = Agent(AgentId(DEMO.agent1), "alice")
+    reply = AgentMessage(alice, "On it", False, bot.clock.now())
+    await bot.service.add_agent_message(ticket.number, reply)
+    await bot.drain()
+    async with bot.storage.transaction() as tx:
+        cards_before = len(
+            [d for d in await tx.list_deliveries(ticket.id) if isinstance(d.event, CardChanged)]
+        )
+    for n in range(1, 4):
+        await bot.service.receive_customer_message(
+            CustomerMessage(DISCORD, f"m{n}", "42", "Dana", f"answer {n}", bot.clock.now())
+        )
+    async with bot.storage.transaction() as tx:
+        queued = [d.event for d in await tx.list_deliveries(ticket.id)]
+    assert len([e for e in queued if isinstance(e, CardChanged)]) == cards_before + 1
+    before = bot.posts()
+    calls = len(bot.slack.api.calls)
+    await bot.drain()
+
+    assert bot.posts() == before + 1
+    said = [list(sections(post).values()) or [post.text] for post in await bot.replies(ticket)]
+    assert said[-1] == ["answer 1", "answer 2", "answer 3"]
+    after = [c.method for c in list(bot.slack.api.calls)[calls:] if c.ok]
+    assert after.index("chat.postMessage") < after.index("chat.update")
     assert await bot.deliveries_done(ticket)
 
 

@@ -164,7 +164,7 @@ async def measure(args: argparse.Namespace, box: Sandbox, label: str) -> int:
     sent = await at_rate(args.rate, count, dm)
     await until(lambda: len(slack_arrivals(box)) >= count, "the DMs in Slack", within=120)
     arrived = slack_arrivals(box)
-    inbound = [(arrived[i] - sent[i]) * 1000 for i in range(count) if i in arrived]
+    inbound = latencies(sent, arrived)
 
     agent = slack.user(SLACK.agent1)
 
@@ -176,7 +176,7 @@ async def measure(args: argparse.Namespace, box: Sandbox, label: str) -> int:
         lambda: len(dm_arrivals(box, args.tickets)) >= count, "the replies in DMs", within=120
     )
     delivered = dm_arrivals(box, args.tickets)
-    outbound = [(delivered[i] - sent[i]) * 1000 for i in range(count) if i in delivered]
+    outbound = latencies(sent, delivered)
 
     # Customers answering the replies: each ticket's first answer starts its next-response
     # clock, so its card shows a new due time, drawn again in the same lane as the message.
@@ -186,7 +186,7 @@ async def measure(args: argparse.Namespace, box: Sandbox, label: str) -> int:
     sent = await at_rate(args.rate, count, follow_up)
     await until(lambda: len(slack_arrivals(box)) >= 2 * count, "the answers in Slack", within=120)
     arrived = slack_arrivals(box)
-    answers = [(arrived[count + i] - sent[i]) * 1000 for i in range(count) if count + i in arrived]
+    answers = latencies(sent, arrived, first=count)
     floor_ms = await floor(box, args.rate)
 
     goal50, goal99 = GOALS[label]
@@ -234,6 +234,11 @@ async def open_tickets(box: Sandbox, count: int) -> dict[int, str]:
     if len(threads) < count:
         raise SystemExit(f"only {len(threads)} of {count} ticket cards found")
     return threads
+
+
+def latencies(sent: list[float], arrived: dict[int, float], first: int = 0) -> list[float]:
+    """Each arrived message's latency in ms; message `first + i` was sent at `sent[i]`."""
+    return [(arrived[first + i] - at) * 1000 for i, at in enumerate(sent) if first + i in arrived]
 
 
 def slack_arrivals(box: Sandbox) -> dict[int, float]:

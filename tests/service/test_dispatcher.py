@@ -23,6 +23,7 @@ from tests.support import FakeClock
 ANN = Agent(AgentId("U0ANN"), "Ann")
 SENT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 OPENED = "told: #{} opened (answer due 17:00)"  # the first deadline of the default SLA
+ANN_REPLY = MessageRef(SLACK, "C0SUP:1.2")  # where Ann's reply (`answered`) is in Slack
 
 
 @pytest.fixture
@@ -42,6 +43,14 @@ async def drain(dispatcher: Dispatcher) -> int:
     while sent := await dispatcher.run_once():
         total += sent
     return total
+
+
+async def answered(service: TicketService, dispatcher: Dispatcher) -> TicketNumber:
+    """Alice's ticket, with Ann's reply (from Slack) sent to her."""
+    number = await say(service, "alice", "a1", "help")
+    await service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT, ANN_REPLY))
+    await drain(dispatcher)
+    return number
 
 
 def agents_only(storage: SqlStorage, clock: FakeClock, workspace: RecordingWorkspace) -> Dispatcher:
@@ -275,16 +284,13 @@ async def test_a_delivered_reply_is_marked_on_the_agents_side(
     workspace: RecordingWorkspace,
     channel: RecordingChannel,
 ) -> None:
-    number = await say(service, "alice", "a1", "help")
-    ref = MessageRef(SLACK, "C0SUP:1.2")
-    await service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT, ref))
-    await drain(dispatcher)
+    number = await answered(service, dispatcher)
     assert channel.lines()[-1] == "reply: **Ann:** On it"
     assert workspace.lines()[-1] == "delivered: On it"
     mark = workspace.seen[-1]
     assert mark.job is not None
     assert mark.job.message is not None
-    assert ref in mark.job.message.refs  # the workspace finds the agent's own message to mark
+    assert ANN_REPLY in mark.job.message.refs  # the workspace finds the agent's own message to mark
     detail = await service.ticket_detail(number)
     assert len(detail.messages[1].refs) == 2  # the agent's original and the customer's copy
 
@@ -407,10 +413,7 @@ async def test_a_follow_up_is_posted_before_the_card_it_redraws(
 ) -> None:
     # The customer writing again after a reply starts the next-response clock: the card shows
     # the new due time, but the message is what the agents wait for, so it goes first.
-    number = await say(service, "alice", "a1", "help")
-    ref = MessageRef(SLACK, "C0SUP:1.2")
-    await service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT, ref))
-    await drain(dispatcher)
+    number = await answered(service, dispatcher)
     seen = len(workspace.lines(number))
     await say(service, "alice", "a2", "thanks, still broken")
     await drain(dispatcher)

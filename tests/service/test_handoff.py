@@ -63,6 +63,22 @@ def recorded() -> Recorded:
 
 
 @pytest.fixture
+def begun() -> list[DeliveryJob]:
+    """The order sends began in, across both sides."""
+    return []
+
+
+@pytest.fixture
+def workspace(begun: list[DeliveryJob]) -> RecordingWorkspace:
+    return RecordingWorkspace(begun=begun)
+
+
+@pytest.fixture
+def channel(begun: list[DeliveryJob]) -> RecordingChannel:
+    return RecordingChannel(begun=begun)
+
+
+@pytest.fixture
 def slow(
     storage: SqlStorage,
     clock: FakeClock,
@@ -158,29 +174,20 @@ async def test_a_dispatcher_that_is_not_running_is_handed_nothing(
 
 
 async def test_a_reply_is_started_before_the_card_it_redraws(
-    storage: SqlStorage, clock: FakeClock
+    handing: Handing,
+    workspace: RecordingWorkspace,
+    channel: RecordingChannel,
+    begun: list[DeliveryJob],
 ) -> None:
     # A first reply moves the card's due time: the card (agents' lane) and the reply (the
     # customer's) are handed over together, and the reply, what a person waits for, begins
     # first, whatever the order they were queued in.
-    begun: list[DeliveryJob] = []
-    workspace, channel = RecordingWorkspace(begun=begun), RecordingChannel(begun=begun)
-    routes = Routes(workspace, {DISCORD: channel})
-    dispatcher = Dispatcher(storage, clock, routes, idle_poll_seconds=SLOW_POLL)
-    handing = Handing(storage, clock, dispatcher)
-    stop = asyncio.Event()
-    task = asyncio.create_task(dispatcher.run(stop))
-    try:
-        number = await say(handing.service, "a1", "help")
-        await workspace.wait_for(2)
-        await channel.wait_for(1)
-        begun.clear()
-        await handing.service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT))
-        await channel.wait_for_line("reply: **Ann:** On it")
-        await workspace.wait_for_line("delivered: On it")
-        began = [job.event.type for job in begun]
-        assert began == ["agent_replied", "card_changed", "reply_delivered"]
-    finally:
-        stop.set()
-        dispatcher.wake()
-        await asyncio.wait_for(task, timeout=5)
+    number = await say(handing.service, "a1", "help")
+    await workspace.wait_for(2)
+    await channel.wait_for(1)
+    begun.clear()
+    await handing.service.add_agent_message(number, AgentMessage(ANN, "On it", False, SENT))
+    await channel.wait_for_line("reply: **Ann:** On it")
+    await workspace.wait_for_line("delivered: On it")
+    began = [job.event.type for job in begun]
+    assert began == ["agent_replied", "card_changed", "reply_delivered"]

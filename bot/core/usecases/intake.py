@@ -157,7 +157,8 @@ class IntakeUseCases(UseCaseBase):
             raise ConcurrentUpdate(ticket.number)
         before = ticket
         change = Change(customer_wrote_at=msg.sent_at)
-        ticket = await self._refresh_sla(tx, ticket, change, card_queued=True)  # queued below
+        # The card's redraw is queued below (or was, by a reopen's move).
+        ticket = await self._refresh_sla(tx, ticket, change, card_queued=True)
         if opened:  # a reopen already queued its card refresh in _move
             await self._to_agents(tx, ticket, CardChanged())
             if follows is not None:

@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.core.domain import Customer, CustomerId, Direction, MessageRef, Platform, TicketId
 from bot.core.repositories import CustomerWriting
 from storage import models as m
-from storage.rows import Rows, customer_from, customer_row, prefixed, ticket_from
+from storage.prepared import Prepared
+from storage.rows import Rows, customer_from, customer_row, labelled, prefixed, ticket_from
 
 # Built once: every message looks its customer up (see storage/messages_repository.py for why).
 _C = m.customers
@@ -41,7 +42,7 @@ _RENAME = (
 # is open: a unique index) and their messages on it in the last minute (the flood limit). Four
 # statements before; each is a round trip to a PostgreSQL server.
 _T, _M, _R = m.tickets, m.messages, m.message_refs
-_TICKET = "ticket__"
+_TICKET = labelled(_T, "ticket__")
 _SEEN_ON = (
     select(_M.c.ticket_id)
     .join(_R, _R.c.message_id == _M.c.id)
@@ -57,10 +58,10 @@ _RECENT = (
     )
     .scalar_subquery()
 )
-_WRITING = (
+_WRITING = Prepared(
     select(
         _C,
-        *(c.label(f"{_TICKET}{c.name}") for c in _T.c),
+        *(_T.c[name].label(label) for label, name in _TICKET),
         _SEEN_ON.label("seen_on"),
         _RECENT.label("recent"),
     )
@@ -87,10 +88,9 @@ class CustomerRows(Rows):
             "ref_id": ref.external_id,
             "since": since,
         }
-        row = (await self._conn.execute(_WRITING, params)).first()
-        if row is None:
+        r = (await self._fetch(_WRITING, params)).first()
+        if r is None:
             return None
-        r = row._mapping
         ticket = prefixed(r, _TICKET)
         seen_on = r["seen_on"]
         return CustomerWriting(

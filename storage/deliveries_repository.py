@@ -11,7 +11,7 @@ than per delivery.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,7 +43,8 @@ from bot.core.delivery import (
 from bot.core.domain import Customer, Message, MessageId, MessageRef, Platform, Ticket, TicketId
 from bot.core.outbound import OutboundEvent, decode, encode
 from storage import models as m
-from storage.rows import Rows, customer_from, message_row, prefixed, ticket_row
+from storage.prepared import Prepared
+from storage.rows import Rows, customer_from, labelled, message_row, prefixed, ticket_from
 
 
 def _claim_statement() -> Update:
@@ -117,10 +118,10 @@ def _head_statement() -> Insert:
 
 
 _CLAIM = _claim_statement()
-_ADD_HEAD = _head_statement()
+_ADD_HEAD = Prepared(_head_statement())
 # The other statements every delivery runs, built once too.
 _D = m.deliveries
-_ADD = insert(_D).returning(_D)
+_ADD = Prepared(insert(_D).returning(_D))
 # PostgreSQL: a transaction-level advisory lock per ticket (its first key names this use, apart
 # from the migration's lock), not a row lock: a row lock is a write to the ticket's row and
 # waits on (or holds up) every transaction that inserts a row referring to the ticket.
@@ -139,7 +140,7 @@ _MORE_IN_LANE = literal_column(
     Boolean,
 )
 # (not named as the columns are: an UPDATE keeps those names for its SET clause)
-_FINISH = (
+_FINISH = Prepared(
     update(_D)
     .where(_D.c.id == bindparam("of_id"))
     .values(
@@ -154,13 +155,15 @@ _FINISH = (
 )
 # A job's ticket with its customer, and its message with its refs: one statement each. The
 # joined table's columns carry a prefix, so that each row still reads as its own table's row.
-_CUSTOMER = "customer__"
+_CUSTOMER = labelled(m.customers, "customer__")
 _REF = "ref__"
-_TICKETS_IN = (
-    select(m.tickets, *(c.label(f"{_CUSTOMER}{c.name}") for c in m.customers.c))
-    .join(m.customers, m.customers.c.id == m.tickets.c.customer_id)
-    .where(m.tickets.c.id.in_(bindparam("ids", expanding=True)))
-)
+_TICKETS_WITH_CUSTOMERS = select(
+    m.tickets, *(m.customers.c[name].label(label) for label, name in _CUSTOMER)
+).join(m.customers, m.customers.c.id == m.tickets.c.customer_id)
+_TICKETS_IN = _TICKETS_WITH_CUSTOMERS.where(m.tickets.c.id.in_(bindparam("ids", expanding=True)))
+# The same for one ticket (what a use case hands over is its own ticket's): prepared, which a
+# list bound at execution cannot be.
+_ONE_TICKET = Prepared(_TICKETS_WITH_CUSTOMERS.where(m.tickets.c.id == bindparam("id")))
 _R = m.message_refs
 _MESSAGES_IN = (
     select(
@@ -175,9 +178,8 @@ _MESSAGES_IN = (
 
 class DeliveryRows(Rows):
     async def add_delivery(self, new: NewDelivery) -> Delivery:
-        row = delivery_values(new)
-        result = await self._conn.execute(_ADD, row)
-        return _delivery(result.one(), new.event)
+        added = await self._fetch(_ADD, delivery_values(new))
+        return _delivery(added.one(), new.event)
 
     async def add_lane_head(self, new: NewDelivery, until: datetime) -> tuple[Delivery, bool]:
         if self._conn.dialect.name != "sqlite":
@@ -189,7 +191,7 @@ class DeliveryRows(Rows):
         params.update(
             head_ticket=new.ticket_id, head_lane=new.lane, head_workspace=new.workspace, until=until
         )
-        delivery = _delivery((await self._conn.execute(_ADD_HEAD, params)).one(), new.event)
+        delivery = _delivery((await self._fetch(_ADD_HEAD, params)).one(), new.event)
         return delivery, delivery.claims > 0
 
     async def claim_due_deliveries(
@@ -203,7 +205,7 @@ class DeliveryRows(Rows):
             "until": now + timedelta(seconds=lease_seconds),
         }
         result = await self._conn.execute(_CLAIM, params)
-        return sorted((_delivery(row) for row in result), key=lambda x: x.id)
+        return sorted((_delivery(row._mapping) for row in result), key=lambda x: x.id)
 
     async def waiting_behind(
         self, heads: Sequence[Delivery], most: int
@@ -232,7 +234,7 @@ class DeliveryRows(Rows):
             for row in await self._conn.execute(query):
                 head = head_of[TicketId(row.ticket_id), lane, workspace]
                 if row.id > head:
-                    behind[head].append(_delivery(row))
+                    behind[head].append(_delivery(row._mapping))
         return behind
 
     async def lease_deliveries(
@@ -248,7 +250,7 @@ class DeliveryRows(Rows):
             .values(leased_until=until, claims=d.c.claims + 1)
             .returning(d)
         )
-        return sorted((_delivery(row) for row in result), key=lambda x: x.id)
+        return sorted((_delivery(row._mapping) for row in result), key=lambda x: x.id)
 
     async def extend_leases(self, delivery_ids: Sequence[DeliveryId], until: datetime) -> None:
         d = m.deliveries
@@ -277,9 +279,8 @@ class DeliveryRows(Rows):
         ticket_ids = list({d.ticket_id for d in deliveries})
         tickets: dict[int, Ticket] = {}
         customers: dict[int, Customer] = {}
-        for row in await self._conn.execute(_TICKETS_IN, {"ids": ticket_ids}):
-            r = row._mapping
-            tickets[r["id"]] = ticket_row(row)
+        for r in await self._tickets_with_customers(ticket_ids):
+            tickets[r["id"]] = ticket_from(r)
             customers[r["customer_id"]] = customer_from(prefixed(r, _CUSTOMER))
         messages = await self._messages(deliveries)
         cards = await self._cards(deliveries)
@@ -297,6 +298,13 @@ class DeliveryRows(Rows):
                 card = cards.get((delivery.ticket_id, delivery.workspace))
             jobs.append(DeliveryJob(delivery, ticket, customer, message, card=card))
         return jobs
+
+    async def _tickets_with_customers(
+        self, ticket_ids: list[TicketId]
+    ) -> Sequence[Mapping[Any, Any]]:
+        if len(ticket_ids) == 1:
+            return (await self._fetch(_ONE_TICKET, {"id": ticket_ids[0]})).rows
+        return [row._mapping for row in await self._conn.execute(_TICKETS_IN, {"ids": ticket_ids})]
 
     async def _messages(self, deliveries: Sequence[Delivery]) -> dict[int, Message]:
         """The messages of these deliveries, with their refs. One this transaction added is
@@ -377,12 +385,13 @@ class DeliveryRows(Rows):
             "sent_as": external_id,
             "error": error[:2000] if error else None,
         }
-        row = (await self._conn.execute(_FINISH, values)).first()
-        return row is not None and bool(row.more)
+        row = (await self._fetch(_FINISH, values)).first()
+        return row is not None and bool(row["more"])
 
     async def list_deliveries(self, ticket_id: TicketId) -> list[Delivery]:
         q = select(m.deliveries).where(m.deliveries.c.ticket_id == ticket_id)
-        return [_delivery(row) for row in await self._conn.execute(q.order_by(m.deliveries.c.id))]
+        rows = await self._conn.execute(q.order_by(m.deliveries.c.id))
+        return [_delivery(row._mapping) for row in rows]
 
 
 def _lanes_of(heads: Sequence[Delivery]) -> dict[tuple[Lane, str], list[TicketId]]:
@@ -392,10 +401,10 @@ def _lanes_of(heads: Sequence[Delivery]) -> dict[tuple[Lane, str], list[TicketId
     return lanes
 
 
-def _delivery(row: Row[Any], event: OutboundEvent | None = None) -> Delivery:
-    """`event`: the delivery's event when the caller holds it already (it just stored it), so
-    that its payload is not decoded back. Values are read off `row._mapping` (see rows.py)."""
-    r = row._mapping
+def _delivery(r: Mapping[Any, Any], event: OutboundEvent | None = None) -> Delivery:
+    """A delivery off a mapping of its row's values by column name (see rows.py). `event`: the
+    delivery's event when the caller holds it already (it just stored it), so that its payload
+    is not decoded back."""
     return Delivery(
         id=DeliveryId(r["id"]),
         ticket_id=TicketId(r["ticket_id"]),

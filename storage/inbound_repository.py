@@ -27,8 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.core.domain import Customer, Direction, Platform, Status
 from bot.core.inbound import GatewayCheckpoint, InboundEvent, InboundId
 from storage import models as m
-from storage.db import Statements
-from storage.rows import customer_row, unless_stored
+from storage.rows import Rows, customer_row, unless_stored
 
 ERROR_LIMIT = 2000
 # Built once: each event is stored and marked done (see storage/messages_repository.py for why).
@@ -44,9 +43,7 @@ _PROCESSED = (
 )
 
 
-class InboundRows:
-    _conn: Statements
-
+class InboundRows(Rows):
     async def record_inbound_event(
         self, platform: Platform, event_id: str, payload: Mapping[str, Any], received_at: datetime
     ) -> bool:
@@ -80,7 +77,7 @@ class InboundRows:
             "received_at": at,
             "processed_at": at,
         }
-        added = await self._conn.execute(_ADD_PROCESSED[self._conn.dialect.name], values)
+        added = await self._fetch(_ADD_PROCESSED[self._conn.dialect.name], values)
         return added.first() is not None
 
     async def mark_inbound_processed(self, platform: Platform, event_id: str, at: datetime) -> None:

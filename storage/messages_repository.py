@@ -32,11 +32,12 @@ from bot.core.domain import (
 )
 from storage import models as m
 from storage.db import Statements
+from storage.prepared import Prepared
 from storage.rows import Rows, message_row, unless_stored
 
 _MESSAGE = m.messages
 _REFS = m.message_refs
-_INSERT_MESSAGE = insert(_MESSAGE).returning(_MESSAGE.c.id)
+_INSERT_MESSAGE = Prepared(insert(_MESSAGE).returning(_MESSAGE.c.id))
 _FORGET_REFS = delete(_REFS).where(_REFS.c.message_id == bindparam("id"))
 _FORGET_MESSAGE = delete(_MESSAGE).where(_MESSAGE.c.id == bindparam("id"))
 _MESSAGE_AT = select(_REFS.c.message_id).where(
@@ -54,7 +55,7 @@ _ADD_REF = unless_stored(_REFS, ["platform", "external_id"])
 
 class MessageRows(Rows):
     async def add_message(self, new: NewMessage) -> Message | None:
-        result = await self._conn.execute(
+        added = await self._fetch(
             _INSERT_MESSAGE,
             {
                 "ticket_id": new.ticket_id,
@@ -67,10 +68,10 @@ class MessageRows(Rows):
                 "created_at": new.created_at,
             },
         )
-        message_id = MessageId(result.scalar_one())
+        message_id = MessageId(added.one()["id"])
         add_ref = _ADD_REF[self._conn.dialect.name]
         for ref in new.refs:
-            if (await self._conn.execute(add_ref, _ref_values(message_id, ref))).first() is None:
+            if (await self._fetch(add_ref, _ref_values(message_id, ref))).first() is None:
                 # Stored before (or by a transaction that committed meanwhile). The message is
                 # taken back here, on this rare path, as a savepoint would: a savepoint would
                 # cost two more statements on every message.
@@ -93,10 +94,8 @@ class MessageRows(Rows):
     async def add_message_ref(self, message_id: MessageId, ref: MessageRef) -> bool:
         self._added.pop(message_id, None)  # its refs change
         # INSERT … ON CONFLICT DO NOTHING: one statement where a savepoint would take three.
-        result = await self._conn.execute(
-            _ADD_REF[self._conn.dialect.name], _ref_values(message_id, ref)
-        )
-        return result.first() is not None
+        added = await self._fetch(_ADD_REF[self._conn.dialect.name], _ref_values(message_id, ref))
+        return added.first() is not None
 
     async def find_message(self, ref: MessageRef) -> Message | None:
         key = {"platform": ref.platform, "external_id": ref.external_id}

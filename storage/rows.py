@@ -8,7 +8,7 @@ more than one aggregate needs: a delivery's job carries its ticket, customer and
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Row, Table
@@ -36,6 +36,8 @@ from bot.core.domain import (
     Triage,
 )
 from storage.db import Statements
+from storage.prepared import Fetched, Prepared
+from storage.sqlite_direct import DirectConnection
 
 log = logging.getLogger(__name__)
 
@@ -49,24 +51,50 @@ class Rows:
     # Every write to a message is in `MessageRows`, which forgets the message there.
     _added: dict[int, Message]
 
+    async def _fetch(self, statement: Prepared, params: Mapping[str, Any]) -> Fetched:
+        """Run a statement prepared at import: on an SQLite file straight on its driver (see
+        storage/prepared.py), elsewhere through SQLAlchemy; the same answer either way."""
+        conn = self._conn
+        if isinstance(conn, DirectConnection):
+            return statement.run(conn.driver, conn.dialect, params)
+        result = await conn.execute(statement.statement, dict(params))
+        rows = [row._mapping for row in result] if result.returns_rows else []
+        return Fetched(rows, result.rowcount)
+
+    async def _fetch_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run a prepared statement once per set of parameters, in order."""
+        conn = self._conn
+        if isinstance(conn, DirectConnection):
+            statement.run_many(conn.driver, conn.dialect, rows)
+        elif rows:
+            await conn.execute(statement.statement, [dict(row) for row in rows])
+
     def _insert(self) -> Any:
         """The dialect's INSERT, which (unlike the generic one) has ON CONFLICT."""
         return sqlite_insert if self._conn.dialect.name == "sqlite" else postgresql_insert
 
 
-def unless_stored(table: Table, keys: list[str]) -> dict[str, Any]:
+def unless_stored(table: Table, keys: list[str]) -> dict[str, Prepared]:
     """INSERT … ON CONFLICT (`keys`) DO NOTHING RETURNING id, for each dialect by name: a row
     stored before (a unique key) is left alone, in one statement where a savepoint would take
-    three. Built once, at import."""
+    three. Built once, at import; run with `Rows._fetch`."""
     return {
-        name: insert_of(table).on_conflict_do_nothing(index_elements=keys).returning(table.c.id)
+        name: Prepared(
+            insert_of(table).on_conflict_do_nothing(index_elements=keys).returning(table.c.id)
+        )
         for name, insert_of in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
     }
 
 
-def prefixed(r: Mapping[Any, Any], prefix: str) -> dict[str, Any]:
-    """The values of a joined table's columns, labelled `prefix` + name, by their own names."""
-    return {k[len(prefix) :]: v for k, v in r.items() if k.startswith(prefix)}
+def labelled(table: Table, prefix: str) -> tuple[tuple[str, str], ...]:
+    """Each of a joined table's columns as (`prefix` + name, name): see `prefixed`."""
+    return tuple((f"{prefix}{c.name}", c.name) for c in table.c)
+
+
+def prefixed(r: Mapping[Any, Any], labels: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The values of a joined table's columns, selected under the labels `labelled` gave them,
+    by their own names (read by label: a search of the row's keys cost more than the query)."""
+    return {name: r[label] for label, name in labels}
 
 
 # The conversions read a row's values through `row._mapping`, one mapping per row: a value read

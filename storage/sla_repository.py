@@ -19,11 +19,11 @@ column; SQLite runs them once per row in its own C loop.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -33,18 +33,21 @@ from bot.core.domain import Ticket, TicketId
 from bot.core.sla import STEP_FIELDS, ClockState, Metric, NotificationKey, SlaClock
 from storage import models as m
 from storage.deliveries_repository import delivery_values
+from storage.prepared import Prepared
 from storage.rows import Rows, ticket_row
 
 # Built once: every message reads its ticket's clocks (see storage/messages_repository.py).
-_CLOCKS_OF = select(m.sla_clocks).where(m.sla_clocks.c.ticket_id == bindparam("ticket_id"))
+_CLOCKS_OF = Prepared(
+    select(m.sla_clocks).where(m.sla_clocks.c.ticket_id == bindparam("ticket_id"))
+)
 
 
 class SlaRows(Rows):
     # --- SLA clocks ------------------------------------------------------------------
 
     async def get_clocks(self, ticket_id: TicketId) -> list[SlaClock]:
-        rows = await self._conn.execute(_CLOCKS_OF, {"ticket_id": ticket_id})
-        return [_clock(row) for row in rows]
+        found = await self._fetch(_CLOCKS_OF, {"ticket_id": ticket_id})
+        return [_clock(r) for r in found.rows]
 
     async def save_clocks(self, clocks: Sequence[SlaClock]) -> None:
         if not clocks:
@@ -52,14 +55,14 @@ class SlaRows(Rows):
         # One execution with a set of parameters per clock: run as one statement per clock, in
         # order (SQLite's executemany, asyncpg's prepared executemany), as a loop would.
         rows = [_clock_values(clock) for clock in clocks]
-        await self._conn.execute(_SAVE_CLOCK[self._conn.dialect.name], rows)
+        await self._fetch_many(_SAVE_CLOCK[self._conn.dialect.name], rows)
 
     async def due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
         """Clocks a sweep has work for, earliest first, read without taking them (a sweep
         looks here before it takes a batch with `lock_due_clocks`)."""
         c = m.sla_clocks
         q = select(c).where(c.c.next_action_at <= now).order_by(c.c.next_action_at).limit(limit)
-        return [_clock(row) for row in await self._conn.execute(q)]
+        return [_clock(row._mapping) for row in await self._conn.execute(q)]
 
     async def next_action_at(self) -> datetime | None:
         c = m.sla_clocks
@@ -79,7 +82,7 @@ class SlaRows(Rows):
         if self._conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
         row = (await self._conn.execute(q)).first()
-        return _clock(row) if row else None
+        return _clock(row._mapping) if row else None
 
     async def lock_due_clocks(self, now: datetime, limit: int) -> list[SlaClock]:
         """Up to `limit` clocks with work due by `now`, earliest first; on PostgreSQL locked
@@ -89,7 +92,7 @@ class SlaRows(Rows):
         q = select(c).where(c.c.next_action_at <= now).order_by(c.c.next_action_at).limit(limit)
         if self._conn.dialect.name == "postgresql":
             q = q.with_for_update(skip_locked=True)
-        return [_clock(row) for row in await self._conn.execute(q)]
+        return [_clock(row._mapping) for row in await self._conn.execute(q)]
 
     async def tickets_by_id(self, ticket_ids: Collection[TicketId]) -> dict[TicketId, Ticket]:
         """These tickets (those that exist), read at once."""
@@ -257,7 +260,10 @@ def _save_clock(dialect_insert: Any) -> Any:
     )
 
 
-_SAVE_CLOCK = {"sqlite": _save_clock(sqlite_insert), "postgresql": _save_clock(postgresql_insert)}
+_SAVE_CLOCK = {
+    "sqlite": Prepared(_save_clock(sqlite_insert)),
+    "postgresql": Prepared(_save_clock(postgresql_insert)),
+}
 
 
 def _save_step() -> Any:
@@ -331,8 +337,8 @@ def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     return {f"all_{name}": [row[name] for row in rows] for name in rows[0]}
 
 
-def _clock(row: Row[Any]) -> SlaClock:
-    r = row._mapping  # read by name off one mapping: see storage/rows.py
+def _clock(r: Mapping[Any, Any]) -> SlaClock:
+    """A clock off a mapping of its row's values by column name (see storage/rows.py)."""
     return SlaClock(
         ticket_id=TicketId(r["ticket_id"]),
         metric=Metric(r["metric"]),

@@ -15,9 +15,10 @@ reads, the write-ahead log's checkpoints) keeps the asyncio engine, and an in-me
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any, Never, TypeVar, TypeVarTuple, overload
+from typing import Any, Never, TypeVar, TypeVarTuple, cast, overload
 
 from sqlalchemy import URL, CursorResult, Executable, create_engine
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -55,6 +56,13 @@ class DirectConnection:
     @property
     def dialect(self) -> Dialect:
         return self.sync_connection.dialect
+
+    @property
+    def driver(self) -> sqlite3.Connection:
+        """The sqlite3 connection underneath, in this transaction: what `storage.prepared`
+        runs its statements on."""
+        # `sqlite_connector` made it; SQLAlchemy types it as any driver's connection.
+        return cast(sqlite3.Connection, self.sync_connection.connection.dbapi_connection)
 
     @overload
     async def execute(

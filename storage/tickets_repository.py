@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, case, func, insert, select, update
+from sqlalchemy import Row, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.delivery import MAIN_WORKSPACE
@@ -36,14 +36,17 @@ from bot.core.domain import (
 )
 from bot.core.errors import ConcurrentUpdate, OpenTicketExists
 from storage import models as m
-from storage.rows import Rows, ticket_row
+from storage.prepared import Prepared
+from storage.rows import Rows, ticket_from, ticket_row
 
 TICKET_COUNTER = "ticket_number"
 _T = m.tickets
-_BY_NUMBER = select(_T).where(_T.c.number == bindparam("number"))
-_BY_ID = select(_T).where(_T.c.id == bindparam("id"))
-_OPEN_OF = select(_T).where((_T.c.customer_id == bindparam("customer_id")) & m.TICKET_OPEN)
-_BY_CARD = select(_T).where(_T.c.workspace_ref == bindparam("ref"))
+_BY_NUMBER = Prepared(select(_T).where(_T.c.number == bindparam("number")))
+_BY_ID = Prepared(select(_T).where(_T.c.id == bindparam("id")))
+_OPEN_OF = Prepared(
+    select(_T).where((_T.c.customer_id == bindparam("customer_id")) & m.TICKET_OPEN)
+)
+_BY_CARD = Prepared(select(_T).where(_T.c.workspace_ref == bindparam("ref")))
 # The writes a message may make are built once too (an opened ticket, a move, a new due time),
 # their values bound per call. In an UPDATE the key's parameters are named apart from the
 # columns (`key_*`): a SET column and a WHERE parameter cannot share a name.
@@ -68,13 +71,15 @@ _SAVED_FIELDS = (
     "closed_at",
     "due_at",
 )
-_SAVE_TICKET = (
+_SAVE_TICKET = Prepared(
     update(_T)
     .where((_T.c.id == bindparam("key_id")) & (_T.c.version == bindparam("key_version")))
     .values({name: bindparam(name) for name in _SAVED_FIELDS})
     .returning(_T)
 )
-_SET_DUE = update(_T).where(_T.c.id == bindparam("key_id")).values(due_at=bindparam("due_at"))
+_SET_DUE = Prepared(
+    update(_T).where(_T.c.id == bindparam("key_id")).values(due_at=bindparam("due_at"))
+)
 _INSERT_EVENT = insert(m.ticket_events)
 
 
@@ -124,9 +129,9 @@ class TicketRows(Rows):
         card = select(w.c.ticket_id).where((w.c.workspace == workspace) & (w.c.ref == ref))
         return await self._one_ticket(m.tickets.c.id.in_(card.scalar_subquery()))
 
-    async def _prebuilt(self, query: Select[Any], key: dict[str, Any]) -> Ticket | None:
-        row = (await self._conn.execute(query, key)).first()
-        return ticket_row(row) if row else None
+    async def _prebuilt(self, query: Prepared, key: dict[str, Any]) -> Ticket | None:
+        r = (await self._fetch(query, key)).first()
+        return ticket_from(r) if r is not None else None
 
     async def _one_ticket(self, where: Any) -> Ticket | None:
         row = (await self._conn.execute(select(m.tickets).where(where))).first()
@@ -134,7 +139,7 @@ class TicketRows(Rows):
 
     async def save_ticket(self, ticket: Ticket) -> Ticket:
         assignee = ticket.assignee
-        result = await self._conn.execute(
+        saved = await self._fetch(
             _SAVE_TICKET,
             {
                 "key_id": ticket.id,
@@ -153,10 +158,10 @@ class TicketRows(Rows):
                 "due_at": ticket.due_at,
             },
         )
-        row = result.first()
-        if row is None:
+        r = saved.first()
+        if r is None:
             raise ConcurrentUpdate(ticket.number)
-        return ticket_row(row)
+        return ticket_from(r)
 
     async def list_tickets(
         self, *, statuses: Sequence[Status] | None = None, limit: int = 100
@@ -240,7 +245,7 @@ class TicketRows(Rows):
     async def set_ticket_due(self, ticket_id: TicketId, due_at: datetime | None) -> None:
         """The ticket's earliest running deadline: derived from its clocks, so not a decision
         about the ticket and not version-checked."""
-        await self._conn.execute(_SET_DUE, {"key_id": ticket_id, "due_at": due_at})
+        await self._fetch(_SET_DUE, {"key_id": ticket_id, "due_at": due_at})
 
     async def set_ticket_rating(self, ticket_id: TicketId, rating: int) -> None:
         """The customer's rating, kept on the ticket for its card (not version-checked)."""

@@ -15,7 +15,10 @@ from storage.migrate import upgrade
 from storage.tickets_repository import _OPEN_OF
 
 INDEX = "uq_tickets_open_customer"
-STATEMENTS: dict[str, Executable] = {"customer_writing": _WRITING, "open_ticket_of": _OPEN_OF}
+STATEMENTS: dict[str, Executable] = {
+    "customer_writing": _WRITING.statement,
+    "open_ticket_of": _OPEN_OF.statement,
+}
 
 
 async def test_the_open_ticket_reads_use_the_open_tickets_index_for_any_binding(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from bot.core.replies import Outgoing, classify
 from bot.core.service import TicketService
 from integrations.platforms import SLACK
 from integrations.slack.in_doubt import InDoubt
+from integrations.slack.middleware import BodyMiddleware, Next
 from integrations.slack.mrkdwn import slack_user_ids, to_discord
 from integrations.slack.ordering import KeyedLocks
 from integrations.slack.payloads import EventEnvelope, problem
@@ -88,13 +89,11 @@ class SlackDesk:
         self.doubt = InDoubt()  # after a start or a failure: earlier replies may come late
 
     def register(self, app: AsyncApp) -> None:
-        app.middleware(self._store_then_ack)
+        app.middleware(BodyMiddleware(self._store_then_ack))
 
     # --- events ------------------------------------------------------------------------
 
-    async def _store_then_ack(
-        self, body: Json, next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
+    async def _store_then_ack(self, body: Json, next: Next) -> BoltResponse | None:
         event = body.get("event")
         if body.get("type") != "event_callback" or not _is_message(event):
             await next()

@@ -25,6 +25,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.core.service import TicketService
 from integrations.platforms import SLACK
+from integrations.slack.middleware import BodyMiddleware, Next
 from integrations.slack.payloads import (
     BlockActions,
     HomeOpened,
@@ -58,7 +59,7 @@ class Intake:
         self._service = service
 
     def register(self, app: AsyncApp) -> None:
-        app.middleware(self._checked)
+        app.middleware(BodyMiddleware(self._checked))
 
     def register_last(self, app: AsyncApp) -> None:
         """Listeners for what no other listener took: registered after all of them."""
@@ -70,9 +71,7 @@ class Intake:
         app.command(ANY)(_unknown("a command"))
         app.event(ANY)(_unknown("an event"))
 
-    async def _checked(
-        self, body: Json, next: Callable[[], Awaitable[None]]
-    ) -> BoltResponse | None:
+    async def _checked(self, body: Json, next: Next) -> BoltResponse | None:
         wrong = shape_problem(body)
         if wrong is not None:
             log.warning("Slack sent a malformed %s; dropped: %s", _kind(body), wrong)

@@ -182,11 +182,13 @@ class DeliveryRows(Rows):
         return _delivery(added.one(), new.event)
 
     async def add_lane_head(self, new: NewDelivery, until: datetime) -> tuple[Delivery, bool]:
-        if self._conn.dialect.name != "sqlite":
+        if self._conn.dialect.name != "sqlite" and new.ticket_id not in self._lane_locks:
             # Two transactions queueing into one lane at once would each find nothing before
             # theirs and both hold a head: the ticket's lane lock makes the second wait for the
-            # first. (SQLite has one writer at a time already.)
+            # first. (SQLite has one writer at a time already.) Taken once per transaction: a
+            # message and the card it redraws are queued together, a round trip each.
             await self._conn.execute(_LOCK_TICKET, {"id": new.ticket_id})
+            self._lane_locks.add(new.ticket_id)
         params = delivery_values(new)
         params.update(
             head_ticket=new.ticket_id, head_lane=new.lane, head_workspace=new.workspace, until=until

@@ -80,6 +80,7 @@ class SqlTransaction(
     def __init__(self, conn: Statements) -> None:
         self._conn = conn
         self._added = {}
+        self._lane_locks = set()
 
     async def count(self, table: str) -> int:
         """Row count of one table; for diagnostics and tests."""

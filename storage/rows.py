@@ -50,6 +50,9 @@ class Rows:
     # delivery queued with one needs is known, not read back (see `DeliveryRows.jobs_for`).
     # Every write to a message is in `MessageRows`, which forgets the message there.
     _added: dict[int, Message]
+    # The tickets whose lane lock this transaction holds (PostgreSQL: `DeliveryRows`). Held to
+    # its end: no savepoint is ever rolled back over a lane lock (none is taken inside one).
+    _lane_locks: set[int]
 
     async def _fetch(self, statement: Prepared, params: Mapping[str, Any]) -> Fetched:
         """Run a statement prepared at import: on an SQLite file straight on its driver (see

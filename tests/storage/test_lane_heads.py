@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
 
 from bot.core.delivery import MAIN_WORKSPACE, DeliveryStatus, Lane, NewDelivery
 from bot.core.domain import NewTicket, Priority, Ticket
@@ -94,3 +97,40 @@ async def test_two_transactions_at_once_never_both_hold_a_lane(storage: SqlStora
     async with storage.reading() as tx:
         rows = await tx.list_deliveries(ticket.id)
     assert len(rows) == sum(1 for r in results if isinstance(r, bool))
+
+
+async def test_a_transaction_takes_its_tickets_lane_lock_once_and_holds_it(
+    storage: SqlStorage,
+) -> None:
+    """PostgreSQL: a message and the card it redraws are queued in one transaction, for one
+    ticket; its lane lock is taken once (a round trip fewer) and still held for the second."""
+    ticket = await a_ticket(storage)
+    locks: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        if "pg_advisory_xact_lock" in sql:
+            locks.append(sql)
+
+    started = asyncio.Event()
+
+    async def queue(first: bool) -> bool:
+        async with storage.transaction() as tx:
+            if first:
+                other = NewDelivery(ticket.id, Lane.CUSTOMER, TicketOpened(due_at=None), T0)
+                await tx.add_lane_head(other, UNTIL)  # takes the ticket's lock
+                _, held = await tx.add_lane_head(to_agents(ticket), UNTIL)  # holds it already
+                started.set()
+                await asyncio.sleep(0.2)  # the other transaction tries meanwhile
+                return held
+            await started.wait()
+            _, held = await tx.add_lane_head(to_agents(ticket), UNTIL)
+            return held
+
+    event.listen(storage.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        results = await asyncio.gather(queue(True), queue(False), return_exceptions=True)
+    finally:
+        event.remove(storage.engine.sync_engine, "before_cursor_execute", count)
+    assert [r for r in results if r is True] == [True], results
+    expected = 0 if storage.engine.dialect.name == "sqlite" else 2  # one per transaction
+    assert len(locks) == expected

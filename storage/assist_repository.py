@@ -36,6 +36,7 @@ class AssistRows(Rows):
 
     async def _set_on_ticket(self, ticket_id: TicketId, **values: Any) -> None:
         t = m.tickets
+        self._forget_ticket(ticket_id)
         await self._conn.execute(update(t).where(t.c.id == ticket_id).values(**values))
 
     # --- drafts ------------------------------------------------------------------------

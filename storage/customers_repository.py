@@ -92,11 +92,12 @@ class CustomerRows(Rows):
         if r is None:
             return None
         ticket = prefixed(r, _TICKET)
+        open_ticket = self._known_ticket(ticket_from(ticket)) if ticket["id"] is not None else None
         seen_on = r["seen_on"]
         return CustomerWriting(
-            customer=customer_from(r),
+            customer=self._known_customer(customer_from(r)),
             seen_on=TicketId(seen_on) if seen_on is not None else None,
-            open_ticket=ticket_from(ticket) if ticket["id"] is not None else None,
+            open_ticket=open_ticket,
             recent=int(r["recent"] or 0),
         )
 
@@ -135,19 +136,21 @@ class CustomerRows(Rows):
                 },
             )
         else:
-            return customer_row(row)  # the common case: known and unchanged, one query
+            return self._known_customer(customer_row(row))  # the common case: one query
         row = (await self._conn.execute(_BY_KEY, params)).one()
-        return customer_row(row)
+        return self._known_customer(customer_row(row))
 
     async def set_customer_blocked(
         self, customer_id: CustomerId, blocked_at: datetime | None
     ) -> None:
+        self._forget_customer(customer_id)
         await self._conn.execute(
             update(m.customers).where(m.customers.c.id == customer_id).values(blocked_at=blocked_at)
         )
 
     async def claim_customer_contact(self, customer_id: CustomerId, channel: str) -> str | None:
         c = m.customers
+        self._forget_customer(customer_id)
         # Only where none is set: of two replicas opening a place at once, the first one wins.
         await self._conn.execute(
             update(c)

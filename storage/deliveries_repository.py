@@ -40,11 +40,19 @@ from bot.core.delivery import (
     Lane,
     NewDelivery,
 )
-from bot.core.domain import Customer, Message, MessageId, MessageRef, Platform, Ticket, TicketId
+from bot.core.domain import Message, MessageId, MessageRef, Platform, TicketId
 from bot.core.outbound import OutboundEvent, decode, encode
 from storage import models as m
 from storage.prepared import Prepared
-from storage.rows import Rows, customer_from, labelled, message_row, prefixed, ticket_from
+from storage.rows import (
+    CUSTOMER_COLUMNS,
+    TICKETS_WITH_CUSTOMERS,
+    Rows,
+    customer_from,
+    message_row,
+    prefixed,
+    ticket_from,
+)
 
 
 def _claim_statement() -> Update:
@@ -155,15 +163,10 @@ _FINISH = Prepared(
 )
 # A job's ticket with its customer, and its message with its refs: one statement each. The
 # joined table's columns carry a prefix, so that each row still reads as its own table's row.
-_CUSTOMER = labelled(m.customers, "customer__")
 _REF = "ref__"
-_TICKETS_WITH_CUSTOMERS = select(
-    m.tickets, *(m.customers.c[name].label(label) for label, name in _CUSTOMER)
-).join(m.customers, m.customers.c.id == m.tickets.c.customer_id)
-_TICKETS_IN = _TICKETS_WITH_CUSTOMERS.where(m.tickets.c.id.in_(bindparam("ids", expanding=True)))
-# The same for one ticket (what a use case hands over is its own ticket's): prepared, which a
-# list bound at execution cannot be.
-_ONE_TICKET = Prepared(_TICKETS_WITH_CUSTOMERS.where(m.tickets.c.id == bindparam("id")))
+_TICKETS_IN = TICKETS_WITH_CUSTOMERS.where(m.tickets.c.id.in_(bindparam("ids", expanding=True)))
+# The same for one ticket: prepared, which a list bound at execution cannot be.
+_ONE_TICKET = Prepared(TICKETS_WITH_CUSTOMERS.where(m.tickets.c.id == bindparam("id")))
 _R = m.message_refs
 _MESSAGES_IN = (
     select(
@@ -279,11 +282,18 @@ class DeliveryRows(Rows):
         if not deliveries:
             return []
         ticket_ids = list({d.ticket_id for d in deliveries})
-        tickets: dict[int, Ticket] = {}
-        customers: dict[int, Customer] = {}
-        for r in await self._tickets_with_customers(ticket_ids):
+        # Those this transaction knows as stored (see `Rows._tickets`), with their customers,
+        # are not read again: a use case hands over its own ticket's jobs.
+        tickets = {i: t for i in ticket_ids if (t := self._tickets.get(i)) is not None}
+        customers = {
+            t.customer_id: c for t in tickets.values() if (c := self._customers.get(t.customer_id))
+        }
+        unknown = [
+            i for i in ticket_ids if i not in tickets or tickets[i].customer_id not in customers
+        ]
+        for r in await self._tickets_with_customers(unknown) if unknown else ():
             tickets[r["id"]] = ticket_from(r)
-            customers[r["customer_id"]] = customer_from(prefixed(r, _CUSTOMER))
+            customers[r["customer_id"]] = customer_from(prefixed(r, CUSTOMER_COLUMNS))
         messages = await self._messages(deliveries)
         cards = await self._cards(deliveries)
         jobs: list[DeliveryJob | None] = []

@@ -80,6 +80,8 @@ class SqlTransaction(
     def __init__(self, conn: Statements) -> None:
         self._conn = conn
         self._added = {}
+        self._tickets = {}
+        self._customers = {}
         self._lane_locks = set()
 
     async def count(self, table: str) -> int:

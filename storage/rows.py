@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Table
+from sqlalchemy import Row, Select, Table, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,6 +35,7 @@ from bot.core.domain import (
     TicketNumber,
     Triage,
 )
+from storage import models as m
 from storage.db import Statements
 from storage.prepared import Fetched, Prepared
 from storage.sqlite_direct import DirectConnection
@@ -50,9 +51,28 @@ class Rows:
     # delivery queued with one needs is known, not read back (see `DeliveryRows.jobs_for`).
     # Every write to a message is in `MessageRows`, which forgets the message there.
     _added: dict[int, Message]
+    # Likewise the tickets and customers it read or wrote, as stored, until it changes them in
+    # another way: a job queued for one carries them without a read. Every write to either
+    # table is in this package's mixins, which forget the row here (`_forget_ticket`).
+    _tickets: dict[int, Ticket]
+    _customers: dict[int, Customer]
     # The tickets whose lane lock this transaction holds (PostgreSQL: `DeliveryRows`). Held to
     # its end: no savepoint is ever rolled back over a lane lock (none is taken inside one).
     _lane_locks: set[int]
+
+    def _known_ticket(self, ticket: Ticket) -> Ticket:
+        self._tickets[ticket.id] = ticket
+        return ticket
+
+    def _known_customer(self, customer: Customer) -> Customer:
+        self._customers[customer.id] = customer
+        return customer
+
+    def _forget_ticket(self, ticket_id: int) -> None:
+        self._tickets.pop(ticket_id, None)
+
+    def _forget_customer(self, customer_id: int) -> None:
+        self._customers.pop(customer_id, None)
 
     async def _fetch(self, statement: Prepared, params: Mapping[str, Any]) -> Fetched:
         """Run a statement prepared at import: on an SQLite file straight on its driver (see
@@ -98,6 +118,14 @@ def prefixed(r: Mapping[Any, Any], labels: tuple[tuple[str, str], ...]) -> dict[
     """The values of a joined table's columns, selected under the labels `labelled` gave them,
     by their own names (read by label: a search of the row's keys cost more than the query)."""
     return {name: r[label] for label, name in labels}
+
+
+# A ticket's row with its customer's, the customer's columns labelled: each read as its own row
+# (`ticket_from(r)`, `customer_from(prefixed(r, CUSTOMER_COLUMNS))`). Built once, at import.
+CUSTOMER_COLUMNS = labelled(m.customers, "customer__")
+TICKETS_WITH_CUSTOMERS: Select[Any] = select(
+    m.tickets, *(m.customers.c[name].label(label) for label, name in CUSTOMER_COLUMNS)
+).join(m.customers, m.customers.c.id == m.tickets.c.customer_id)
 
 
 # The conversions read a row's values through `row._mapping`, one mapping per row: a value read

@@ -37,16 +37,25 @@ from bot.core.domain import (
 from bot.core.errors import ConcurrentUpdate, OpenTicketExists
 from storage import models as m
 from storage.prepared import Prepared
-from storage.rows import Rows, ticket_from, ticket_row
+from storage.rows import (
+    CUSTOMER_COLUMNS,
+    TICKETS_WITH_CUSTOMERS,
+    Rows,
+    customer_from,
+    prefixed,
+    ticket_from,
+    ticket_row,
+)
 
 TICKET_COUNTER = "ticket_number"
 _T = m.tickets
-_BY_NUMBER = Prepared(select(_T).where(_T.c.number == bindparam("number")))
-_BY_ID = Prepared(select(_T).where(_T.c.id == bindparam("id")))
-_OPEN_OF = Prepared(
-    select(_T).where((_T.c.customer_id == bindparam("customer_id")) & m.TICKET_OPEN)
-)
-_BY_CARD = Prepared(select(_T).where(_T.c.workspace_ref == bindparam("ref")))
+# A ticket is read with its customer: a delivery a use case queues for it then needs no read
+# of either (`DeliveryRows.jobs_for`).
+_WITH = TICKETS_WITH_CUSTOMERS
+_BY_NUMBER = Prepared(_WITH.where(_T.c.number == bindparam("number")))
+_BY_ID = Prepared(_WITH.where(_T.c.id == bindparam("id")))
+_OPEN_OF = Prepared(_WITH.where((_T.c.customer_id == bindparam("customer_id")) & m.TICKET_OPEN))
+_BY_CARD = Prepared(_WITH.where(_T.c.workspace_ref == bindparam("ref")))
 # The writes a message may make are built once too (an opened ticket, a move, a new due time),
 # their values bound per call. In an UPDATE the key's parameters are named apart from the
 # columns (`key_*`): a SET column and a WHERE parameter cannot share a name.
@@ -103,7 +112,7 @@ class TicketRows(Rows):
                         "updated_at": new.created_at,
                     },
                 )
-                return ticket_row(result.one())
+                return self._known_ticket(ticket_row(result.one()))
         except IntegrityError as exc:
             raise OpenTicketExists(
                 f"Customer {new.customer_id} already has an open ticket."
@@ -131,7 +140,10 @@ class TicketRows(Rows):
 
     async def _prebuilt(self, query: Prepared, key: dict[str, Any]) -> Ticket | None:
         r = (await self._fetch(query, key)).first()
-        return ticket_from(r) if r is not None else None
+        if r is None:
+            return None
+        self._known_customer(customer_from(prefixed(r, CUSTOMER_COLUMNS)))
+        return self._known_ticket(ticket_from(r))
 
     async def _one_ticket(self, where: Any) -> Ticket | None:
         row = (await self._conn.execute(select(m.tickets).where(where))).first()
@@ -161,7 +173,7 @@ class TicketRows(Rows):
         r = saved.first()
         if r is None:
             raise ConcurrentUpdate(ticket.number)
-        return ticket_from(r)
+        return self._known_ticket(ticket_from(r))
 
     async def list_tickets(
         self, *, statuses: Sequence[Status] | None = None, limit: int = 100
@@ -230,6 +242,7 @@ class TicketRows(Rows):
 
     async def set_card(self, ticket_id: TicketId, workspace: str, ref: str) -> None:
         if workspace == MAIN_WORKSPACE:  # on the ticket's row, read with the ticket
+            self._forget_ticket(ticket_id)
             await self._conn.execute(
                 update(m.tickets).where(m.tickets.c.id == ticket_id).values(workspace_ref=ref)
             )
@@ -245,11 +258,13 @@ class TicketRows(Rows):
     async def set_ticket_due(self, ticket_id: TicketId, due_at: datetime | None) -> None:
         """The ticket's earliest running deadline: derived from its clocks, so not a decision
         about the ticket and not version-checked."""
+        self._forget_ticket(ticket_id)
         await self._fetch(_SET_DUE, {"key_id": ticket_id, "due_at": due_at})
 
     async def set_ticket_rating(self, ticket_id: TicketId, rating: int) -> None:
         """The customer's rating, kept on the ticket for its card (not version-checked)."""
         t = m.tickets
+        self._forget_ticket(ticket_id)
         await self._conn.execute(update(t).where(t.c.id == ticket_id).values(csat_rating=rating))
 
     # --- tickets the jobs act on -------------------------------------------------------

@@ -18,7 +18,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 
 from bot.core.domain import (
     Attachment,
@@ -51,33 +52,74 @@ _REFS_OF = (
 )
 # A copy's ref, unless recorded before.
 _ADD_REF = unless_stored(_REFS, ["platform", "external_id"])
+_REF_FIELDS = ("platform", "external_id", "workspace")
+_MESSAGE_FIELDS = (
+    "ticket_id",
+    "direction",
+    "author_kind",
+    "author_id",
+    "author_name",
+    "body",
+    "attachments",
+    "created_at",
+)
+
+
+def _message_with_its_ref() -> Select[Any]:
+    """PostgreSQL: a message and the ref it came with (every message comes with one), stored in
+    one statement, a round trip where two took two. Returns the message's id and how many refs
+    were stored: none when the ref was stored before, and the message is then taken back."""
+    added = (
+        insert(_MESSAGE)
+        .values({name: bindparam(name, type_=_MESSAGE.c[name].type) for name in _MESSAGE_FIELDS})
+        .returning(_MESSAGE.c.id)
+        .cte("added")
+    )
+    copy = select(
+        added.c.id,
+        *(bindparam(f"ref_{name}", type_=_REFS.c[name].type) for name in _REF_FIELDS),
+    )
+    ref = (
+        postgresql_insert(_REFS)
+        .from_select(["message_id", *_REF_FIELDS], copy)
+        .on_conflict_do_nothing(index_elements=["platform", "external_id"])
+        .returning(_REFS.c.id)
+        .cte("ref")
+    )
+    refs = select(func.count()).select_from(ref).scalar_subquery()
+    return select(added.c.id, refs.label("refs"))
+
+
+_ADD_WITH_REF = {"postgresql": Prepared(_message_with_its_ref())}
 
 
 class MessageRows(Rows):
     async def add_message(self, new: NewMessage) -> Message | None:
-        added = await self._fetch(
-            _INSERT_MESSAGE,
-            {
-                "ticket_id": new.ticket_id,
-                "direction": new.direction,
-                "author_kind": new.author.kind,
-                "author_id": new.author.id,
-                "author_name": new.author.name,
-                "body": new.body,
-                "attachments": [_attachment_json(a) for a in new.attachments],
-                "created_at": new.created_at,
-            },
-        )
-        message_id = MessageId(added.one()["id"])
-        add_ref = _ADD_REF[self._conn.dialect.name]
-        for ref in new.refs:
-            if (await self._fetch(add_ref, _ref_values(message_id, ref))).first() is None:
-                # Stored before (or by a transaction that committed meanwhile). The message is
-                # taken back here, on this rare path, as a savepoint would: a savepoint would
-                # cost two more statements on every message.
-                await self._conn.execute(_FORGET_REFS, {"id": message_id})
-                await self._conn.execute(_FORGET_MESSAGE, {"id": message_id})
+        values = {
+            "ticket_id": new.ticket_id,
+            "direction": new.direction,
+            "author_kind": new.author.kind,
+            "author_id": new.author.id,
+            "author_name": new.author.name,
+            "body": new.body,
+            "attachments": [_attachment_json(a) for a in new.attachments],
+            "created_at": new.created_at,
+        }
+        with_ref = _ADD_WITH_REF.get(self._conn.dialect.name)
+        if with_ref is not None and len(new.refs) == 1:
+            [ref] = new.refs
+            stored = (await self._fetch(with_ref, {**values, **_prefixed_ref(ref)})).one()
+            message_id = MessageId(stored["id"])
+            if not stored["refs"]:
+                await self._taken_back(message_id)
                 return None
+        else:
+            message_id = MessageId((await self._fetch(_INSERT_MESSAGE, values)).one()["id"])
+            add_ref = _ADD_REF[self._conn.dialect.name]
+            for ref in new.refs:
+                if (await self._fetch(add_ref, _ref_values(message_id, ref))).first() is None:
+                    await self._taken_back(message_id)
+                    return None
         message = Message(
             id=message_id,
             ticket_id=new.ticket_id,
@@ -90,6 +132,13 @@ class MessageRows(Rows):
         )
         self._added[message_id] = message
         return message
+
+    async def _taken_back(self, message_id: MessageId) -> None:
+        """A message whose ref was stored before (or by a transaction that committed
+        meanwhile) is taken back here, on this rare path, as a savepoint would: a savepoint
+        would cost two more statements on every message."""
+        await self._conn.execute(_FORGET_REFS, {"id": message_id})
+        await self._conn.execute(_FORGET_MESSAGE, {"id": message_id})
 
     async def add_message_ref(self, message_id: MessageId, ref: MessageRef) -> bool:
         self._added.pop(message_id, None)  # its refs change
@@ -156,7 +205,15 @@ async def refs_of(conn: Statements, ids: list[MessageId]) -> dict[int, tuple[Mes
     return {k: tuple(v) for k, v in found.items()}
 
 
-def _ref_values(message_id: MessageId, ref: MessageRef) -> dict[str, Any]:
+def _prefixed_ref(ref: MessageRef) -> dict[str, Any]:
+    return {
+        "ref_platform": ref.platform,
+        "ref_external_id": ref.external_id,
+        "ref_workspace": ref.workspace,
+    }
+
+
+def _ref_values(message_id: MessageId | None, ref: MessageRef) -> dict[str, Any]:
     return {
         "message_id": message_id,
         "platform": ref.platform,

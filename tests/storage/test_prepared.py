@@ -40,6 +40,7 @@ from bot.core.domain import (
 from bot.core.outbound import CardChanged, CustomerWrote
 from bot.core.sla import ClockState, Metric, SlaClock
 from integrations.platforms import DISCORD, SLACK
+from storage import messages_repository as messages
 from storage.prepared import Fetched, Prepared
 from storage.repository import SqlStorage
 from storage.rows import Rows
@@ -180,6 +181,9 @@ async def test_every_prepared_statement_runs_as_sqlalchemy_runs_it(
             ticket.id, Direction.FROM_CUSTOMER, customer_actor, "again", AT, refs=message.refs
         )
         assert await tx.add_message(again) is None
+        # A message with no platform copy yet (one Threadline writes itself).
+        note = NewMessage(ticket.id, Direction.NOTE, Actor.system(), "Noted", AT)
+        assert await tx.add_message(note) is not None
         copy = MessageRef(SLACK, "1.1", MAIN_WORKSPACE)
         assert await tx.add_message_ref(message.id, copy)
         assert not await tx.add_message_ref(message.id, copy)
@@ -252,3 +256,38 @@ async def test_a_driver_error_is_sqlalchemys_error(storage: SqlStorage) -> None:
         assert isinstance(raised.value.orig, sqlite3.IntegrityError)
     async with storage.reading() as tx:
         assert await tx.count("messages") == 0
+
+
+async def test_a_message_and_its_ref_are_one_statement_on_postgresql(
+    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A round trip each to a PostgreSQL server: the two inserts are one statement there."""
+    ran: list[Prepared] = []
+    fetch = Rows._fetch
+
+    async def recorded(self: Rows, statement: Prepared, params: Mapping[str, Any]) -> Fetched:
+        ran.append(statement)
+        return await fetch(self, statement, params)
+
+    async with storage.transaction() as tx:
+        customer = await tx.upsert_customer(DISCORD, "c1", "Zoë", AT)
+        ticket = await tx.create_ticket(NewTicket(customer.id, "Help", Priority.NORMAL, 1, AT))
+        monkeypatch.setattr(Rows, "_fetch", recorded)
+        new = NewMessage(
+            ticket.id,
+            Direction.FROM_CUSTOMER,
+            Actor.of_customer(customer),
+            "Hello",
+            AT,
+            refs=(MessageRef(DISCORD, "m1"),),
+        )
+        message = await tx.add_message(new)
+        assert message is not None
+        assert await tx.add_message(replace(new, body="again")) is None  # its ref was stored
+        assert [m.id for m in await tx.list_messages(ticket.id)] == [message.id]
+    expected = (
+        [messages._ADD_WITH_REF["postgresql"]] * 2
+        if storage.engine.dialect.name == "postgresql"
+        else [messages._INSERT_MESSAGE, messages._ADD_REF["sqlite"]] * 2
+    )
+    assert ran == expected

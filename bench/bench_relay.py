@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
 from chaos_postgres import SharedServer  # beside this script
-from figures import percentile
+from figures import Steal, percentile
 
 from integrations.sandbox.discord import DiscordEmulator, demo_world
 from integrations.sandbox.discord.seed import DiscordSeed, SeedUser
@@ -157,6 +157,7 @@ async def measure(args: argparse.Namespace, box: Sandbox, label: str) -> int:
     gc.collect()
     gc.freeze()
     count = int(args.rate * args.seconds)
+    steal = Steal()
 
     async def dm(i: int) -> None:
         await discord.user(FIRST_CUSTOMER + i % args.tickets).send_dm(f"dm {i}")
@@ -192,6 +193,9 @@ async def measure(args: argparse.Namespace, box: Sandbox, label: str) -> int:
     goal50, goal99 = GOALS[label]
     print(f"{count} messages each way at {args.rate}/s over {args.tickets} tickets ({label})")
     print(f"  loopback floor (a Discord and a Slack round trip)  p50 {floor_ms:6.2f} ms")
+    stolen = steal.share()
+    if stolen is not None:
+        print(f"  processor time the hypervisor gave elsewhere meanwhile (steal): {stolen:.0%}")
     met = True
     for name, values in (
         ("DM -> Slack thread", inbound),

@@ -76,22 +76,30 @@ async def test_a_delivery_behind_an_unleased_pending_one_is_not_a_head(
     assert not held
 
 
-async def test_two_transactions_at_once_never_both_hold_a_lane(storage: SqlStorage) -> None:
-    ticket = await a_ticket(storage)
+async def race(storage: SqlStorage, ticket: Ticket, first: list[NewDelivery]) -> list[object]:
+    """Two transactions at once: the first queues `first` (answering whether it holds the last
+    one) and waits while the second queues a head of the ticket's agents' lane."""
     started = asyncio.Event()
 
-    async def queue(first: bool) -> bool:
+    async def queue(deliveries: list[NewDelivery]) -> bool:
+        held = False
         async with storage.transaction() as tx:
-            if first:
+            if not deliveries:
+                await started.wait()
                 _, held = await tx.add_lane_head(to_agents(ticket), UNTIL)
-                started.set()
-                await asyncio.sleep(0.2)  # the other transaction tries meanwhile
                 return held
-            await started.wait()
-            _, held = await tx.add_lane_head(to_agents(ticket), UNTIL)
+            for new in deliveries:
+                _, held = await tx.add_lane_head(new, UNTIL)
+            started.set()
+            await asyncio.sleep(0.2)  # the other transaction tries meanwhile
             return held
 
-    results = await asyncio.gather(queue(True), queue(False), return_exceptions=True)
+    return await asyncio.gather(queue(first), queue([]), return_exceptions=True)
+
+
+async def test_two_transactions_at_once_never_both_hold_a_lane(storage: SqlStorage) -> None:
+    ticket = await a_ticket(storage)
+    results = await race(storage, ticket, [to_agents(ticket)])
     held = [r for r in results if r is True]
     assert len(held) == 1, results
     async with storage.reading() as tx:
@@ -111,24 +119,14 @@ async def test_a_transaction_takes_its_tickets_lane_lock_once_and_holds_it(
         if "pg_advisory_xact_lock" in sql:
             locks.append(sql)
 
-    started = asyncio.Event()
-
-    async def queue(first: bool) -> bool:
-        async with storage.transaction() as tx:
-            if first:
-                other = NewDelivery(ticket.id, Lane.CUSTOMER, TicketOpened(due_at=None), T0)
-                await tx.add_lane_head(other, UNTIL)  # takes the ticket's lock
-                _, held = await tx.add_lane_head(to_agents(ticket), UNTIL)  # holds it already
-                started.set()
-                await asyncio.sleep(0.2)  # the other transaction tries meanwhile
-                return held
-            await started.wait()
-            _, held = await tx.add_lane_head(to_agents(ticket), UNTIL)
-            return held
-
+    # The first takes the ticket's lock for its customer lane, and holds it for its agents'.
+    first = [
+        NewDelivery(ticket.id, Lane.CUSTOMER, TicketOpened(due_at=None), T0),
+        to_agents(ticket),
+    ]
     event.listen(storage.engine.sync_engine, "before_cursor_execute", count)
     try:
-        results = await asyncio.gather(queue(True), queue(False), return_exceptions=True)
+        results = await race(storage, ticket, first)
     finally:
         event.remove(storage.engine.sync_engine, "before_cursor_execute", count)
     assert [r for r in results if r is True] == [True], results

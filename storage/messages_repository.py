@@ -213,7 +213,7 @@ def _prefixed_ref(ref: MessageRef) -> dict[str, Any]:
     }
 
 
-def _ref_values(message_id: MessageId | None, ref: MessageRef) -> dict[str, Any]:
+def _ref_values(message_id: MessageId, ref: MessageRef) -> dict[str, Any]:
     return {
         "message_id": message_id,
         "platform": ref.platform,

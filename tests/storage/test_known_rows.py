@@ -8,35 +8,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import pytest
 
 from bot.core.delivery import MAIN_WORKSPACE, Delivery, Lane, NewDelivery
 from bot.core.domain import MessageRef, NewTicket, Priority, Status, Triage
 from bot.core.outbound import CardChanged
 from integrations.platforms import DISCORD
 from storage import deliveries_repository
-from storage.prepared import Fetched, Prepared
+from storage.prepared import Prepared
 from storage.repository import SqlStorage, SqlTransaction
-from storage.rows import Rows
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TRIAGE = Triage("billing", 0.9, Priority.HIGH, 0.8, "neutral", 0.7, "en", "Refund", by_model=True)
-
-
-@pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> list[Prepared]:
-    """The prepared statements run, in order."""
-    ran: list[Prepared] = []
-    fetch = Rows._fetch
-
-    async def recorded(self: Rows, statement: Prepared, params: Any) -> Fetched:
-        ran.append(statement)
-        return await fetch(self, statement, params)
-
-    monkeypatch.setattr(Rows, "_fetch", recorded)
-    return ran
 
 
 async def test_a_job_carries_the_ticket_and_customer_as_stored_after_every_write(
@@ -78,7 +60,7 @@ async def agrees(tx: SqlTransaction, delivery: Delivery) -> None:
 
 
 async def test_a_use_cases_own_ticket_is_not_read_again_for_its_jobs(
-    storage: SqlStorage, reads: list[Prepared]
+    storage: SqlStorage, prepared_runs: list[Prepared]
 ) -> None:
     async with storage.transaction() as tx:
         customer = await tx.upsert_customer(DISCORD, "c1", "Zoë", AT)
@@ -91,9 +73,9 @@ async def test_a_use_cases_own_ticket_is_not_read_again_for_its_jobs(
         queued, _ = await tx.add_lane_head(
             NewDelivery(found.id, Lane.CUSTOMER, CardChanged(), AT), AT + timedelta(seconds=20)
         )
-        reads.clear()
+        prepared_runs.clear()
         [job] = await tx.jobs_for([queued])
     assert job is not None
     assert (job.ticket, job.customer) == (found, customer)
-    assert deliveries_repository._ONE_TICKET not in reads
-    assert reads == []  # nor anything else: the job's ticket and customer were known
+    assert deliveries_repository._ONE_TICKET not in prepared_runs
+    assert prepared_runs == []  # nor anything else: the job's ticket and customer were known

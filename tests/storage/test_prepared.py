@@ -259,20 +259,13 @@ async def test_a_driver_error_is_sqlalchemys_error(storage: SqlStorage) -> None:
 
 
 async def test_a_message_and_its_ref_are_one_statement_on_postgresql(
-    storage: SqlStorage, monkeypatch: pytest.MonkeyPatch
+    storage: SqlStorage, prepared_runs: list[Prepared]
 ) -> None:
     """A round trip each to a PostgreSQL server: the two inserts are one statement there."""
-    ran: list[Prepared] = []
-    fetch = Rows._fetch
-
-    async def recorded(self: Rows, statement: Prepared, params: Mapping[str, Any]) -> Fetched:
-        ran.append(statement)
-        return await fetch(self, statement, params)
-
     async with storage.transaction() as tx:
         customer = await tx.upsert_customer(DISCORD, "c1", "Zoë", AT)
         ticket = await tx.create_ticket(NewTicket(customer.id, "Help", Priority.NORMAL, 1, AT))
-        monkeypatch.setattr(Rows, "_fetch", recorded)
+        prepared_runs.clear()
         new = NewMessage(
             ticket.id,
             Direction.FROM_CUSTOMER,
@@ -290,4 +283,4 @@ async def test_a_message_and_its_ref_are_one_statement_on_postgresql(
         if storage.engine.dialect.name == "postgresql"
         else [messages._INSERT_MESSAGE, messages._ADD_REF["sqlite"]] * 2
     )
-    assert ran == expected
+    assert prepared_runs == expected
